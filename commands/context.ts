@@ -1,0 +1,36 @@
+import type { Readable, Writable } from 'node:stream';
+import { loadConfig, type Config } from '../src/config.js';
+
+/**
+ * Everything a command touches outside itself, so tests can run commands
+ * with captured streams and their own environment.
+ */
+export interface CommandContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdin: Readable & { isTTY?: boolean };
+  readonly stdout: Writable & { isTTY?: boolean; columns?: number };
+  readonly stderr: Writable & { isTTY?: boolean; columns?: number };
+  /** Fires on Ctrl-C (SIGINT) or SIGTERM. */
+  readonly signal: AbortSignal;
+  /** The config from MURMUR_* variables with the global flags applied. */
+  config(overrides?: Partial<Config>): Config;
+}
+
+/** The context of the real process. */
+export const createProcessContext = (): CommandContext => {
+  const controller = new AbortController();
+  const stop = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(new DOMException('Interrupted', 'AbortError'));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    env: process.env,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signal: controller.signal,
+    config: (overrides) => loadConfig(process.env, overrides),
+  };
+};

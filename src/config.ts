@@ -1,0 +1,134 @@
+import { availableParallelism, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UsageError } from './errors.js';
+
+/** The daemon's default port: clear of Ollama (11434), LM Studio (1234), llama-server (8080), speaches (8000) and Kokoro-FastAPI (8880). */
+export const DEFAULT_PORT = 11470;
+
+export interface Config {
+  /** Root of the model store and murmur's state. */
+  readonly home: string;
+  /** Base URL of the daemon that clients talk to and `serve` binds to. */
+  readonly host: string;
+  /** Where pulls fetch from instead of the internet: an http(s) base URL or a directory. */
+  readonly mirror?: string;
+  /** A user catalog that adds to or overrides models.json. */
+  readonly catalog?: string;
+  readonly apiKey?: string;
+  readonly debug: boolean;
+  /** 'auto' picks CUDA, Vulkan or Metal where present and the CPU quietly otherwise. */
+  readonly gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | 'off';
+  /** Threads for inference; defaults to the machine's real core count. */
+  readonly threads: number;
+  /** How long a model stays loaded after its last use, in ms; -1 forever, 0 unload at once. */
+  readonly keepAliveMs: number;
+  /** Requests one model serves at once (sequences of one context). */
+  readonly parallel: number;
+  /** Models kept loaded at once before the least recently used is evicted. */
+  readonly maxLoaded: number;
+  /** Origins allowed by CORS on the daemon ('*' for any); empty means CORS off. */
+  readonly cors: readonly string[];
+}
+
+type Parser<K extends keyof Config> = (raw: string, name: string) => Config[K];
+
+interface Variable<K extends keyof Config = keyof Config> {
+  readonly name: `MURMUR_${string}`;
+  readonly key: K;
+  readonly description: string;
+  /** The default as shown in help text. */
+  readonly shown: string;
+  readonly parse: Parser<K>;
+}
+
+const text = (raw: string) => raw;
+const flag = (raw: string) => !['', '0', 'false', 'no', 'off'].includes(raw.trim().toLowerCase());
+
+const positiveInt = (raw: string, name: string): number => {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError(`${name} must be a whole number of 1 or more, not '${raw}'.`);
+  }
+  return value;
+};
+
+/**
+ * Parses a keep-alive: a number of seconds, a duration such as `30s`, `5m`,
+ * `1h`, `-1` (forever) or `0` (unload after the request). Returns ms.
+ */
+export const parseDuration = (raw: string, name = 'keep-alive'): number => {
+  const value = raw.trim();
+  if (/^-1$|^-1[smh]$/.test(value)) return -1;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+  if (!match) {
+    throw new UsageError(`${name} must be a duration such as 30s, 5m or 1h (-1 keeps it forever), not '${raw}'.`);
+  }
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
+  return Math.round(Number(match[1]) * scale);
+};
+
+const gpuChoices = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
+const parseGpu = (raw: string, name: string): Config['gpu'] => {
+  const value = raw.trim().toLowerCase();
+  if (value === 'false' || value === 'cpu') return 'off';
+  if ((gpuChoices as readonly string[]).includes(value)) return value as Config['gpu'];
+  throw new UsageError(`${name} must be one of ${gpuChoices.join(', ')}, not '${raw}'.`);
+};
+
+const normaliseHost = (raw: string): string => {
+  const value = raw.trim().replace(/\/+$/, '');
+  if (/^https?:\/\//.test(value)) return value;
+  return `http://${value.includes(':') ? value : `${value}:${DEFAULT_PORT}`}`;
+};
+
+const define = <K extends keyof Config>(variable: Variable<K>): Variable => variable as unknown as Variable;
+
+/** Every MURMUR_* variable, declared once. This list also feeds `--help` and man/murmur.1. */
+export const variables: readonly Variable[] = [
+  define({ name: 'MURMUR_HOME', key: 'home', shown: '~/.murmur', description: 'where models and state are kept', parse: (raw) => resolve(raw) }),
+  define({ name: 'MURMUR_HOST', key: 'host', shown: `http://127.0.0.1:${DEFAULT_PORT}`, description: 'the daemon that chat, speak, transcribe, load and ps talk to', parse: normaliseHost }),
+  define({ name: 'MURMUR_MIRROR', key: 'mirror', shown: 'unset', description: 'fetch https://HOST/PATH from MIRROR/HOST/PATH instead (an http URL or a directory), for air-gapped machines', parse: text }),
+  define({ name: 'MURMUR_CATALOG', key: 'catalog', shown: 'unset', description: 'a JSON catalog of your own that adds to or overrides the built-in one', parse: (raw) => resolve(raw) }),
+  define({ name: 'MURMUR_API_KEY', key: 'apiKey', shown: 'unset', description: 'bearer key the daemon requires and clients send', parse: text }),
+  define({ name: 'MURMUR_GPU', key: 'gpu', shown: 'auto', description: 'auto, cuda, vulkan, metal or off', parse: parseGpu }),
+  define({ name: 'MURMUR_THREADS', key: 'threads', shown: 'the core count', description: 'threads used for inference', parse: positiveInt }),
+  define({ name: 'MURMUR_KEEP_ALIVE', key: 'keepAliveMs', shown: '5m', description: 'how long an idle model stays loaded (-1 forever, 0 not at all)', parse: (raw, name) => parseDuration(raw, name) }),
+  define({ name: 'MURMUR_PARALLEL', key: 'parallel', shown: '4', description: 'requests one model serves at once', parse: positiveInt }),
+  define({ name: 'MURMUR_MAX_LOADED', key: 'maxLoaded', shown: '3', description: 'models kept loaded before the least recently used is unloaded', parse: positiveInt }),
+  define({ name: 'MURMUR_CORS', key: 'cors', shown: 'off', description: "comma-separated origins the daemon allows ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
+  define({ name: 'MURMUR_DEBUG', key: 'debug', shown: 'off', description: 'print stack traces and engine logs', parse: flag }),
+];
+
+const defaults = (): Config => ({
+  home: join(homedir(), '.murmur'),
+  host: `http://127.0.0.1:${DEFAULT_PORT}`,
+  debug: false,
+  gpu: 'auto',
+  threads: Math.max(1, availableParallelism()),
+  keepAliveMs: 5 * 60_000,
+  parallel: 4,
+  maxLoaded: 3,
+  cors: [],
+});
+
+/**
+ * Reads every MURMUR_* variable from `env` once, then applies `overrides`
+ * (from command-line flags), and returns a frozen Config.
+ */
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config => {
+  const config: Record<string, unknown> = { ...defaults() };
+  for (const variable of variables) {
+    const raw = env[variable.name];
+    if (raw !== undefined && raw !== '') config[variable.key] = variable.parse(raw, variable.name);
+  }
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined) config[key] = value;
+  }
+  return Object.freeze(config) as unknown as Config;
+};
+
+/** The variables as aligned text lines, for `--help` footers. */
+export const describeVariables = (): string => {
+  const width = Math.max(...variables.map((v) => v.name.length));
+  return variables.map((v) => `  ${v.name.padEnd(width)}  ${v.description} (default: ${v.shown})`).join('\n');
+};

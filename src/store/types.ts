@@ -1,0 +1,91 @@
+import type { EngineName, Family, ModelKind, Voice } from '../catalog/schema.js';
+
+/**
+ * How a model's files map onto its engine, as recognized from the files
+ * themselves (src/store/recognize.ts). `files` maps a role (model, tokens,
+ * dataDir, voices, lexicon, encoder, decoder, joiner, …) to a path relative
+ * to the model's directory.
+ */
+export interface Layout {
+  readonly kind: ModelKind;
+  readonly engine: EngineName;
+  readonly family: Family;
+  readonly files: Readonly<Record<string, string>>;
+  readonly sampleRate?: number;
+  /** ONNX metadata_props of the main model file, where read. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+export interface ManifestFile {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256?: string;
+}
+
+/** What the store keeps about an installed model, in `<home>/models/<name>/murmur.json`. */
+export interface Manifest {
+  readonly name: string;
+  readonly kind: ModelKind;
+  readonly engine: EngineName;
+  readonly family: Family;
+  /** Where it came from: a catalog name, an hf: URI, a URL or a local path. */
+  readonly source: string;
+  readonly description?: string;
+  readonly license?: string;
+  readonly languages?: readonly string[];
+  /** Role → relative path, from the Layout. */
+  readonly layout: Readonly<Record<string, string>>;
+  readonly files: readonly ManifestFile[];
+  /** Bytes on disk. */
+  readonly size: number;
+  readonly sampleRate?: number;
+  readonly voices?: readonly Voice[];
+  readonly defaultVoice?: string;
+  readonly options?: Readonly<Record<string, string | number | boolean>>;
+  /** ISO 8601. */
+  readonly pulledAt: string;
+}
+
+export interface InstalledModel extends Manifest {
+  /** Absolute path of the model's directory. */
+  readonly dir: string;
+}
+
+/** Progress of a pull, reported through `onProgress`; the CLI draws bars, the server streams them. */
+export type PullEvent =
+  | { readonly status: 'resolving'; readonly model: string }
+  | {
+      readonly status: 'downloading';
+      readonly model: string;
+      readonly file: string;
+      readonly completed: number;
+      /** Undefined when the server does not say. */
+      readonly total?: number;
+    }
+  | { readonly status: 'verifying'; readonly model: string; readonly file: string }
+  | { readonly status: 'extracting'; readonly model: string; readonly file: string }
+  | { readonly status: 'waiting'; readonly model: string; readonly reason: string }
+  | { readonly status: 'success'; readonly model: string; readonly path: string; readonly reused: boolean };
+
+export interface PullOptions {
+  /** Download again even when installed. */
+  readonly force?: boolean;
+  /** The name to install under (required for imports of local files with an ambiguous name). */
+  readonly name?: string;
+  readonly onProgress?: (event: PullEvent) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface Store {
+  /** `<home>/models`. */
+  readonly root: string;
+  list(): Promise<InstalledModel[]>;
+  /** The installed model named `name` (or one of its aliases), or undefined. */
+  get(name: string): Promise<InstalledModel | undefined>;
+  /** Like get, but throws ModelNotDownloadedError (known name) or ModelNotFoundError. */
+  require(name: string): Promise<InstalledModel>;
+  /** Downloads (or imports) a model; returns it installed, complete and verified. */
+  pull(ref: string, options?: PullOptions): Promise<InstalledModel>;
+  /** Removes an installed model; throws ModelNotDownloadedError when absent. */
+  remove(name: string): Promise<void>;
+}
