@@ -12,7 +12,7 @@ export interface Layout {
   readonly family: Family;
   readonly files: Readonly<Record<string, string>>;
   readonly sampleRate?: number;
-  /** ONNX metadata_props of the main model file, where read. */
+  /** ONNX metadata_props of the main model file (for GGUF: a few header facts), where read. */
   readonly metadata?: Readonly<Record<string, string>>;
 }
 

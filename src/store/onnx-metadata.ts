@@ -1,0 +1,155 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { AppError } from '../errors.js';
+
+/*
+ * Reads ONNX `ModelProto.metadata_props` (field 14: repeated
+ * StringStringEntryProto {key = 1, value = 2}) without loading the model.
+ *
+ * Why hand-written: protobufjs (or onnx's own tooling) decodes from one
+ * in-memory buffer and needs the schema, while the graph (field 7) of a
+ * speech model can be hundreds of MB. Here we walk the top-level fields of the
+ * file with a file handle and SEEK past every large field, reading only the
+ * few bytes of the tags and the metadata entries themselves.
+ */
+
+/** ModelProto field numbers go up to ~25 today; anything far beyond is not an ONNX file. */
+const MAX_FIELD = 100;
+/** A metadata entry larger than this is not plausible (and would be read into memory). */
+const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
+
+const notOnnx = (file: string, why: string): AppError =>
+  new AppError('not_supported', `'${basename(file)}' is not a readable ONNX model: ${why}.`, {
+    hint: 'The file may be truncated or not an ONNX model; download it again.',
+  });
+
+/** A cursor over a file handle that reads small windows and can skip without reading. */
+class Cursor {
+  private buffer = Buffer.alloc(0);
+  private start = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+    public position = 0,
+  ) {}
+
+  private async ensure(count: number): Promise<boolean> {
+    const offset = this.position - this.start;
+    if (offset >= 0 && offset + count <= this.buffer.length) return true;
+    const length = Math.min(Math.max(count, 64 * 1024), this.size - this.position);
+    if (length < count) return false;
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await this.handle.read(buffer, 0, length, this.position);
+    this.buffer = buffer.subarray(0, bytesRead);
+    this.start = this.position;
+    return bytesRead >= count;
+  }
+
+  /** Reads a base-128 varint (up to 10 bytes, 64 bits) as a bigint, or undefined at EOF / when malformed. */
+  async varint(): Promise<bigint | undefined> {
+    let result = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (!(await this.ensure(1))) return undefined;
+      const byte = this.buffer[this.position - this.start]!;
+      this.position++;
+      result |= BigInt(byte & 0x7f) << BigInt(7 * i);
+      if ((byte & 0x80) === 0) return result;
+    }
+    return undefined;
+  }
+
+  async bytes(count: number): Promise<Buffer | undefined> {
+    if (!(await this.ensure(count))) return undefined;
+    const offset = this.position - this.start;
+    this.position += count;
+    return this.buffer.subarray(offset, offset + count);
+  }
+}
+
+/** Parses one StringStringEntryProto message. */
+const parseEntry = (data: Buffer): [string, string] | undefined => {
+  let key = '';
+  let value = '';
+  let i = 0;
+  while (i < data.length) {
+    let tag = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      if (i >= data.length) return undefined;
+      byte = data[i++]!;
+      tag += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80 && shift < 35);
+    if ((tag & 7) !== 2) return undefined;
+    let length = 0;
+    shift = 0;
+    do {
+      if (i >= data.length) return undefined;
+      byte = data[i++]!;
+      length += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80 && shift < 35);
+    if (i + length > data.length) return undefined;
+    const text = data.toString('utf8', i, i + length);
+    i += length;
+    if (tag >>> 3 === 1) key = text;
+    else if (tag >>> 3 === 2) value = text;
+  }
+  return [key, value];
+};
+
+/**
+ * Reads the metadata_props of an ONNX model file as a plain key → value
+ * record (empty when the model has none). Only the top-level field tags and
+ * the metadata entries are read; the graph is skipped by seeking.
+ * Throws AppError('not_supported') when the file is not a well-formed ONNX
+ * protobuf (truncated, garbage, empty).
+ */
+export const readOnnxMetadata = async (file: string): Promise<Record<string, string>> => {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) throw notOnnx(file, 'it is empty');
+    const cursor = new Cursor(handle, size);
+    const metadata: Record<string, string> = {};
+    let sawIrVersion = false;
+    while (cursor.position < size) {
+      const tag = await cursor.varint();
+      if (tag === undefined) throw notOnnx(file, `bad field tag at byte ${cursor.position}`);
+      const field = Number(tag >> 3n);
+      const wire = Number(tag & 7n);
+      if (field < 1 || field > MAX_FIELD) throw notOnnx(file, `unexpected field ${field} at byte ${cursor.position}`);
+      if (wire === 0) {
+        if ((await cursor.varint()) === undefined) throw notOnnx(file, 'truncated number');
+        if (field === 1) sawIrVersion = true;
+      } else if (wire === 1 || wire === 5) {
+        const skip = wire === 1 ? 8 : 4;
+        if (cursor.position + skip > size) throw notOnnx(file, 'truncated');
+        cursor.position += skip;
+      } else if (wire === 2) {
+        const length = await cursor.varint();
+        // Lengths are 64-bit varints; any real one fits in a Number (and in the file).
+        if (length === undefined || length > BigInt(size - cursor.position)) {
+          throw notOnnx(file, `field ${field} runs past the end of the file (truncated?)`);
+        }
+        const count = Number(length);
+        if (field === 14 && count <= MAX_ENTRY_BYTES) {
+          const data = await cursor.bytes(count);
+          const entry = data && parseEntry(data);
+          if (!entry) throw notOnnx(file, 'malformed metadata entry');
+          metadata[entry[0]] = entry[1];
+        } else {
+          cursor.position += count;
+        }
+      } else {
+        throw notOnnx(file, `unsupported wire type ${wire} at byte ${cursor.position}`);
+      }
+    }
+    if (!sawIrVersion) throw notOnnx(file, 'no ir_version field');
+    return metadata;
+  } finally {
+    await handle.close();
+  }
+};
