@@ -23,8 +23,10 @@ export const createProcessContext = (): CommandContext => {
     if (controller.signal.aborted) process.exit(130);
     controller.abort(new DOMException('Interrupted', 'AbortError'));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // 'on', not 'once': signal-exit (pulled in by proper-lockfile and node-llama-cpp) re-raises a signal
+  // that it sees no other listener for, which would kill the process mid-shutdown.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   return {
     env: process.env,
     stdin: process.stdin,

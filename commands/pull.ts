@@ -1,4 +1,57 @@
 import { Command } from 'commander';
+import type { InstalledModel } from '../src/store/types.js';
 import type { CommandContext } from './context.js';
+import { openStore, warnError, withExamples, withJson } from './shared.js';
 
-export const pullCommand = (_ctx: CommandContext) => new Command('pull').description('(not yet built)');
+interface PullFlags {
+  force?: boolean;
+  name?: string;
+  json?: boolean;
+}
+
+export const pullCommand = (ctx: CommandContext) =>
+  withExamples(
+    withJson(
+      new Command('pull')
+        .description('download models into the store (resumable, verified), or import a local file or directory')
+        .argument('<model...>', 'catalog name (see `murmur list --all`), hf:owner/repo/file, an https URL, or a local path')
+        .option('--force', 'download again even when installed')
+        .option('--name <name>', 'install under this name (for URLs and local imports)'),
+    ),
+    [
+      'murmur pull qwen3-0.6b',
+      'murmur pull piper-en-us-amy-low whisper-tiny.en     # several at once',
+      'murmur pull hf:Qwen/Qwen3-0.6B-GGUF/Qwen3-0.6B-Q8_0.gguf',
+      'murmur pull ./my-voice/ --name my-voice              # import a local model',
+      'MURMUR_MIRROR=/srv/murmur-mirror murmur pull silero-vad --json',
+    ],
+  ).action(async (models: string[], flags: PullFlags, command: Command) => {
+    if (flags.name && models.length > 1) {
+      const { UsageError } = await import('../src/errors.js');
+      throw new UsageError('--name works with one model at a time.');
+    }
+    const { store } = await openStore(ctx, command);
+    const { createPullRenderer } = await import('./ui/download-bars.js');
+    const json = Boolean(flags.json) || !ctx.stderr.isTTY;
+    const failures: unknown[] = [];
+    for (const model of models) {
+      const renderer = createPullRenderer(ctx, json);
+      let installed: InstalledModel;
+      try {
+        installed = await store.pull(model, { force: flags.force, name: flags.name, onProgress: renderer.onProgress, signal: ctx.signal });
+      } catch (error) {
+        renderer.stop();
+        const { isAbortError } = await import('../src/errors.js');
+        if (models.length === 1 || isAbortError(error) || ctx.signal.aborted) throw error;
+        warnError(ctx, error);
+        failures.push(error);
+        continue;
+      }
+      renderer.stop();
+      if (!json) ctx.stdout.write(`${installed.dir}\n`);
+    }
+    if (failures.length) {
+      const { AppError } = await import('../src/errors.js');
+      throw new AppError('download_failed', `${failures.length} of ${models.length} pulls failed.`);
+    }
+  });

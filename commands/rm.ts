@@ -1,4 +1,26 @@
 import { Command } from 'commander';
 import type { CommandContext } from './context.js';
+import { openStore, warnError, withExamples } from './shared.js';
 
-export const rmCommand = (_ctx: CommandContext) => new Command('rm').description('(not yet built)');
+export const rmCommand = (ctx: CommandContext) =>
+  withExamples(new Command('rm').alias('remove').description('remove installed models').argument('<model...>', 'installed model names (see `murmur list`)'), [
+    'murmur rm qwen3-0.6b',
+    'murmur rm piper-en-us-amy-low whisper-tiny.en',
+  ]).action(async (models: string[], _flags: unknown, command: Command) => {
+    const { store } = await openStore(ctx, command);
+    const failures: unknown[] = [];
+    for (const model of models) {
+      try {
+        await store.remove(model);
+        ctx.stderr.write(`removed ${model}\n`);
+      } catch (error) {
+        if (models.length === 1) throw error;
+        warnError(ctx, error);
+        failures.push(error);
+      }
+    }
+    if (failures.length) {
+      const { AppError } = await import('../src/errors.js');
+      throw new AppError('model_not_downloaded', `${failures.length} of ${models.length} models could not be removed.`);
+    }
+  });

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// Pull figures (issue 2), run by hand after `npm run build`:
+//   node bench/pull.mjs [--size-mb 1024] [--runs 3]
+// 1. `murmur --help` wall time, median of 10 runs.
+// 2. A pull of a ~1 GB file from a local HTTP server (a separate process)
+//    with the built CLI vs `curl -o` of the same file: throughput ratio and
+//    the CLI's peak RSS (from /usr/bin/time -v, or the child's maxRSS).
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'dist', 'bin', 'murmur.js');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const sizeMb = arg('--size-mb', 1024);
+const runs = arg('--runs', 3);
+if (!existsSync(bin)) throw new Error('Build first: npm run build');
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const time = (fn) => {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+};
+
+// 1. --help
+const helps = [];
+const bare = [];
+for (let i = 0; i < 10; i++) {
+  bare.push(time(() => execFileSync(process.execPath, ['-e', ''], { stdio: 'ignore' })));
+  helps.push(time(() => execFileSync(process.execPath, [bin, '--help'], { stdio: 'ignore' })));
+}
+console.log(`murmur --help: median ${median(helps).toFixed(0)} ms over 10 runs (min ${Math.min(...helps).toFixed(0)}, max ${Math.max(...helps).toFixed(0)}); bare \`node -e ''\` median ${median(bare).toFixed(0)} ms`);
+
+// 2. the big file (no sha256 is vouched for, so none is computed, as in a pull of a bare URL): a real GGUF (so the pull recognizes it) padded with zeros.
+const work = mkdtempSync(join(tmpdir(), 'murmur-bench-'));
+const served = join(work, 'www');
+mkdirSync(served);
+const big = join(served, 'big.gguf');
+const seed = process.env.MURMUR_TEST_MODELS ? join(process.env.MURMUR_TEST_MODELS, 'stories260K', 'stories260K.gguf') : join(root, '..', 'shared', 'models', 'stories260K', 'stories260K.gguf');
+copyFileSync(seed, big);
+const fd = openSync(big, 'r+');
+ftruncateSync(fd, sizeMb * 1024 * 1024);
+closeSync(fd);
+execFileSync('cat', [big], { stdio: 'ignore', maxBuffer: 1 }); // warm the page cache
+const bytes = statSync(big).size;
+
+const serverCode = `
+const http = require('node:http'); const fs = require('node:fs');
+const file = process.argv[1]; const size = fs.statSync(file).size;
+http.createServer((req, res) => {
+  res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
+  fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
+}).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
+const server = spawn(process.execPath, ['-e', serverCode, big], { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise((res) => server.stdout.once('data', (d) => res(Number(String(d).trim()))));
+const url = `http://127.0.0.1:${port}/big.gguf`;
+
+const hasTime = existsSync('/usr/bin/time');
+const curl = [];
+const murmur = [];
+const transfer = [];
+const rss = [];
+for (let i = 0; i < runs; i++) {
+  const out = join(work, 'curl.out');
+  curl.push(time(() => execFileSync('curl', ['-s', '-o', out, url])));
+  rmSync(out, { force: true });
+
+  const home = join(work, `home-${i}`);
+  const env = { ...process.env, MURMUR_HOME: home, MURMUR_MIRROR: '' };
+  const args = [bin, 'pull', url, '--name', 'bench-big', '--json'];
+  const start = process.hrtime.bigint();
+  const child = hasTime ? spawn('/usr/bin/time', ['-v', process.execPath, ...args], { env }) : spawn(process.execPath, args, { env });
+  let stderr = '';
+  let buffered = '';
+  let resolved;
+  let succeeded;
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => {
+    buffered += d;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const event = JSON.parse(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+      const at = Number(process.hrtime.bigint() - start) / 1e6;
+      if (event.status === 'resolving') resolved = at;
+      if (event.status === 'success') succeeded = at;
+    }
+  });
+  const code = await new Promise((res) => child.on('close', res));
+  if (code !== 0) throw new Error(`pull failed: ${stderr}`);
+  murmur.push(Number(process.hrtime.bigint() - start) / 1e6);
+  transfer.push(succeeded - resolved);
+  const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  if (kb) rss.push(Number(kb[1]) / 1024);
+  rmSync(home, { recursive: true, force: true });
+}
+server.kill();
+rmSync(work, { recursive: true, force: true });
+
+const mbps = (ms) => bytes / 1e6 / (ms / 1000);
+const c = median(curl);
+const m = median(murmur);
+console.log(`file: ${(bytes / 1e6).toFixed(0)} MB over http://127.0.0.1, ${runs} runs, medians`);
+console.log(`curl -o:      ${c.toFixed(0)} ms  ${mbps(c).toFixed(0)} MB/s`);
+const x = median(transfer);
+console.log(`murmur pull:  ${m.toFixed(0)} ms  ${mbps(m).toFixed(0)} MB/s  (whole command: process start, catalog load, download, recognition, manifest)`);
+console.log(`  of which resolve→installed: ${x.toFixed(0)} ms  ${mbps(x).toFixed(0)} MB/s`);
+console.log(`ratio murmur/curl throughput: ${(c / m * 100).toFixed(0)}% (whole command), ${(c / x * 100).toFixed(0)}% (resolve→installed)`);
+if (rss.length) console.log(`murmur pull peak RSS: ${Math.max(...rss).toFixed(0)} MB (max over runs)`);

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, DownloadError } from '../errors.js';
+import { describeSource, isTransient, openSource, transient, type Source } from './mirror.js';
+import { metaPath, storeFsError } from './paths.js';
+import { hashInto, mergeExpected, verifyDownload, type Expected } from './verify.js';
+
+export interface DownloadOptions {
+  /** The file's canonical URL: names the partial and appears in messages. */
+  readonly url: string;
+  /** Where the bytes come from (the URL itself or its mirror). */
+  readonly source: Source;
+  /** The partial file to write (and resume). */
+  readonly partial: string;
+  /** Size and sha256 from the catalog; they win over the server's hints. */
+  readonly expected?: Expected;
+  readonly signal?: AbortSignal;
+  /** Called at most every 100 ms, and once at the end. */
+  readonly onProgress?: (completed: number, total: number | undefined) => void;
+  /** Attempts after the first for dropped connections and 5xx answers (default 4). */
+  readonly retries?: number;
+  /** The first retry's delay; each later one doubles it (default 500 ms). */
+  readonly retryDelayMs?: number;
+  /**
+   * Compute the sha256 even when no one vouches for one (default false):
+   * hashing costs about as much CPU as the transfer itself, so it is done
+   * only when there is something to check it against.
+   */
+  readonly alwaysHash?: boolean;
+}
+
+export interface DownloadResult {
+  /** The partial, now complete and verified (the caller moves it). */
+  readonly path: string;
+  readonly size: number;
+  /** Undefined when nothing promised a sha256 and `alwaysHash` was off. */
+  readonly sha256?: string;
+}
+
+interface PartialMeta {
+  readonly url: string;
+  readonly validator?: string;
+  readonly total?: number;
+}
+
+const PROGRESS_MS = 100;
+
+const readMeta = async (partial: string): Promise<PartialMeta | undefined> => {
+  try {
+    return JSON.parse(await readFile(metaPath(partial), 'utf8')) as PartialMeta;
+  } catch {
+    return undefined;
+  }
+};
+
+const sizeOf = async (path: string): Promise<number> => {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? info.size : 0;
+  } catch {
+    return 0;
+  }
+};
+
+const interrupted = (url: string, cause: unknown) =>
+  new AppError('aborted', `The download of ${url} was interrupted.`, {
+    hint: 'Run the same pull again to resume where it stopped.',
+    cause,
+  });
+
+/** One try: resume from what the partial holds, stream the rest, verify. */
+const attempt = async (options: DownloadOptions): Promise<DownloadResult> => {
+  const { url, source, partial, signal } = options;
+  const meta = await readMeta(partial);
+  let have = meta?.url === url ? await sizeOf(partial) : 0;
+  let opened = await openSource(source, have, meta?.validator, signal);
+  if (opened.status === 'restart') {
+    have = 0;
+    opened = await openSource(source, 0, undefined, signal);
+  }
+  const expected = mergeExpected(options.expected, opened.hints);
+  const total = opened.total ?? expected.size;
+  const hash = expected.sha256 !== undefined || options.alwaysHash ? createHash('sha256') : undefined;
+  let received = 0;
+  if (opened.status === 'complete' || opened.status === 'partial') {
+    received = hash ? await hashInto(partial, hash, have) : have;
+  }
+  if (opened.status !== 'complete') {
+    const resuming = opened.status === 'partial';
+    if (!resuming) received = 0;
+    await writeFile(metaPath(partial), JSON.stringify({ url, validator: opened.validator, total } satisfies PartialMeta));
+    let last = 0;
+    const meter = new Transform({
+      highWaterMark: 1 << 22,
+      transform(chunk: Buffer, _encoding, callback) {
+        hash?.update(chunk);
+        received += chunk.length;
+        const now = Date.now();
+        if (options.onProgress && now - last >= PROGRESS_MS) {
+          last = now;
+          options.onProgress(received, total);
+        }
+        callback(null, chunk);
+      },
+    });
+    const out = createWriteStream(partial, { flags: resuming ? 'a' : 'w', highWaterMark: 1 << 22 });
+    await pipeline(opened.body!, meter, out, { signal });
+    if (opened.total !== undefined && received < opened.total) {
+      throw transient(new DownloadError(`The connection closed after ${received} of ${opened.total} bytes of ${url}.`));
+    }
+  }
+  options.onProgress?.(received, total ?? received);
+  const sha256 = hash?.digest('hex');
+  await verifyDownload(url, partial, { size: received, sha256 }, expected);
+  await rm(metaPath(partial), { force: true });
+  return { path: partial, size: received, sha256 };
+};
+
+/**
+ * Downloads `url` (from `source`) into `partial`, streamed: resumes a partial
+ * left by an earlier try (Range + If-Range, re-hashing what is there so the
+ * sha256 stays incremental), restarts when the server ignores the range,
+ * retries dropped connections with backoff, and verifies size and sha256
+ * (catalog first, then the server's LFS ETag / X-Linked-Size).
+ * Throws `aborted` on the signal (the partial is kept for a later resume),
+ * `checksum_mismatch` (partial deleted), `no_space` (partial kept),
+ * `store_not_writable`, or `download_failed`.
+ */
+export const downloadFile = async (options: DownloadOptions): Promise<DownloadResult> => {
+  const dir = dirname(options.partial);
+  const retries = options.retries ?? 4;
+  const delay = options.retryDelayMs ?? 500;
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw storeFsError(error, dir) ?? error;
+  }
+  for (let tries = 0; ; tries++) {
+    try {
+      return await attempt(options);
+    } catch (error) {
+      if (options.signal?.aborted) throw interrupted(options.url, error);
+      if (error instanceof AppError && !isTransient(error)) throw error;
+      const fsError = storeFsError(error, dir);
+      if (fsError) throw fsError;
+      if (!isTransient(error) || tries >= retries) {
+        if (error instanceof AppError) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new DownloadError(`Downloading ${describeSource(options.source)} failed: ${reason}.`, { cause: error });
+      }
+      try {
+        await sleep(delay * 2 ** tries, undefined, { signal: options.signal });
+      } catch (abort) {
+        throw interrupted(options.url, abort);
+      }
+    }
+  }
+};

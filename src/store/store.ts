@@ -1,0 +1,234 @@
+import { cp, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import type { Catalog, ModelRef } from '../catalog/catalog.js';
+import type { CatalogEntry, Family, ModelFile, ModelKind } from '../catalog/schema.js';
+import type { Config } from '../config.js';
+import { AppError, ModelNotDownloadedError, ModelNotFoundError, UsageError } from '../errors.js';
+import { downloadFile } from './download.js';
+import { archiveTypeOf, extractArchive } from './extract.js';
+import { withLock } from './lock.js';
+import { sourceFor, toDownloadUrl } from './mirror.js';
+import { ensureStoreDirs, isValidModelName, MANIFEST, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
+import type { InstalledModel, Layout, Manifest, ManifestFile, PullEvent, PullOptions, Store } from './types.js';
+
+/** Finds which engine runs the files in a directory (src/store/recognize.ts by default). */
+export type Recognize = (path: string, hint?: { family?: Family; kind?: ModelKind }) => Promise<Layout>;
+
+export interface StoreDeps {
+  readonly recognize?: Recognize;
+  /** Download retries after the first try (default 4). */
+  readonly retries?: number;
+  /** First retry delay in ms (default 500). */
+  readonly retryDelayMs?: number;
+}
+
+const defaultRecognize: Recognize = async (path, hint) => (await import('./recognize.js')).recognizeModel(path, hint);
+
+/** Reads `models/<name>/murmur.json`; undefined when missing or not a manifest. */
+const readInstalled = async (paths: StorePaths, name: string): Promise<InstalledModel | undefined> => {
+  if (!isValidModelName(name)) return undefined;
+  const dir = join(paths.models, name);
+  try {
+    const manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
+    const ok = typeof manifest?.name === 'string' && typeof manifest.kind === 'string' && typeof manifest.engine === 'string'
+      && typeof manifest.family === 'string' && Array.isArray(manifest.files) && typeof manifest.layout === 'object';
+    return ok ? { ...manifest, name, dir } : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Every file under `dir` (relative paths, `/`-separated) with its size. */
+const walk = async (dir: string, base = dir): Promise<{ path: string; size: number }[]> => {
+  const out: { path: string; size: number }[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(full, base)));
+    else if (entry.isFile()) out.push({ path: relative(base, full).split(sep).join('/'), size: (await stat(full)).size });
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+};
+
+const notInstalled = (name: string) =>
+  new AppError('model_not_downloaded', `'${name}' is not installed.`, { hint: 'Run `murmur list` to see what is installed.', param: 'model' });
+
+/** A file's place inside the model directory; refuses paths that would escape it. */
+const placeOf = (staging: string, file: ModelFile, url: string): string => {
+  const name = file.path ?? decodeURIComponent(basename(new URL(url, 'file:///').pathname));
+  const target = resolve(staging, name);
+  if (!target.startsWith(staging + sep)) throw new UsageError(`The file path '${name}' would leave the model's directory.`);
+  return target;
+};
+
+/**
+ * The model store under `config.home`: `models/<name>/` (files plus
+ * murmur.json, written last), `partial/` (resumable downloads), `tmp/`
+ * (staging, renamed into models/ only when complete and verified) and
+ * `locks/`. Pulls resolve names through `catalog`, fetch through
+ * MURMUR_MIRROR when set, and recognize each model's engine from its files.
+ */
+export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = {}): Store => {
+  const paths = storePaths(config.home);
+  const recognize = deps.recognize ?? defaultRecognize;
+
+  const get = async (name: string): Promise<InstalledModel | undefined> =>
+    (await readInstalled(paths, name)) ?? (catalog.find(name) ? readInstalled(paths, catalog.find(name)!.name) : undefined);
+
+  const fetchFile = async (file: ModelFile, staging: string, model: string, emit: (e: PullEvent) => void, archiveGuess: boolean, signal?: AbortSignal) => {
+    const url = toDownloadUrl(file.url);
+    const label = file.path ?? decodeURIComponent(basename(new URL(url, 'file:///').pathname));
+    const partial = partialPath(paths.home, url);
+    // Two models may share a URL (hence a partial): the partial has its own lock too.
+    const result = await withLock(paths.locks, `partial-${basename(partial)}`, () =>
+      downloadFile({
+        url,
+        source: sourceFor(url, config.mirror),
+        partial,
+        expected: { size: file.size, sha256: file.sha256 },
+        signal,
+        retries: deps.retries,
+        retryDelayMs: deps.retryDelayMs,
+        onProgress: (completed, total) => emit({ status: 'downloading', model, file: label, completed, total }),
+      }), () => emit({ status: 'waiting', model, reason: `another pull is downloading ${label}` }), signal);
+    emit({ status: 'verifying', model, file: label });
+    const archive = file.archive ?? (archiveGuess ? archiveTypeOf(url) : undefined);
+    if (archive) {
+      emit({ status: 'extracting', model, file: label });
+      await extractArchive(result.path, archive, staging, label, signal);
+      await rm(result.path, { force: true });
+      return undefined;
+    }
+    const target = placeOf(staging, file, url);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(result.path, target);
+    return { path: relative(staging, target).split(sep).join('/'), sha256: result.sha256 };
+  };
+
+  const importLocal = async (source: string, staging: string): Promise<void> => {
+    const info = await stat(source).catch(() => undefined);
+    if (!info) throw new AppError('model_not_found', `${source} does not exist.`, { hint: 'Name an existing file or directory.' });
+    if (info.isDirectory()) await cp(source, staging, { recursive: true, force: true, filter: (src) => basename(src) !== MANIFEST || dirname(src) !== source });
+    else await copyFile(source, join(staging, basename(source)));
+  };
+
+  const install = async (staging: string, name: string): Promise<void> => {
+    const target = join(paths.models, name);
+    const old = `${staging}.old`;
+    const hadOld = await rename(target, old).then(() => true, () => false);
+    await rename(staging, target);
+    if (hadOld) await rm(old, { recursive: true, force: true });
+  };
+
+  const pullOne = async (ref: string, resolved: ModelRef, name: string, options: PullOptions): Promise<InstalledModel> => {
+    const emit = options.onProgress ?? (() => undefined);
+    const { signal } = options;
+    if (!options.force) {
+      const existing = await readInstalled(paths, name);
+      if (existing) {
+        emit({ status: 'success', model: name, path: existing.dir, reused: true });
+        return existing;
+      }
+    }
+    const staging = await mkdtemp(join(paths.tmp, `${name}-`)).catch((error) => {
+      throw storeFsError(error, paths.tmp) ?? error;
+    });
+    try {
+      const hashes = new Map<string, string | undefined>();
+      let entry: CatalogEntry | undefined;
+      let source: string;
+      if (resolved.type === 'local') {
+        source = resolve(resolved.path);
+        await importLocal(source, staging);
+      } else {
+        entry = resolved.type === 'catalog' ? resolved.entry : undefined;
+        source = resolved.type === 'catalog' ? resolved.entry.name : resolved.source;
+        const files = resolved.type === 'catalog' ? resolved.entry.files : resolved.files;
+        for (const file of files) {
+          const got = await fetchFile(file, staging, name, emit, resolved.type === 'remote', signal);
+          if (got) hashes.set(got.path, got.sha256);
+        }
+      }
+      signal?.throwIfAborted();
+      const layout = await recognize(staging, entry ? { family: entry.family, kind: entry.kind } : undefined);
+      const files: ManifestFile[] = (await walk(staging)).map((f) => ({ ...f, sha256: hashes.get(f.path) }));
+      const manifest: Manifest = {
+        name,
+        kind: layout.kind,
+        engine: layout.engine,
+        family: layout.family,
+        source,
+        description: entry?.description,
+        license: entry?.license,
+        languages: entry?.languages,
+        layout: layout.files,
+        files,
+        size: files.reduce((sum, f) => sum + f.size, 0),
+        sampleRate: layout.sampleRate ?? entry?.sampleRate,
+        voices: entry?.voices,
+        defaultVoice: entry?.defaultVoice,
+        options: entry?.options,
+        pulledAt: new Date().toISOString(),
+      };
+      await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+      await install(staging, name);
+      const installed = { ...manifest, dir: join(paths.models, name) };
+      emit({ status: 'success', model: name, path: installed.dir, reused: false });
+      return installed;
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      throw storeFsError(error, paths.home) ?? error;
+    }
+  };
+
+  return {
+    root: paths.models,
+    get,
+    async list() {
+      const names = await readdir(paths.models).catch(() => [] as string[]);
+      const models = await Promise.all(names.map((name) => readInstalled(paths, name)));
+      return models.filter((m): m is InstalledModel => m !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async require(name) {
+      const model = await get(name);
+      if (model) return model;
+      const entry = catalog.find(name);
+      if (entry) throw new ModelNotDownloadedError(entry.name);
+      throw new ModelNotFoundError(name, catalog.suggest(name));
+    },
+    async pull(ref, options = {}) {
+      options.onProgress?.({ status: 'resolving', model: ref });
+      let resolved: ModelRef;
+      let installedName: string | undefined;
+      try {
+        resolved = catalog.resolve(ref);
+      } catch (error) {
+        // An installed model that is not in the catalog (a URL or an import): pull it again from where it came.
+        const installed = (error as AppError).code === 'model_not_found' ? await readInstalled(paths, ref) : undefined;
+        if (!installed) throw error;
+        resolved = catalog.resolve(installed.source);
+        installedName = installed.name;
+      }
+      const name = options.name ?? installedName ?? resolved.name;
+      if (!isValidModelName(name)) {
+        throw new UsageError(`'${name}' cannot be a model name: use letters, digits, '.', '-' and '_'.`, { hint: 'Pass --name NAME.', param: 'name' });
+      }
+      await ensureStoreDirs(paths);
+      const onWait = () => options.onProgress?.({ status: 'waiting', model: name, reason: 'another pull of this model is running' });
+      return withLock(paths.locks, name, () => pullOne(ref, resolved, name, options), onWait, options.signal);
+    },
+    async remove(name) {
+      const model = await get(name);
+      if (!model) throw notInstalled(name);
+      await withLock(paths.locks, model.name, async () => {
+        const trash = join(paths.tmp, `${model.name}-removed-${process.pid}-${Date.now()}`);
+        try {
+          await mkdir(paths.tmp, { recursive: true });
+          await rename(model.dir, trash);
+          await rm(trash, { recursive: true, force: true });
+        } catch (error) {
+          throw storeFsError(error, paths.models) ?? error;
+        }
+      });
+    },
+  };
+};

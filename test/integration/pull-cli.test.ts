@@ -1,0 +1,153 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { startHttpFixture, type HttpFixture } from '../helpers/http-fixture.js';
+import { buildMirror, FIXTURE_CATALOG, MIRROR_MODELS } from '../helpers/mirror.js';
+import { missingModels, testModel } from '../helpers/models.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(root, 'dist', 'bin', 'murmur.js');
+
+describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm', () => {
+  let mirror: string;
+  let server: HttpFixture;
+  beforeAll(async () => {
+    mirror = buildMirror();
+    server = await startHttpFixture(mirror);
+  });
+  afterAll(() => server?.close());
+
+  const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    MURMUR_HOME: mkdtempSync(join(tmpdir(), 'murmur-cli-')),
+    MURMUR_MIRROR: server.url,
+    MURMUR_CATALOG: FIXTURE_CATALOG,
+    ...extra,
+  });
+  const lines = (text: string) => text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('pull without a TTY prints one JSON line per event on stdout, ending with the installed path', async () => {
+    const e = env();
+    const result = await runCli(['pull', 'test-stories'], e);
+    expect(result.code).toBe(0);
+    const events = lines(result.stdout);
+    expect(events[0]).toEqual({ status: 'resolving', model: 'test-stories' });
+    expect(events.some((ev) => ev.status === 'downloading' && ev.file === 'stories260K.gguf' && ev.total === 1185376)).toBe(true);
+    expect(events.at(-1)).toEqual({ status: 'success', model: 'test-stories260k', path: join(e.MURMUR_HOME!, 'models', 'test-stories260k'), reused: false });
+
+    const list = await runCli(['list', '--json'], e);
+    expect(JSON.parse(list.stdout)).toMatchObject([{ name: 'test-stories260k', kind: 'llm', size: 1185376 }]);
+    const table = await runCli(['ls'], e);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+SIZE\s+MODIFIED$/);
+    expect(table.stdout).toMatch(/test-stories260k\s+llm\s+1\.19 MB\s+just now/);
+  });
+
+  it('pull on a TTY draws bars on stderr and prints the path on stdout', async () => {
+    const e = env();
+    const result = await runCli(['pull', 'test-piper-synthetic'], e, { tty: true });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${join(e.MURMUR_HOME!, 'models', 'test-piper-synthetic')}\n`);
+    expect(result.stderr).toContain('vits-piper-synthetic.tar.bz2');
+    expect(result.stderr).toContain('extracting');
+  });
+
+  it('list --all marks what is installed; show works installed and not', async () => {
+    const e = env();
+    expect((await runCli(['pull', 'test-stories260k', '--json'], e)).code).toBe(0);
+    const all = JSON.parse((await runCli(['list', '--all', '--json'], e)).stdout) as { name: string; installed: boolean }[];
+    expect(all.find((m) => m.name === 'test-stories260k')?.installed).toBe(true);
+    expect(all.find((m) => m.name === 'test-piper-synthetic')?.installed).toBe(false);
+
+    const shown = await runCli(['show', 'test-stories'], e);
+    expect(shown.stdout).toMatch(/status:\s+installed/);
+    expect(shown.stdout).toMatch(/model\s+stories260K\.gguf/);
+    const entry = JSON.parse((await runCli(['show', 'test-piper-synthetic', '--json'], e)).stdout);
+    expect(entry).toMatchObject({ installed: false, name: 'test-piper-synthetic', voices: [{ name: 'tone' }] });
+    const unknown = await runCli(['show', 'test-stories260', '--json'], e);
+    expect(unknown.code).toBe(1);
+  });
+
+  it('rm removes, and exits 1 with a hint for what is not installed', async () => {
+    const e = env();
+    await runCli(['pull', 'test-stories260k'], e);
+    const both = await runCli(['rm', 'test-stories260k', 'test-piper-synthetic'], e);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain("'test-piper-synthetic' is not installed.");
+    expect(both.stderr).toContain('murmur list');
+    expect(readdirSync(join(e.MURMUR_HOME!, 'models'))).toEqual([]);
+  });
+
+  it('errors print a message and a hint, no stack trace', async () => {
+    const e = env();
+    const unknown = await runCli(['pull', 'test-storis'], e);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("Unknown model 'test-storis'.");
+    expect(unknown.stderr).toContain("Did you mean 'test-stories'");
+    expect(unknown.stderr).not.toMatch(/\n\s+at /);
+    const bad = await runCli(['pull', 'test-stories-badsum'], e);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/sha256 mismatch .* expected 0{64}, got [0-9a-f]{64}/);
+    const usage = await runCli(['pull', 'a', 'b', '--name', 'x'], e);
+    expect(usage.code).toBe(2);
+  });
+
+  it('imports a local file with --name, re-pulls with --force, and exits 1 when one of several pulls fails', async () => {
+    const e = env();
+    const gguf = testModel('stories260K/stories260K.gguf')!;
+    const imported = await runCli(['pull', gguf, '--name', 'my-tiny'], e);
+    expect(imported.code).toBe(0);
+    expect(lines(imported.stdout).at(-1)).toMatchObject({ status: 'success', model: 'my-tiny', reused: false });
+    expect(JSON.parse((await runCli(['show', 'my-tiny', '--json'], e)).stdout)).toMatchObject({ installed: true, family: 'gguf', source: gguf });
+
+    const kept = await runCli(['pull', 'my-tiny'], e);
+    expect(lines(kept.stdout).at(-1)).toMatchObject({ model: 'my-tiny', reused: true });
+    const forced = await runCli(['pull', 'my-tiny', '--force'], e);
+    expect(lines(forced.stdout).at(-1)).toMatchObject({ model: 'my-tiny', reused: false });
+    const again = await runCli(['pull', 'test-stories260k'], e);
+    const reforced = await runCli(['pull', 'test-stories260k', '--force'], e);
+    expect(lines(again.stdout).at(-1)).toMatchObject({ reused: false });
+    expect(lines(reforced.stdout).at(-1)).toMatchObject({ reused: false });
+    const reused = await runCli(['pull', 'test-stories260k'], e);
+    expect(lines(reused.stdout).at(-1)).toMatchObject({ reused: true });
+
+    const mixed = await runCli(['pull', 'test-missing', 'test-piper-synthetic'], e);
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toContain('HTTP 404');
+    expect(mixed.stderr).toContain('1 of 2 pulls failed.');
+    expect(lines(mixed.stdout).at(-1)).toMatchObject({ status: 'success', model: 'test-piper-synthetic' });
+  });
+
+  it('Ctrl-C stops the pull, exits 130 and says it can resume', async () => {
+    const e = env();
+    const path = '/huggingface.co/ggml-org/models/resolve/main/tinyllamas/stories260K.gguf';
+    server.fault(path, { stallAfter: 100_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new DOMException('Interrupted', 'AbortError')), 300);
+    const result = await runCli(['pull', 'test-stories260k'], e, { signal: controller.signal });
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/interrupted/);
+    expect(result.stderr).toMatch(/resume/);
+  });
+
+  it('each verb has examples in its --help', async () => {
+    for (const verb of ['pull', 'list', 'show', 'rm']) {
+      const help = await runCli([verb, '--help'], env());
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('Examples:');
+      expect(help.stdout).toContain(`murmur ${verb === 'list' ? 'l' : verb}`);
+    }
+  });
+
+  it.skipIf(!existsSync(bin))('the built CLI pulls from a directory mirror and lists as JSON (no TTY)', async () => {
+    const run = promisify(execFile);
+    const e = { ...process.env, ...env({ MURMUR_MIRROR: mirror }) };
+    const pulled = await run(process.execPath, [bin, 'pull', 'test-stories260k'], { env: e });
+    expect(JSON.parse(pulled.stdout.trim().split('\n').at(-1)!)).toMatchObject({ status: 'success', model: 'test-stories260k' });
+    const listed = await run(process.execPath, [bin, 'list', '--json'], { env: e });
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ name: 'test-stories260k', kind: 'llm', engine: 'llama-cpp' }]);
+  });
+});
