@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import type { Config } from '../src/config.js';
+import type { Runtime } from '../src/runtime/types.js';
+import type { CommandContext } from './context.js';
+import { commandConfig } from './shared.js';
+
+export interface RuntimeFlags {
+  /** Run in this process even when a daemon answers. */
+  readonly local?: boolean;
+  /** Use the daemon (or OpenAI-compatible server) at this URL. */
+  readonly host?: string;
+  /** The command, so global flags such as --home apply. */
+  readonly command?: Command;
+  /** How long to wait for a daemon's /health, in ms (default 200). */
+  readonly probeMs?: number;
+}
+
+const normalise = (url: string): string => {
+  const trimmed = url.trim().replace(/\/+$/, '');
+  return /^https?:\/\//.test(trimmed) ? trimmed : `http://${trimmed}`;
+};
+
+/** The config of a command run: MURMUR_* with --home applied when the command is known. */
+const configOf = (ctx: CommandContext, flags: RuntimeFlags): Config => (flags.command ? commandConfig(ctx, flags.command) : ctx.config());
+
+/** The in-process runtime: catalog, store and engines in this process (imported lazily). */
+export const openLocalRuntime = async (config: Config): Promise<Runtime> => {
+  const { createRuntime } = await import('../src/runtime/create-runtime.js');
+  return createRuntime(config);
+};
+
+/**
+ * The runtime a command uses: `--local` → in-process; `--host URL` → that
+ * server over HTTP; otherwise the daemon at MURMUR_HOST when it answers
+ * /health within ~200 ms, else in-process.
+ */
+export const openRuntime = async (ctx: CommandContext, flags: RuntimeFlags = {}): Promise<Runtime> => {
+  const config = configOf(ctx, flags);
+  if (flags.local) return openLocalRuntime(config);
+  const { createRemoteRuntime, probeDaemon } = await import('../src/client/remote-runtime.js');
+  if (flags.host) return createRemoteRuntime(config, { baseUrl: normalise(flags.host) });
+  if (await probeDaemon(config.host, flags.probeMs ?? 200)) return createRemoteRuntime(config);
+  return openLocalRuntime(config);
+};
+
+/**
+ * The running daemon (MURMUR_HOST or `--host`), for `load`, `unload` and
+ * `ps`; throws AppError('daemon_unreachable') when none answers.
+ */
+export const openDaemon = async (ctx: CommandContext, flags: RuntimeFlags = {}): Promise<Runtime> => {
+  const config = configOf(ctx, flags);
+  const [{ createRemoteRuntime, probeDaemon }, { AppError }] = await Promise.all([import('../src/client/remote-runtime.js'), import('../src/errors.js')]);
+  const url = flags.host ? normalise(flags.host) : config.host;
+  if (!(await probeDaemon(url, flags.probeMs ?? 1000))) {
+    throw new AppError('daemon_unreachable', `No murmur daemon answers at ${url}.`, { hint: 'Start one with `murmur serve` (or point MURMUR_HOST or --host at it).' });
+  }
+  return createRemoteRuntime(config, { baseUrl: url });
+};

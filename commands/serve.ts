@@ -1,0 +1,91 @@
+import { Command } from 'commander';
+import type { CommandContext } from './context.js';
+import { commandConfig, withExamples } from './shared.js';
+
+interface ServeFlags {
+  host: string;
+  port?: string;
+  apiKey?: string;
+  cors?: string;
+  keepAlive?: string;
+  parallel?: string;
+  maxLoaded?: string;
+  grace?: string;
+}
+
+const examples = [
+  'murmur serve',
+  'murmur serve --port 0                      # any free port; the line on stderr says which',
+  'murmur serve --host 0.0.0.0 --api-key s3cret --cors https://app.example',
+  'murmur serve --keep-alive -1 --parallel 8   # keep models forever, 8 requests per model',
+  'curl http://127.0.0.1:11470/v1/models',
+];
+
+export const serveCommand = (ctx: CommandContext) =>
+  withExamples(
+    new Command('serve')
+      .description('run the daemon: OpenAI-compatible endpoints over HTTP, models kept warm')
+      .option('--host <address>', 'address to bind', '127.0.0.1')
+      .option('-p, --port <port>', "port to listen on, 0 for any free one (default: MURMUR_HOST's port or 11470)")
+      .option('--api-key <key>', 'require this bearer key on every route but /health (default: MURMUR_API_KEY)')
+      .option('--cors <origins>', "comma-separated origins allowed by CORS, '*' for any (default: MURMUR_CORS)")
+      .option('--keep-alive <duration>', 'how long an idle model stays loaded: 30s, 5m, 1h, -1 forever, 0 not at all')
+      .option('--parallel <n>', 'requests one model serves at once')
+      .option('--max-loaded <n>', 'models kept loaded before the least recently used is unloaded')
+      .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted', '10s'),
+    examples,
+  ).action(async (flags: ServeFlags, command: Command) => {
+    const [{ parseDuration, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
+      import('../src/config.js'),
+      import('../src/errors.js'),
+      import('./runtime.js'),
+      import('../src/server/listen.js'),
+    ]);
+    const count = (raw: string | undefined, name: string): number | undefined => {
+      if (raw === undefined) return undefined;
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a whole number of 1 or more, not '${raw}'.`);
+      return value;
+    };
+    const base = commandConfig(ctx, command);
+    const overrides = {
+      ...(flags.apiKey !== undefined ? { apiKey: flags.apiKey } : {}),
+      ...(flags.cors !== undefined ? { cors: flags.cors.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(flags.keepAlive !== undefined ? { keepAliveMs: parseDuration(flags.keepAlive, '--keep-alive') } : {}),
+      parallel: count(flags.parallel, 'parallel'),
+      maxLoaded: count(flags.maxLoaded, 'max-loaded'),
+    };
+    const final = ctx.config({ home: base.home, ...overrides });
+    const port = flags.port === undefined ? Number(new URL(final.host).port || DEFAULT_PORT) : Number(flags.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, not '${flags.port}'.`);
+    const graceMs = parseDuration(flags.grace ?? '10s', '--grace');
+
+    const runtime = await openLocalRuntime(final);
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer(runtime, {
+        hostname: flags.host,
+        port,
+        graceMs: graceMs < 0 ? 2 ** 31 - 1 : graceMs,
+        apiKey: final.apiKey,
+        cors: final.cors,
+        log: (entry) => ctx.stderr.write(`${JSON.stringify(entry)}\n`),
+      });
+    } catch (error) {
+      await runtime[Symbol.asyncDispose]();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new AppError('internal', `Port ${port} on ${flags.host} is already in use.`, { hint: 'Is another `murmur serve` running? Pick another --port (0 for any free one).' });
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`Cannot bind to '${flags.host}': no such local address.`);
+      throw error;
+    }
+    ctx.stderr.write(`murmur: listening on ${server.url}\n`);
+
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    ctx.stderr.write('murmur: shutting down\n');
+    await server.close();
+    await runtime[Symbol.asyncDispose]();
+    ctx.stderr.write('murmur: stopped\n');
+  });

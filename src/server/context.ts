@@ -1,0 +1,33 @@
+import type { Context } from 'hono';
+import { AppError } from '../errors.js';
+import type { Runtime } from '../runtime/types.js';
+import type { Metrics } from './metrics.js';
+
+/** What every route receives from createApp. */
+export interface RouteDeps {
+  readonly runtime: Runtime;
+  readonly metrics: Metrics;
+  /** Fires when the daemon shuts down and in-flight work must stop. */
+  readonly shutdown: AbortSignal;
+}
+
+/** Per-request variables routes set for the request log. */
+export interface ServerEnv {
+  Variables: { model?: string };
+}
+
+/** Reads the JSON body; malformed JSON is a 400 `invalid_request_error`. */
+export const readJson = async (c: Context): Promise<unknown> => {
+  const text = await c.req.text();
+  if (!text.trim()) throw new AppError('invalid_request', 'The request body is empty; send a JSON object.');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new AppError('invalid_request', `The request body is not valid JSON (${(error as Error).message}).`, {
+      hint: 'Send a JSON object with Content-Type: application/json.',
+    });
+  }
+};
+
+/** The signal a generation runs under: the client's request and the daemon's shutdown. */
+export const requestSignal = (c: Context, deps: RouteDeps): AbortSignal => AbortSignal.any([c.req.raw.signal, deps.shutdown]);

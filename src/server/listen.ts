@@ -1,0 +1,56 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import type { Runtime } from '../runtime/types.js';
+import { createApp, type AppOptions } from './app.js';
+
+export interface ListenOptions extends Omit<AppOptions, 'shutdown'> {
+  /** Address to bind; default 127.0.0.1. */
+  readonly hostname?: string;
+  /** Port; 0 picks a free one. */
+  readonly port: number;
+  /** How long in-flight requests may run on after close() before they are aborted, in ms; default 10 s. */
+  readonly graceMs?: number;
+}
+
+export interface RunningServer {
+  /** `http://host:port` as bound. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, lets in-flight requests finish within the grace period, then aborts them. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves createApp(runtime) over HTTP/1.1 with @hono/node-server and
+ * resolves once it is listening. The runtime is not disposed by close().
+ */
+export const startServer = (runtime: Runtime, options: ListenOptions): Promise<RunningServer> => {
+  const shutdown = new AbortController();
+  const app = createApp(runtime, { ...options, shutdown: shutdown.signal });
+  const hostname = options.hostname ?? '127.0.0.1';
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname, port: options.port }, (info: AddressInfo) => {
+      const host = info.family === 'IPv6' || hostname.includes(':') ? `[${info.address}]` : info.address;
+      let closing: Promise<void> | undefined;
+      resolve({
+        url: `http://${host}:${info.port}`,
+        port: info.port,
+        close: () =>
+          (closing ??= new Promise<void>((done) => {
+            const http = server as Server;
+            const timer = setTimeout(() => {
+              shutdown.abort(new DOMException('The daemon is shutting down', 'AbortError'));
+              http.closeAllConnections?.();
+            }, options.graceMs ?? 10_000);
+            http.close(() => {
+              clearTimeout(timer);
+              done();
+            });
+            http.closeIdleConnections?.();
+          })),
+      });
+    }) as Server;
+    server.once('error', reject);
+  });
+};

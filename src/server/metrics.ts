@@ -1,0 +1,102 @@
+import type { LoadedModel } from '../runtime/types.js';
+
+/**
+ * The daemon's Prometheus metrics, kept in plain maps and written in the
+ * text exposition format (version 0.0.4). Small enough not to need a library.
+ */
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+interface Histogram {
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+export interface Metrics {
+  /** Counts a finished request and its latency in seconds. */
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
+  /** Counts generated tokens and records the generation speed. */
+  observeGeneration(model: string, tokens: number, tokensPerSecond: number): void;
+  /** Counts a generation's end: completed, aborted (client gone or shutdown) or failed. */
+  observeOutcome(model: string, outcome: 'completed' | 'aborted' | 'failed'): void;
+  /** Requests being handled now. */
+  readonly active: { inc(): void; dec(): void };
+  /** The exposition text, with the runtime's loaded models as gauges. */
+  render(loaded: readonly LoadedModel[]): string;
+}
+
+const escape = (value: string): string => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const labels = (pairs: Record<string, string | number>): string =>
+  `{${Object.entries(pairs).map(([k, v]) => `${k}="${escape(String(v))}"`).join(',')}}`;
+const number = (value: number): string => (Number.isFinite(value) ? String(value) : value > 0 ? '+Inf' : '-Inf');
+
+/** Creates an empty metrics registry. */
+export const createMetrics = (): Metrics => {
+  const requests = new Map<string, { route: string; method: string; status: number; count: number }>();
+  const latency = new Map<string, Histogram>();
+  const tokens = new Map<string, number>();
+  const speed = new Map<string, number>();
+  const outcomes = new Map<string, { model: string; outcome: string; count: number }>();
+  let active = 0;
+
+  const header = (name: string, type: string, help: string) => [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+
+  return {
+    observeRequest(route, method, status, seconds) {
+      const key = `${method} ${route} ${status}`;
+      const entry = requests.get(key) ?? { route, method, status, count: 0 };
+      entry.count += 1;
+      requests.set(key, entry);
+      const histogram = latency.get(route) ?? { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      BUCKETS.forEach((bound, i) => {
+        if (seconds <= bound) histogram.counts[i]! += 1;
+      });
+      histogram.sum += seconds;
+      histogram.count += 1;
+      latency.set(route, histogram);
+    },
+    observeGeneration(model, count, tokensPerSecond) {
+      tokens.set(model, (tokens.get(model) ?? 0) + count);
+      if (Number.isFinite(tokensPerSecond) && tokensPerSecond > 0) speed.set(model, tokensPerSecond);
+    },
+    observeOutcome(model, outcome) {
+      const key = `${model} ${outcome}`;
+      const entry = outcomes.get(key) ?? { model, outcome, count: 0 };
+      entry.count += 1;
+      outcomes.set(key, entry);
+    },
+    active: { inc: () => void (active += 1), dec: () => void (active -= 1) },
+    render(loaded) {
+      const lines: string[] = [];
+      lines.push(...header('murmur_http_requests_total', 'counter', 'HTTP requests by route, method and status.'));
+      for (const r of requests.values()) lines.push(`murmur_http_requests_total${labels({ route: r.route, method: r.method, status: r.status })} ${r.count}`);
+      lines.push(...header('murmur_http_request_duration_seconds', 'histogram', 'Time to the response headers, in seconds.'));
+      for (const [route, h] of latency) {
+        BUCKETS.forEach((bound, i) => lines.push(`murmur_http_request_duration_seconds_bucket${labels({ route, le: bound })} ${h.counts[i]}`));
+        lines.push(`murmur_http_request_duration_seconds_bucket${labels({ route, le: '+Inf' })} ${h.count}`);
+        lines.push(`murmur_http_request_duration_seconds_sum${labels({ route })} ${number(h.sum)}`);
+        lines.push(`murmur_http_request_duration_seconds_count${labels({ route })} ${h.count}`);
+      }
+      lines.push(...header('murmur_http_requests_in_flight', 'gauge', 'HTTP requests being handled now.'));
+      lines.push(`murmur_http_requests_in_flight ${active}`);
+      lines.push(...header('murmur_tokens_generated_total', 'counter', 'Completion tokens generated, by model.'));
+      for (const [model, count] of tokens) lines.push(`murmur_tokens_generated_total${labels({ model })} ${count}`);
+      lines.push(...header('murmur_generations_total', 'counter', 'Generations by model and outcome (completed, aborted, failed).'));
+      for (const o of outcomes.values()) lines.push(`murmur_generations_total${labels({ model: o.model, outcome: o.outcome })} ${o.count}`);
+      lines.push(...header('murmur_tokens_per_second', 'gauge', 'Decode speed of the last generation, by model.'));
+      for (const [model, value] of speed) lines.push(`murmur_tokens_per_second${labels({ model })} ${number(value)}`);
+      lines.push(...header('murmur_loaded_models', 'gauge', 'Models loaded now.'));
+      lines.push(`murmur_loaded_models ${loaded.length}`);
+      lines.push(...header('murmur_model_memory_bytes', 'gauge', 'Memory a loaded model holds.'));
+      for (const m of loaded) lines.push(`murmur_model_memory_bytes${labels({ model: m.name, kind: m.kind })} ${m.memoryBytes}`);
+      lines.push(...header('murmur_model_requests_in_flight', 'gauge', 'Requests a loaded model is serving now.'));
+      for (const m of loaded) lines.push(`murmur_model_requests_in_flight${labels({ model: m.name })} ${m.inFlight}`);
+      lines.push(...header('murmur_queue_depth', 'gauge', 'Requests waiting for a free slot, by model.'));
+      for (const m of loaded) lines.push(`murmur_queue_depth${labels({ model: m.name })} ${m.queued}`);
+      return `${lines.join('\n')}\n`;
+    },
+  };
+};

@@ -1,0 +1,93 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { parseDuration } from '../../config.js';
+import { AppError } from '../../errors.js';
+import type { PullEvent } from '../../store/types.js';
+import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
+import { toHttpError } from '../errors.js';
+import { parseBody } from '../openai.js';
+
+/**
+ * murmur's own admin routes under `/api`, used by `pull`, `load`, `unload`,
+ * `ps` and `rm` through RemoteRuntime. Pull progress streams as NDJSON: one
+ * PullEvent per line, then `{"status":"installed","model":{…}}` (or an
+ * `{"error":{…}}` line).
+ */
+
+const keepAlive = z.union([z.number(), z.string().min(1)]).nullish();
+const loadSchema = z.object({ model: z.string().min(1), keep_alive: keepAlive });
+const unloadSchema = z.object({ model: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(), all: z.boolean().optional() });
+const pullSchema = z.object({ model: z.string().min(1), name: z.string().min(1).optional(), force: z.boolean().optional() });
+
+/** A keep-alive as ms: numbers are seconds (as in Ollama), strings durations (`5m`, `-1`, `250ms`). */
+export const keepAliveMs = (value: number | string | null | undefined): number | undefined => {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'number') return value < 0 ? -1 : Math.round(value * 1000);
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new AppError('invalid_request', (error as Error).message, { param: 'keep_alive' });
+  }
+};
+
+/** The admin routes. */
+export const adminRoutes = (deps: RouteDeps) =>
+  new Hono<ServerEnv>()
+    .get('/models', async (c) => c.json({ models: await deps.runtime.listModels() }))
+    .get('/models/:name{.+}', async (c) => {
+      c.set('model', c.req.param('name'));
+      return c.json(await deps.runtime.getModel(c.req.param('name')));
+    })
+    .delete('/models/:name{.+}', async (c) => {
+      const name = c.req.param('name');
+      c.set('model', name);
+      await deps.runtime.remove(name);
+      return c.json({ deleted: name });
+    })
+    .get('/ps', async (c) => c.json({ models: await deps.runtime.ps() }))
+    .post('/load', async (c) => {
+      const body = parseBody(loadSchema, await readJson(c));
+      c.set('model', body.model);
+      const loaded = await deps.runtime.load(body.model, { keepAliveMs: keepAliveMs(body.keep_alive), signal: requestSignal(c, deps) });
+      return c.json({ model: loaded });
+    })
+    .post('/unload', async (c) => {
+      const body = parseBody(unloadSchema, await readJson(c));
+      if (!body.all && !body.model) throw new AppError('invalid_request', "Missing required parameter: 'model' (or send all: true).", { param: 'model' });
+      const names = body.all ? 'all' : typeof body.model === 'string' ? [body.model] : body.model!;
+      return c.json({ unloaded: await deps.runtime.unload(names) });
+    })
+    .post('/pull', async (c) => {
+      const body = parseBody(pullSchema, await readJson(c));
+      c.set('model', body.model);
+      const signal = requestSignal(c, deps);
+      const encoder = new TextEncoder();
+      const stream = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          const line = (value: unknown) => {
+            try {
+              controller.enqueue(encoder.encode(`${JSON.stringify(value)}\n`));
+            } catch {
+              /* the client went away */
+            }
+          };
+          try {
+            const model = await deps.runtime.pull(body.model, {
+              name: body.name,
+              force: body.force,
+              signal,
+              onProgress: (event: PullEvent) => line(event),
+            });
+            line({ status: 'installed', model });
+          } catch (error) {
+            line(toHttpError(error).body);
+          }
+          try {
+            controller.close();
+          } catch {
+            /* already cancelled */
+          }
+        },
+      });
+      return c.body(stream, 200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
+    });

@@ -1,0 +1,191 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingModels, testModel } from '../helpers/models.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(root, 'dist', 'bin', 'murmur.js');
+const GGUF = 'stories260K/stories260K.gguf';
+const MODEL = 'stories260k';
+const KEY = 'e2e-key';
+const skip = missingModels(GGUF) ?? (existsSync(bin) ? undefined : `${bin} is missing; run \`npm run build\` first`);
+const run = promisify(execFile);
+
+let home: string;
+let daemon: ChildProcess;
+let url: string;
+let stderr = '';
+let client: OpenAI;
+
+const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_HOST: url, MURMUR_API_KEY: KEY, MURMUR_THREADS: '1', MURMUR_GPU: 'off' });
+const cli = (...args: string[]) => run(process.execPath, [bin, ...args], { env: env() });
+const ps = async () => (await fetch(`${url}/api/ps`, { headers: { Authorization: `Bearer ${KEY}` } }).then((r) => r.json())) as { models: { name: string; inFlight: number }[] };
+
+describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'murmur-e2e-'));
+    url = 'http://127.0.0.1:9';
+    await cli('pull', testModel(GGUF)!, '--name', MODEL);
+    daemon = spawn(process.execPath, [bin, 'serve', '--port', '0', '--api-key', KEY, '--parallel', '4'], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
+    url = await new Promise<string>((resolveUrl, reject) => {
+      daemon.stderr!.setEncoding('utf8');
+      daemon.stderr!.on('data', (text: string) => {
+        stderr += text;
+        const match = /murmur: listening on (http:\/\/\S+)/.exec(stderr);
+        if (match) resolveUrl(match[1]!);
+      });
+      daemon.once('exit', (code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
+    });
+    client = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
+  });
+
+  afterAll(() => {
+    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('lists the installed model', async () => {
+    const models = await client.models.list();
+    expect(models.data.map((m) => m.id)).toEqual([MODEL]);
+    expect(models.data[0]).toMatchObject({ object: 'model', owned_by: 'murmur' });
+    expect((await client.models.retrieve(MODEL)).id).toBe(MODEL);
+  });
+
+  it('chats without streaming, with usage', async () => {
+    const reply = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 20, temperature: 0 });
+    expect(reply.object).toBe('chat.completion');
+    expect(reply.choices[0]!.message.content!.length).toBeGreaterThan(0);
+    expect(['stop', 'length']).toContain(reply.choices[0]!.finish_reason);
+    expect(reply.usage!.completion_tokens).toBeGreaterThan(0);
+    expect(reply.usage!.completion_tokens).toBeLessThanOrEqual(20);
+    expect(reply.usage!.total_tokens).toBe(reply.usage!.prompt_tokens + reply.usage!.completion_tokens);
+  });
+
+  it('streams chunks with a usage chunk at the end', async () => {
+    const stream = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Tell me a story' }],
+      max_completion_tokens: 16,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks[0]!.choices[0]!.delta.role).toBe('assistant');
+    const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+    expect(text.length).toBeGreaterThan(0);
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]!.finish_reason).toMatch(/^(stop|length)$/);
+    expect(chunks.at(-1)!.usage!.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it('keeps to a json_schema', async () => {
+    const schema = { type: 'object', properties: { mood: { enum: ['happy', 'sad'] }, ok: { type: 'boolean' } }, required: ['mood', 'ok'], additionalProperties: false };
+    const reply = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'How is Lily?' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'state', schema, strict: true } },
+      max_tokens: 200,
+    });
+    const value = JSON.parse(reply.choices[0]!.message.content!);
+    expect(['happy', 'sad']).toContain(value.mood);
+    expect(typeof value.ok).toBe('boolean');
+  });
+
+  it('completes a prompt and embeds text (base64, as the client asks by default)', async () => {
+    const completion = await client.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 10 });
+    expect(completion.object).toBe('text_completion');
+    expect(typeof completion.choices[0]!.text).toBe('string');
+    expect(completion.usage!.completion_tokens).toBeGreaterThan(0);
+
+    const embeddings = await client.embeddings.create({ model: MODEL, input: ['a happy cat', 'a sad dog'] });
+    expect(embeddings.data).toHaveLength(2);
+    const [a, b] = embeddings.data.map((d) => d.embedding);
+    expect(a!.length).toBeGreaterThan(0);
+    expect(b!.length).toBe(a!.length);
+    expect(a!.every(Number.isFinite)).toBe(true);
+    expect(a).not.toEqual(b);
+  });
+
+  it('answers errors in OpenAI shape', async () => {
+    await expect(client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    const stranger = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'wrong', maxRetries: 0 });
+    await expect(stranger.models.list()).rejects.toMatchObject({ status: 401 });
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+
+  it('stops a generation whose client aborts mid-stream, and keeps serving', async () => {
+    const aborted = async () => {
+      const text = await (await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${KEY}` } })).text();
+      return Number(/murmur_generations_total\{model="[^"]+",outcome="aborted"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await aborted();
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: MODEL, messages: [{ role: 'user', content: 'Once upon a time' }], stream: true, max_tokens: 100_000 },
+      { signal: controller.signal },
+    );
+    let seen = 0;
+    try {
+      for await (const _chunk of stream) if (++seen === 3) controller.abort();
+    } catch {
+      // The client may end the loop quietly or with an abort error.
+    }
+    expect(seen).toBe(3);
+    await expect.poll(async () => (await ps()).models.find((m) => m.name === MODEL)?.inFlight, { timeout: 5000 }).toBe(0);
+    await expect.poll(aborted, { timeout: 5000 }).toBe(before + 1);
+    const reply = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 5 });
+    expect(reply.choices[0]!.message.content).toBeTypeOf('string');
+  });
+
+  it('completes 8 concurrent streamed requests', async () => {
+    const one = async (i: number) => {
+      const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `Story number ${i}` }], max_tokens: 24, stream: true });
+      let text = '';
+      let finish: string | null | undefined;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        finish ??= chunk.choices[0]?.finish_reason;
+      }
+      return { text, finish };
+    };
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => one(i)));
+    for (const result of results) {
+      expect(result.text.length).toBeGreaterThan(0);
+      expect(result.finish).toMatch(/^(stop|length)$/);
+    }
+  });
+
+  it('load, ps and unload talk to the daemon', async () => {
+    await cli('unload', '--all');
+    await cli('load', MODEL, '--keep-alive', '-1');
+    const listed = JSON.parse((await cli('ps', '--json')).stdout) as { name: string; expiresAt: string | null; memoryBytes: number }[];
+    expect(listed).toEqual([expect.objectContaining({ name: MODEL, expiresAt: null })]);
+    expect(listed[0]!.memoryBytes).toBeGreaterThan(0);
+    const table = (await cli('ps')).stdout;
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+KIND\s+MEMORY\s+IN-FLIGHT\s+EXPIRES$/);
+    expect(table).toMatch(new RegExp(`^${MODEL}\\s+llm\\s+.+\\s+0\\s+forever$`, 'm'));
+    expect(JSON.parse((await cli('unload', MODEL, '--json')).stdout)).toEqual({ unloaded: [MODEL] });
+    expect((await ps()).models).toEqual([]);
+  });
+
+  it('ps says how to start a daemon when none answers', async () => {
+    const failed = await run(process.execPath, [bin, 'ps'], { env: { ...env(), MURMUR_HOST: 'http://127.0.0.1:9' } }).catch((e: { code: number; stderr: string }) => e);
+    expect((failed as { code: number }).code).toBe(1);
+    expect((failed as { stderr: string }).stderr).toMatch(/murmur serve/);
+  });
+
+  it('logs each request as one JSON line and exits 0 on SIGTERM', async () => {
+    const lines = stderr.split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(5);
+    expect(JSON.parse(lines.find((l) => l.includes('/v1/chat/completions'))!)).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 200, model: MODEL });
+    const exited = new Promise<number | null>((done) => daemon.once('exit', (code) => done(code)));
+    daemon.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/murmur: stopped/);
+  });
+});
