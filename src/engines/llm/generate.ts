@@ -1,0 +1,167 @@
+import type { ChatWrapper, Llama, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import { AppError } from '../../errors.js';
+import type { ResponseFormat, SamplingOptions, ToolCall } from '../../runtime/types.js';
+import type { EngineChatRequest, EngineCompletionRequest, EngineGeneration } from '../types.js';
+import { newToolCallId, toChatHistory, toFinishReason, toFunctions } from './history.js';
+import type { SequencePool } from './sequence-pool.js';
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
+
+/** What a generation needs from the loaded model. */
+export interface GenerateContext {
+  readonly lib: NodeLlamaCpp;
+  readonly llama: Llama;
+  readonly model: LlamaModel;
+  readonly pool: SequencePool;
+  readonly chatWrapper: ChatWrapper;
+  readonly contextSize: number;
+  /** The model's store name, for messages. */
+  readonly name: string;
+}
+
+const abortError = (signal: AbortSignal): Error =>
+  signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted.', 'AbortError');
+
+const tooLong = (name: string, promptTokens: number, contextSize: number) =>
+  new AppError(
+    'context_length_exceeded',
+    `The prompt is ${promptTokens} tokens, but '${name}' holds ${contextSize} tokens per request.`,
+    { hint: 'Shorten the prompt or the conversation history.', param: 'messages' },
+  );
+
+/** Sampling options in node-llama-cpp's terms. */
+const sampling = (request: SamplingOptions) => ({
+  temperature: request.temperature,
+  topP: request.topP,
+  seed: request.seed,
+  maxTokens: request.maxTokens,
+  customStopTriggers: request.stop?.length ? [...request.stop] : undefined,
+});
+
+const grammarFor = async (llama: Llama, format: ResponseFormat | undefined): Promise<LlamaGrammar | undefined> => {
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return llama.getGrammarFor('json');
+  try {
+    return await llama.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+  } catch (error) {
+    throw new AppError('invalid_request', `The JSON schema cannot be enforced: ${(error as Error).message}`, {
+      param: 'response_format',
+      cause: error,
+    });
+  }
+};
+
+/** Measures time to first token and decode speed around one generation. */
+const stopwatch = () => {
+  const start = performance.now();
+  let first: number | undefined;
+  return {
+    token: () => void (first ??= performance.now()),
+    timings: (completionTokens: number) => {
+      const end = performance.now();
+      const firstAt = first ?? end;
+      const decodeMs = end - firstAt;
+      return {
+        firstTokenMs: firstAt - start,
+        totalMs: end - start,
+        tokensPerSecond: completionTokens > 1 && decodeMs > 0 ? ((completionTokens - 1) * 1000) / decodeMs : 0,
+      };
+    },
+  };
+};
+
+/** One chat turn on a borrowed sequence. */
+export const runChat = async (ctx: GenerateContext, request: EngineChatRequest): Promise<EngineGeneration> => {
+  const functions = toFunctions(request.tools, request.toolChoice);
+  const wantsFormat = request.responseFormat && request.responseFormat.type !== 'text';
+  if (functions && wantsFormat) {
+    throw new AppError('not_supported', 'Tools and a JSON response_format cannot be combined in one request.', {
+      param: 'response_format',
+    });
+  }
+  const history = toChatHistory(request.messages);
+  const { contextText } = ctx.chatWrapper.generateContextState({
+    chatHistory: history,
+    availableFunctions: functions,
+    documentFunctionParams: functions ? true : undefined,
+  });
+  const promptTokens = contextText.tokenize(ctx.model.tokenizer).length;
+  if (promptTokens >= ctx.contextSize) throw tooLong(ctx.name, promptTokens, ctx.contextSize);
+  const grammar = await grammarFor(ctx.llama, request.responseFormat);
+
+  const { sequence, give } = await ctx.pool.borrow();
+  const chat = new ctx.lib.LlamaChat({ contextSequence: sequence, chatWrapper: ctx.chatWrapper, autoDisposeSequence: false });
+  const before = sequence.tokenMeter.getState();
+  const clock = stopwatch();
+  try {
+    const options = {
+      ...sampling(request),
+      signal: request.signal,
+      stopOnAbortSignal: true,
+      onTextChunk: (text: string) => {
+        clock.token();
+        request.onToken?.(text);
+      },
+      onToken: () => clock.token(),
+    };
+    const result = functions
+      ? await chat.generateResponse(history, { ...options, functions, documentFunctionParams: true })
+      : await chat.generateResponse(history, { ...options, grammar });
+    if (request.signal?.aborted) throw abortError(request.signal);
+    const completionTokens = sequence.tokenMeter.diff(before).usedOutputTokens;
+    const toolCalls: ToolCall[] | undefined = result.functionCalls?.length
+      ? result.functionCalls.map((call) => ({
+          id: newToolCallId(),
+          name: call.functionName,
+          arguments: JSON.stringify(call.params ?? {}),
+        }))
+      : undefined;
+    return {
+      text: result.response,
+      toolCalls,
+      finishReason: toFinishReason(result.metadata.stopReason, !!toolCalls),
+      usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
+      timings: clock.timings(completionTokens),
+    };
+  } finally {
+    chat.dispose({ disposeSequence: false });
+    await give();
+  }
+};
+
+/** A raw text completion on a borrowed sequence. */
+export const runCompletion = async (
+  ctx: GenerateContext,
+  request: EngineCompletionRequest,
+): Promise<EngineGeneration> => {
+  const promptTokens = ctx.model.tokenize(request.prompt).length;
+  if (promptTokens >= ctx.contextSize) throw tooLong(ctx.name, promptTokens, ctx.contextSize);
+  const { sequence, give } = await ctx.pool.borrow();
+  const completion = new ctx.lib.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+  const before = sequence.tokenMeter.getState();
+  const clock = stopwatch();
+  try {
+    const result = await completion.generateCompletionWithMeta(request.prompt, {
+      ...sampling(request),
+      signal: request.signal,
+      stopOnAbortSignal: true,
+      onTextChunk: (text: string) => {
+        clock.token();
+        request.onToken?.(text);
+      },
+      onToken: (_tokens: Token[]) => clock.token(),
+    });
+    if (request.signal?.aborted) throw abortError(request.signal);
+    const used = sequence.tokenMeter.diff(before);
+    const completionTokens = used.usedOutputTokens;
+    return {
+      text: result.response,
+      finishReason: toFinishReason(result.metadata.stopReason),
+      usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
+      timings: clock.timings(completionTokens),
+    };
+  } finally {
+    completion.dispose({ disposeSequence: false });
+    await give();
+  }
+};

@@ -1,0 +1,231 @@
+import type { EngineHandle } from '../engines/types.js';
+import type { LoadedModel } from './types.js';
+import { abortReason, createSlotQueue, type SlotQueue } from './queue.js';
+
+/**
+ * Keeps models loaded and shares them: one load per model however many ask
+ * at once, `parallel` requests per model at a time with a bounded queue
+ * behind them, keep-alive with idle unload, and a bound on loaded models with
+ * least-recently-used eviction. Engine-agnostic: it only sees EngineHandle.
+ */
+
+export interface ModelManagerOptions {
+  /** Default keep-alive in ms; -1 keeps models forever, 0 unloads after each request. */
+  readonly keepAliveMs: number;
+  /** Models kept loaded before the least recently used idle one is unloaded. */
+  readonly maxLoaded: number;
+  /** Requests one model runs at once. */
+  readonly parallel: number;
+  /** Bytes all loaded models may hold before least recently used idle ones are unloaded; default unbounded. */
+  readonly maxMemoryBytes?: number;
+  /** Requests per model that may wait for a slot before 'overloaded'; default 8 × parallel. */
+  readonly maxQueued?: number;
+  /** Loads a model by name (the runtime resolves the store entry and picks the engine). */
+  readonly load: (name: string) => Promise<EngineHandle>;
+}
+
+export interface ManagerLoadOptions {
+  readonly keepAliveMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ModelManager extends AsyncDisposable {
+  /** Runs `fn` with the loaded model once a slot is free; loads it first when needed. */
+  run<T>(name: string, fn: (handle: EngineHandle) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+  /** Loads (or keeps) a model and sets its keep-alive. */
+  load(name: string, options?: ManagerLoadOptions): Promise<LoadedModel>;
+  /** Unloads the named models (or all); models busy with requests go once those finish. */
+  unload(names: readonly string[] | 'all'): Promise<string[]>;
+  /** The loaded models, most recently used first. */
+  ps(): LoadedModel[];
+}
+
+interface Entry {
+  readonly name: string;
+  readonly promise: Promise<EngineHandle>;
+  readonly queue: SlotQueue;
+  handle?: EngineHandle;
+  loadedAt?: Date;
+  keepAliveMs: number;
+  /** Callers holding the entry: loading, queued or running. */
+  users: number;
+  /** Order of last use (a counter, so ties cannot happen). */
+  lastUsed: number;
+  /** When the last user left, in ms since the epoch. */
+  idleSince: number;
+  timer?: NodeJS.Timeout;
+  closing: boolean;
+  disposed?: Promise<void>;
+  /** Settles once the entry is closed and disposed. */
+  closed?: Promise<void>;
+  onClosed?: () => void;
+}
+
+/** Races a promise against an AbortSignal (the promise itself goes on). */
+const withSignal = <T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> => {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+};
+
+/** Creates a ModelManager around a loader. */
+export const createModelManager = (options: ModelManagerOptions): ModelManager => {
+  const entries = new Map<string, Entry>();
+  const closing = new Set<Entry>();
+  const maxQueued = options.maxQueued ?? options.parallel * 8;
+  let uses = 0;
+
+  const dispose = (entry: Entry): Promise<void> => {
+    if (entries.get(entry.name) === entry) entries.delete(entry.name);
+    entry.closing = true;
+    clearTimeout(entry.timer);
+    entry.disposed ??= entry.promise
+      .then((handle) => handle.dispose())
+      .catch(() => undefined)
+      .finally(() => {
+        closing.delete(entry);
+        entry.onClosed?.();
+      });
+    return entry.disposed;
+  };
+
+  /** Unloads the entry now when idle, else marks it to go when its last user leaves. */
+  const close = (entry: Entry): Promise<void> | undefined => {
+    if (entries.get(entry.name) === entry) entries.delete(entry.name);
+    entry.closing = true;
+    clearTimeout(entry.timer);
+    if (!entry.closed) {
+      entry.closed = new Promise((resolve) => (entry.onClosed = resolve));
+      closing.add(entry);
+    }
+    return entry.users === 0 ? dispose(entry) : undefined;
+  };
+
+  const idle = (entry: Entry) => entry.users === 0 && entry.handle !== undefined && !entry.closing;
+
+  const maxMemory = options.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
+  const memory = () => [...entries.values()].reduce((sum, entry) => sum + (entry.handle?.memoryBytes ?? 0), 0);
+
+  /** Unloads least recently used idle models until at most `keep` remain within the memory bound. */
+  const evict = (keep: number) => {
+    const candidates = [...entries.values()].filter(idle).sort((a, b) => a.lastUsed - b.lastUsed);
+    while ((entries.size > keep || memory() > maxMemory) && candidates.length) void close(candidates.shift()!);
+  };
+
+  const schedule = (entry: Entry) => {
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    if (!idle(entry)) return;
+    if (entry.keepAliveMs === 0) return void close(entry);
+    if (entry.keepAliveMs > 0) {
+      entry.timer = setTimeout(() => idle(entry) && close(entry), entry.keepAliveMs);
+      entry.timer.unref();
+    }
+  };
+
+  const enter = (name: string): Entry => {
+    let entry = entries.get(name);
+    if (!entry) {
+      evict(options.maxLoaded - 1);
+      const promise = options.load(name);
+      const created: Entry = {
+        name,
+        promise,
+        queue: createSlotQueue({ slots: options.parallel, maxQueued, label: name }),
+        keepAliveMs: options.keepAliveMs,
+        users: 0,
+        lastUsed: ++uses,
+        idleSince: Date.now(),
+        closing: false,
+      };
+      promise.then(
+        (handle) => {
+          created.handle = handle;
+          created.loadedAt = new Date();
+          evict(options.maxLoaded);
+        },
+        () => {
+          if (entries.get(name) === created) entries.delete(name);
+        },
+      );
+      entries.set(name, created);
+      entry = created;
+    }
+    entry.users += 1;
+    clearTimeout(entry.timer);
+    entry.lastUsed = ++uses;
+    return entry;
+  };
+
+  const leave = (entry: Entry) => {
+    entry.users -= 1;
+    entry.lastUsed = ++uses;
+    entry.idleSince = Date.now();
+    if (entry.users > 0) return;
+    if (entry.closing) return void dispose(entry);
+    schedule(entry);
+    evict(options.maxLoaded);
+  };
+
+  const describe = (entry: Entry): LoadedModel => {
+    const keep = entry.keepAliveMs;
+    const from = entry.users > 0 ? Date.now() : entry.idleSince;
+    return {
+      name: entry.name,
+      kind: entry.handle!.kind,
+      memoryBytes: entry.handle!.memoryBytes,
+      inFlight: entry.queue.active,
+      queued: entry.queue.queued,
+      loadedAt: entry.loadedAt!,
+      expiresAt: keep < 0 ? null : new Date(from + keep),
+    };
+  };
+
+  const manager: ModelManager = {
+    async run(name, fn, { signal } = {}) {
+      const entry = enter(name);
+      try {
+        const handle = await withSignal(entry.promise, signal);
+        const release = await entry.queue.acquire(signal);
+        try {
+          return await fn(handle);
+        } finally {
+          release();
+        }
+      } finally {
+        leave(entry);
+      }
+    },
+    async load(name, { keepAliveMs, signal } = {}) {
+      const entry = enter(name);
+      try {
+        await withSignal(entry.promise, signal);
+        if (keepAliveMs !== undefined) entry.keepAliveMs = keepAliveMs;
+        return describe(entry);
+      } finally {
+        leave(entry);
+      }
+    },
+    async unload(names) {
+      const chosen = names === 'all' ? [...entries.values()] : names.map((n) => entries.get(n)).filter((e): e is Entry => !!e);
+      await Promise.all(chosen.map((entry) => close(entry)));
+      return chosen.map((entry) => entry.name);
+    },
+    ps() {
+      return [...entries.values()]
+        .filter((entry) => entry.handle && !entry.closing)
+        .sort((a, b) => b.lastUsed - a.lastUsed)
+        .map(describe);
+    },
+    async [Symbol.asyncDispose]() {
+      await manager.unload('all');
+      // Models still busy go when their requests finish (callers abort those first to hurry it).
+      await Promise.all([...closing].map((entry) => entry.closed));
+    },
+  };
+  return manager;
+};
