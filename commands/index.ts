@@ -7,6 +7,11 @@ import { pullCommand } from './pull.js';
 import { listCommand } from './list.js';
 import { showCommand } from './show.js';
 import { rmCommand } from './rm.js';
+import { serveCommand } from './serve.js';
+import { loadCommand } from './load.js';
+import { unloadCommand } from './unload.js';
+import { psCommand } from './ps.js';
+import { chatCommand } from './chat.js';
 
 /** Builds the program. Command files import the core lazily inside their actions so `--help` stays fast. */
 export const buildProgram = (ctx: CommandContext): Command => {
@@ -17,7 +22,7 @@ export const buildProgram = (ctx: CommandContext): Command => {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\nEnvironment:\n${describeVariables()}\n\nRun \`murmur <command> --help\` for a command's options and examples.`);
 
-  for (const make of [pullCommand, listCommand, showCommand, rmCommand]) program.addCommand(make(ctx));
+  for (const make of [pullCommand, listCommand, showCommand, rmCommand, chatCommand, serveCommand, loadCommand, unloadCommand, psCommand]) program.addCommand(make(ctx));
   return program;
 };
 

@@ -1,0 +1,131 @@
+import { Command } from 'commander';
+import type { CommandContext } from './context.js';
+import type { Runtime } from '../src/runtime/types.js';
+import type { ChatSettings } from './ui/chat-app.js';
+import type { RawChatOptions } from './ui/chat-options.js';
+
+const examples = `
+Examples:
+  murmur chat                                  talk to the default model in the terminal
+  murmur chat qwen3 "Why is the sky blue?"     one answer, printed, then exit
+  echo "Summarize: $(cat notes.txt)" | murmur chat qwen3 > summary.txt
+  murmur chat qwen3 --json-schema person.json "Invent a person" --json
+
+In the terminal UI: Enter sends, a line ending with \\ (or Alt+Enter) continues on a
+new line, /help lists the slash commands (/clear /system /model /save /exit),
+Ctrl-C stops a reply, and Ctrl-C twice (or Ctrl-D) leaves.`;
+
+/** The model to talk to: the one named, or the catalog's default chat model (pulled first if missing). */
+const chooseModel = async (ctx: CommandContext, runtime: Runtime, named: string | undefined): Promise<string> => {
+  if (named) return named;
+  const [{ loadCatalog }, { UsageError }] = await Promise.all([import('../src/catalog/catalog.js'), import('../src/errors.js')]);
+  const catalog = await loadCatalog({ userPath: runtime.config.catalog });
+  const fallback = catalog.defaultFor('chat')?.name;
+  if (!fallback) throw new UsageError('No model named, and the catalog names no default chat model.', { hint: 'Run `murmur chat MODEL`; `murmur list` shows what is installed.' });
+  try {
+    await runtime.getModel(fallback);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'model_not_downloaded') throw error;
+    ctx.stderr.write(`No model named; pulling the default chat model, ${fallback}.\n`);
+    const { createDownloadBars } = await import('./ui/download-bars.js');
+    const bars = createDownloadBars(ctx.stderr);
+    try {
+      await runtime.pull(fallback, { onProgress: (event) => bars.update(event), signal: ctx.signal });
+    } finally {
+      bars.stop();
+    }
+  }
+  return fallback;
+};
+
+/** Piped or with a prompt: one answer streamed to stdout (or one JSON object with --json). */
+const answerOnce = async (ctx: CommandContext, runtime: Runtime, model: string, prompt: string, system: string | undefined, settings: ChatSettings, json: boolean): Promise<void> => {
+  const { AppError } = await import('../src/errors.js');
+  let printed = '';
+  try {
+    const result = await runtime.chat({
+      ...settings,
+      model,
+      messages: [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }],
+      signal: ctx.signal,
+      onToken: json ? undefined : (text) => {
+        printed += text;
+        ctx.stdout.write(text);
+      },
+    });
+    if (json) {
+      const { model: answered, text, finishReason, usage, timings } = result;
+      ctx.stdout.write(`${JSON.stringify({ model: answered, text, finishReason, usage, timings })}\n`);
+    } else {
+      // A runtime that returns without streaming still prints its answer.
+      if (!printed && result.text) ctx.stdout.write((printed = result.text));
+      ctx.stdout.write('\n');
+    }
+    if (ctx.stderr.isTTY) {
+      ctx.stderr.write(`${result.timings.tokensPerSecond.toFixed(1)} tokens/s · ${result.usage.completionTokens} tokens\n`);
+    }
+  } catch (error) {
+    if (!ctx.signal.aborted) throw error;
+    if (printed) ctx.stdout.write('\n');
+    throw new AppError('aborted', 'Stopped.', { cause: error });
+  }
+};
+
+/** On a terminal with no prompt: the ink UI, until the user leaves. */
+const converse = async (ctx: CommandContext, runtime: Runtime, model: string, system: string | undefined, settings: ChatSettings): Promise<void> => {
+  await runtime.getModel(model);
+  const [{ render }, { createElement }, { ChatApp }] = await Promise.all([import('ink'), import('react'), import('./ui/chat-app.js')]);
+  const app = render(createElement(ChatApp, { runtime, model, system, settings }), {
+    stdin: ctx.stdin as NodeJS.ReadStream,
+    stdout: ctx.stdout as NodeJS.WriteStream,
+    stderr: ctx.stderr as NodeJS.WriteStream,
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
+  const stop = () => app.unmount();
+  ctx.signal.addEventListener('abort', stop, { once: true });
+  try {
+    await app.waitUntilExit();
+  } finally {
+    ctx.signal.removeEventListener('abort', stop);
+  }
+};
+
+export const chatCommand = (ctx: CommandContext) =>
+  new Command('chat')
+    .description('chat with a language model: a terminal UI, or one answer when piped or given a prompt')
+    .argument('[model]', 'an installed chat model (default: the catalog default chat model, pulled if missing)')
+    .argument('[prompt...]', 'ask this, print the answer and exit (piped stdin is added after it)')
+    .option('-s, --system <text>', 'system prompt')
+    .option('--temperature <n>', 'sampling temperature, 0 for greedy')
+    .option('--top-p <n>', 'nucleus sampling, above 0 and at most 1')
+    .option('--seed <n>', 'random seed, for repeatable answers')
+    .option('--max-tokens <n>', 'stop after this many tokens')
+    .option('--json-schema <file>', 'constrain the answer to the JSON Schema in FILE')
+    .option('--local', 'run the model in this process even if a daemon is running')
+    .option('--host <url>', 'use the daemon (or OpenAI-compatible server) at URL')
+    .option('--json', 'print one JSON object (text, usage, timings) instead of streaming text')
+    .addHelpText('after', examples)
+    .action(async (modelArg: string | undefined, words: string[], options: RawChatOptions, command: Command) => {
+      const { parseSampling, readJsonSchema, readAll, joinPrompt } = await import('./ui/chat-options.js');
+      const { UsageError } = await import('../src/errors.js');
+      if (options.local && options.host) throw new UsageError('--local and --host cannot be used together.');
+      const schema = options.jsonSchema ? await readJsonSchema(options.jsonSchema) : undefined;
+      const settings: ChatSettings = { ...parseSampling(options), ...(schema ? { responseFormat: { type: 'json_schema', schema } } : {}) };
+      // Model names hold no spaces, so `murmur chat "Why is the sky blue?"` is a prompt for the default model.
+      if (modelArg && /\s/.test(modelArg) && !words.length) [modelArg, words] = [undefined, [modelArg]];
+      const argument = words.length ? words.join(' ') : undefined;
+      const interactive = !argument && Boolean(ctx.stdin.isTTY) && Boolean(ctx.stdout.isTTY) && !options.json;
+      let prompt = '';
+      if (!interactive) {
+        // A terminal stdin is read too when there is no prompt and stdout is not a terminal (ended by Ctrl-D).
+        prompt = joinPrompt(argument, ctx.stdin.isTTY && argument ? undefined : await readAll(ctx.stdin));
+        if (!prompt) throw new UsageError('No prompt: give one after the model name or pipe it on stdin.');
+      }
+
+      const { openRuntime } = await import('./runtime.js');
+      await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, command });
+      const model = await chooseModel(ctx, runtime, modelArg);
+      if (interactive) await converse(ctx, runtime, model, options.system, settings);
+      else await answerOnce(ctx, runtime, model, prompt, options.system, settings, Boolean(options.json));
+    });

@@ -1,0 +1,72 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingModels, testModel } from '../helpers/models.js';
+
+const GGUF = 'stories260K/stories260K.gguf';
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(root, 'dist', 'bin', 'murmur.js');
+
+let home: string;
+const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_HOST: 'http://127.0.0.1:9', MURMUR_DEBUG: '' });
+
+/** Runs the built CLI with `input` piped on stdin and stdout sent to `out` (a file path) or a pipe. */
+const murmur = (args: string[], input: string, out?: string) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+    const fd = out ? openSync(out, 'w') : undefined;
+    const child = spawn(process.execPath, [bin, ...args], { env: env(), stdio: ['pipe', fd ?? 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      if (fd !== undefined) closeSync(fd);
+      done({ code, stdout: out ? readFileSync(out, 'utf8') : stdout, stderr });
+    });
+    child.stdin!.end(input);
+  });
+
+describe.skipIf(missingModels(GGUF))('echo … | murmur chat (built CLI, real model)', () => {
+  beforeAll(() => {
+    // `npm test` builds first (pretest); build here too when run on its own.
+    if (!existsSync(bin)) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
+    home = mkdtempSync(join(tmpdir(), 'murmur-chat-pipe-'));
+    const pulled = spawnSync(process.execPath, [bin, 'pull', testModel(GGUF)!, '--name', 'stories260k'], { env: env(), encoding: 'utf8' });
+    if (pulled.status !== 0) throw new Error(`murmur pull failed (${pulled.status}): ${pulled.stderr}`);
+  }, 120_000);
+
+  afterAll(() => {
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('streams the answer to a file and exits 0', async () => {
+    const out = join(home, 'out.txt');
+    const { code, stdout, stderr } = await murmur(['chat', 'stories260k', '--local', '--max-tokens', '40', '--temperature', '0'], 'Once upon a time\n', out);
+    expect(stderr).not.toMatch(/unexpected error|\n\s+at /);
+    expect(code).toBe(0);
+    expect(stdout.trim().length).toBeGreaterThan(0);
+    expect(stdout.endsWith('\n')).toBe(true);
+  }, 120_000);
+
+  it('--json prints one object with the text, usage and timings', async () => {
+    const { code, stdout } = await murmur(['chat', 'stories260k', '--local', '--max-tokens', '16', '--seed', '1', '--json'], 'Once upon a time');
+    expect(code).toBe(0);
+    const body = JSON.parse(stdout);
+    expect(body.model).toBe('stories260k');
+    expect(body.text.length).toBeGreaterThan(0);
+    expect(body.usage.completionTokens).toBeGreaterThan(0);
+    expect(body.usage.completionTokens).toBeLessThanOrEqual(16);
+    expect(body.timings.tokensPerSecond).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a missing model fails with a hint and exit 1, nothing on stdout', async () => {
+    const { code, stdout, stderr } = await murmur(['chat', 'not-installed-anywhere', '--local'], 'hi');
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/murmur: /);
+  }, 60_000);
+});
