@@ -29,12 +29,17 @@ const tooLong = (name: string, promptTokens: number, contextSize: number) =>
     { hint: 'Shorten the prompt or the conversation history.', param: 'messages' },
   );
 
-/** Sampling options in node-llama-cpp's terms. */
-const sampling = (request: SamplingOptions) => ({
+/**
+ * Sampling options in node-llama-cpp's terms. With no max_tokens a reply
+ * ends when the context is full (finish_reason 'length'), as llama-server
+ * does: node-llama-cpp would otherwise shift the context and go on forever
+ * with a model that never emits end-of-text.
+ */
+const sampling = (request: SamplingOptions, room: number) => ({
   temperature: request.temperature,
   topP: request.topP,
   seed: request.seed,
-  maxTokens: request.maxTokens,
+  maxTokens: Math.min(request.maxTokens ?? room, room),
   customStopTriggers: request.stop?.length ? [...request.stop] : undefined,
 });
 
@@ -95,7 +100,7 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
   const clock = stopwatch();
   try {
     const options = {
-      ...sampling(request),
+      ...sampling(request, ctx.contextSize - promptTokens),
       signal: request.signal,
       stopOnAbortSignal: true,
       onTextChunk: (text: string) => {
@@ -142,7 +147,7 @@ export const runCompletion = async (
   const clock = stopwatch();
   try {
     const result = await completion.generateCompletionWithMeta(request.prompt, {
-      ...sampling(request),
+      ...sampling(request, ctx.contextSize - promptTokens),
       signal: request.signal,
       stopOnAbortSignal: true,
       onTextChunk: (text: string) => {
