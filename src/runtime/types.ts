@@ -138,3 +138,99 @@ export interface Runtime extends AsyncDisposable {
   pull(ref: string, options?: PullOptions): Promise<InstalledModel>;
   remove(name: string): Promise<void>;
 }
+
+/* ---------------------------------------------------------------- speech */
+
+/** A piece of synthesized audio: mono float samples in [-1, 1]. */
+export interface AudioChunk {
+  readonly samples: Float32Array;
+  readonly sampleRate: number;
+  /** The sentence (or text piece) these samples say. */
+  readonly text: string;
+}
+
+export interface SpeakRequest {
+  /** A tts model; the catalog's default voice model when absent. */
+  readonly model?: string;
+  readonly text: string;
+  /** A voice name of the model (`murmur speak --voices`); its default when absent. */
+  readonly voice?: string;
+  /** 0.25–4.0; 1 is the model's natural pace. */
+  readonly speed?: number;
+  /** Called with each sentence's audio as soon as it is synthesized, in order. */
+  readonly onAudio?: (chunk: AudioChunk) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface SpeakResult {
+  readonly model: string;
+  readonly voice: string;
+  readonly sampleRate: number;
+  /** Every sample, concatenated (also delivered piecewise through onAudio). */
+  readonly samples: Float32Array;
+  readonly characters: number;
+  readonly timings: {
+    /** From the call to the first audio chunk, in ms. */
+    readonly firstAudioMs: number;
+    readonly totalMs: number;
+    /** Synthesis time / audio duration (below 1 is faster than real time). */
+    readonly realTimeFactor: number;
+  };
+}
+
+export interface VoiceList {
+  readonly model: string;
+  readonly voices: readonly { readonly name: string; readonly id: number; readonly language?: string; readonly gender?: string }[];
+  readonly defaultVoice?: string;
+}
+
+/** Audio to transcribe: a file on disk or its bytes (any container murmur can decode). */
+export type AudioInput = { readonly path: string } | { readonly bytes: Uint8Array; readonly filename?: string };
+
+export interface TranscriptWord {
+  readonly word: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface TranscriptSegment {
+  readonly id: number;
+  /** Seconds from the start of the audio. */
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  readonly words?: readonly TranscriptWord[];
+}
+
+export interface TranscribeRequest {
+  /** An asr model; the catalog's default transcriber when absent. */
+  readonly model?: string;
+  readonly input: AudioInput;
+  /** A language code the model knows (whisper, sense-voice); auto-detected when absent. */
+  readonly language?: string;
+  /** Whisper can translate into English. */
+  readonly task?: 'transcribe' | 'translate';
+  /** Cut long audio into speech segments first (default: on). A model name picks the VAD model. */
+  readonly vad?: boolean | string;
+  readonly prompt?: string;
+  /** Called with each segment as soon as it is decoded, in order. */
+  readonly onSegment?: (segment: TranscriptSegment) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface TranscribeResult {
+  readonly model: string;
+  readonly text: string;
+  readonly language?: string;
+  /** Seconds of audio. */
+  readonly duration: number;
+  readonly segments: readonly TranscriptSegment[];
+  readonly timings: { readonly totalMs: number; readonly realTimeFactor: number };
+}
+
+/** The speech half of the Runtime; LocalRuntime and RemoteRuntime implement it alongside the text half. */
+export interface SpeechRuntime {
+  speak(request: SpeakRequest): Promise<SpeakResult>;
+  voices(model?: string): Promise<VoiceList[]>;
+  transcribe(request: TranscribeRequest): Promise<TranscribeResult>;
+}
