@@ -7,5 +7,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // ink draws only the final frame when it sees CI set (is-in-ci); the chat
+    // UI tests drive it frame by frame, so the test processes unset it.
+    env: { CI: 'false' },
   },
 });

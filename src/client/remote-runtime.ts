@@ -112,6 +112,14 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
 
   return {
     config,
+    // Speech: placeholders until /v1/audio/speech and /v1/audio/transcriptions land.
+    speak: async () => {
+      throw new AppError('not_supported', 'Speech synthesis through a daemon is not built yet.');
+    },
+    voices: async () => [],
+    transcribe: async () => {
+      throw new AppError('not_supported', 'Transcription through a daemon is not built yet.');
+    },
     async listModels() {
       try {
         return (await getJson<{ models: InstalledModel[] }>('GET', '/api/models')).models;

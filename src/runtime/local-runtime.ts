@@ -1,6 +1,7 @@
 import type { ModelKind, EngineName } from '../catalog/schema.js';
 import type { Config } from '../config.js';
 import { createLlamaCppEngine } from '../engines/llm/llama-cpp.js';
+import { createSherpaEngine } from '../engines/speech/sherpa.js';
 import type { EngineFactory, EngineGeneration, EngineHandle, LlmHandle } from '../engines/types.js';
 import { AppError } from '../errors.js';
 import type { InstalledModel, Store } from '../store/types.js';
@@ -64,6 +65,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
   const engines: Partial<Record<EngineName, EngineFactory>> = { ...deps.engines };
   const engineFor = (model: InstalledModel): EngineFactory => {
     if (model.engine === 'llama-cpp') return (engines['llama-cpp'] ??= createLlamaCppEngine(config));
+    if (model.engine === 'sherpa-onnx') return (engines['sherpa-onnx'] ??= createSherpaEngine(config));
     const factory = engines[model.engine];
     if (!factory) throw new AppError('not_supported', `No ${model.engine} engine is available for '${model.name}'.`);
     return factory;
@@ -96,6 +98,14 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     use,
     listModels: () => store.list(),
     getModel: (name) => store.require(name),
+    // Speech: placeholders until the tts and asr engines land.
+    speak: async () => {
+      throw new AppError('not_supported', 'Speech synthesis is not built yet.');
+    },
+    voices: async () => [],
+    transcribe: async () => {
+      throw new AppError('not_supported', 'Transcription is not built yet.');
+    },
     chat: ({ model, ...request }) =>
       use<LlmHandle, GenerationResult>(
         model,

@@ -123,7 +123,7 @@ export interface LoadedModel {
   readonly expiresAt: Date | null;
 }
 
-export interface Runtime extends AsyncDisposable {
+export interface Runtime extends AsyncDisposable, SpeechRuntime {
   readonly config: Config;
   /** Models installed in the store. */
   listModels(): Promise<InstalledModel[]>;
