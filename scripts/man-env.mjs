@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Rewrites the ENVIRONMENT block of man/murmur.1 (between the marker
-// comments `.\" BEGIN ENVIRONMENT` and `.\" END ENVIRONMENT`) from the
-// `variables` list in src/config.ts, so the page and the code never drift.
+// comments `.\" BEGIN ENVIRONMENT` and `.\" END ENVIRONMENT`) and of
+// README.md (between `<!-- BEGIN ENVIRONMENT` and `<!-- END ENVIRONMENT -->`)
+// from the `variables` list in src/config.ts, so the docs and the code never
+// drift.
 //
 //   npm run build && node scripts/man-env.mjs          rewrite the block
 //   npm run build && node scripts/man-env.mjs --check  exit 1 when out of date
@@ -29,12 +31,19 @@ export const roffText = (text) => {
 export const renderEnvironment = (variables) =>
   variables.flatMap((v) => ['.TP', `.B ${v.name}`, roffText(`${v.description.trim()} (default: ${v.shown}).`)]).join('\n');
 
+/** The README's markdown table for `variables`. */
+export const renderMarkdownEnvironment = (variables) =>
+  ['| variable | default | what it does |', '|---|---|---|', ...variables.map((v) => `| \`${v.name}\` | ${v.shown} | ${v.description.trim()} |`)].join('\n');
+
+export const MD_BEGIN = '<!-- BEGIN ENVIRONMENT (from src/config.ts) -->';
+export const MD_END = '<!-- END ENVIRONMENT -->';
+
 /** Returns `page` with the text between the markers replaced by `block`. */
-export const replaceBlock = (page, block) => {
-  const start = page.indexOf(BEGIN);
-  const end = page.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`markers '${BEGIN}' and '${END}' not found in order`);
-  const head = page.slice(0, start + BEGIN.length);
+export const replaceBlock = (page, block, begin = BEGIN, end_ = END) => {
+  const start = page.indexOf(begin);
+  const end = page.indexOf(end_);
+  if (start < 0 || end < start) throw new Error(`markers '${begin}' and '${end_}' not found in order`);
+  const head = page.slice(0, start + begin.length);
   return `${head}\n${block}\n${page.slice(end)}`;
 };
 
@@ -56,17 +65,25 @@ const main = async () => {
     process.stderr.write(`man-env: cannot load ${configPath} (${error.message}); run \`npm run build\` first.\n`);
     return 1;
   }
-  const pagePath = join(root, 'man', 'murmur.1');
-  const page = readFileSync(pagePath, 'utf8');
-  const updated = replaceBlock(page, renderEnvironment(config.variables));
-  if (process.argv.includes('--check')) {
-    if (updated === page) return 0;
-    process.stderr.write('man-env: man/murmur.1 ENVIRONMENT is out of date; run `node scripts/man-env.mjs`.\n');
-    return 1;
+  const targets = [
+    ['man/murmur.1', (page) => replaceBlock(page, renderEnvironment(config.variables))],
+    ['README.md', (page) => replaceBlock(page, renderMarkdownEnvironment(config.variables), MD_BEGIN, MD_END)],
+  ];
+  let stale = 0;
+  for (const [relative, update] of targets) {
+    const path = join(root, relative);
+    const page = readFileSync(path, 'utf8');
+    const updated = update(page);
+    if (updated === page) continue;
+    stale += 1;
+    if (process.argv.includes('--check')) {
+      process.stderr.write(`man-env: the ENVIRONMENT block of ${relative} is out of date; run \`node scripts/man-env.mjs\`.\n`);
+    } else {
+      writeFileSync(path, updated);
+      process.stderr.write(`man-env: ${relative} updated\n`);
+    }
   }
-  if (updated !== page) writeFileSync(pagePath, updated);
-  process.stderr.write(updated === page ? 'man-env: man/murmur.1 already up to date\n' : 'man-env: man/murmur.1 updated\n');
-  return 0;
+  return process.argv.includes('--check') && stale ? 1 : 0;
 };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

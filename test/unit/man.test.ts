@@ -9,7 +9,7 @@ import { buildProgram } from '../../commands/index.js';
 import type { CommandContext } from '../../commands/context.js';
 import { loadConfig, variables } from '../../src/config.js';
 // @ts-expect-error -- a plain .mjs script with no type declarations
-import { currentBlock, renderEnvironment } from '../../scripts/man-env.mjs';
+import { currentBlock, MD_BEGIN, MD_END, renderEnvironment, renderMarkdownEnvironment } from '../../scripts/man-env.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { man?: string[]; files?: string[] };
@@ -110,6 +110,12 @@ describe('man pages', () => {
     expect(new Set(mentioned)).toEqual(new Set(variables.map((v) => v.name)));
     // Drift in a description or default: rerun `npm run build && node scripts/man-env.mjs`.
     expect(currentBlock(source)).toBe(renderEnvironment(variables));
+  });
+
+  it("README.md's environment table is generated from the same variables", () => {
+    const readme = read('README.md');
+    const block = readme.slice(readme.indexOf(MD_BEGIN) + MD_BEGIN.length, readme.indexOf(MD_END)).trim();
+    expect(block).toBe(renderMarkdownEnvironment(variables));
   });
 });
 
