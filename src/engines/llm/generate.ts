@@ -1,6 +1,6 @@
-import type { ChatWrapper, Llama, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import type { ChatWrapper, Llama, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
 import { AppError } from '../../errors.js';
-import type { ResponseFormat, SamplingOptions, ToolCall } from '../../runtime/types.js';
+import type { GenerationCallbacks, ResponseFormat, SamplingOptions, ToolCall } from '../../runtime/types.js';
 import type { EngineChatRequest, EngineCompletionRequest, EngineGeneration } from '../types.js';
 import { newToolCallId, toChatHistory, toFinishReason, toFunctions } from './history.js';
 import type { SequencePool } from './sequence-pool.js';
@@ -30,17 +30,29 @@ const tooLong = (name: string, promptTokens: number, contextSize: number) =>
   );
 
 /**
- * Sampling options in node-llama-cpp's terms. With no max_tokens a reply
- * ends when the context is full (finish_reason 'length'), as llama-server
- * does: node-llama-cpp would otherwise shift the context and go on forever
- * with a model that never emits end-of-text.
+ * Generation options in node-llama-cpp's terms: sampling, abort, streaming
+ * and the stopwatch. With no max_tokens a reply ends when the context is
+ * full (finish_reason 'length'), as llama-server does: node-llama-cpp would
+ * otherwise shift the context and go on forever with a model that never
+ * emits end-of-text.
  */
-const sampling = (request: SamplingOptions, room: number) => ({
+const generationOptions = (
+  request: SamplingOptions & GenerationCallbacks,
+  room: number,
+  clock: ReturnType<typeof stopwatch>,
+) => ({
   temperature: request.temperature,
   topP: request.topP,
   seed: request.seed,
   maxTokens: Math.min(request.maxTokens ?? room, room),
   customStopTriggers: request.stop?.length ? [...request.stop] : undefined,
+  signal: request.signal,
+  stopOnAbortSignal: true,
+  onTextChunk: (text: string) => {
+    clock.token();
+    request.onToken?.(text);
+  },
+  onToken: () => clock.token(),
 });
 
 const grammarFor = async (llama: Llama, format: ResponseFormat | undefined): Promise<LlamaGrammar | undefined> => {
@@ -99,16 +111,7 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
   const before = sequence.tokenMeter.getState();
   const clock = stopwatch();
   try {
-    const options = {
-      ...sampling(request, ctx.contextSize - promptTokens),
-      signal: request.signal,
-      stopOnAbortSignal: true,
-      onTextChunk: (text: string) => {
-        clock.token();
-        request.onToken?.(text);
-      },
-      onToken: () => clock.token(),
-    };
+    const options = generationOptions(request, ctx.contextSize - promptTokens, clock);
     const result = functions
       ? await chat.generateResponse(history, { ...options, functions, documentFunctionParams: true })
       : await chat.generateResponse(history, { ...options, grammar });
@@ -146,16 +149,10 @@ export const runCompletion = async (
   const before = sequence.tokenMeter.getState();
   const clock = stopwatch();
   try {
-    const result = await completion.generateCompletionWithMeta(request.prompt, {
-      ...sampling(request, ctx.contextSize - promptTokens),
-      signal: request.signal,
-      stopOnAbortSignal: true,
-      onTextChunk: (text: string) => {
-        clock.token();
-        request.onToken?.(text);
-      },
-      onToken: (_tokens: Token[]) => clock.token(),
-    });
+    const result = await completion.generateCompletionWithMeta(
+      request.prompt,
+      generationOptions(request, ctx.contextSize - promptTokens, clock),
+    );
     if (request.signal?.aborted) throw abortError(request.signal);
     const used = sequence.tokenMeter.diff(before);
     const completionTokens = used.usedOutputTokens;
