@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // Pull figures (issue 2), run by hand after `npm run build`:
-//   node bench/pull.mjs [--size-mb 1024] [--runs 3]
+//   node bench/pull.mjs [--size-mb 1024] [--runs 5]
 // 1. `murmur --help` wall time, median of 10 runs.
 // 2. A pull of a ~1 GB file from a local HTTP server (a separate process)
 //    with the built CLI vs `curl -o` of the same file: throughput ratio and
 //    the CLI's peak RSS (from /usr/bin/time -v, or the child's maxRSS).
+//    Rounds alternate which goes first (curl, murmur / murmur, curl), and the
+//    figures are medians over rounds and the median of per-round ratios, so a
+//    burst of load from elsewhere lands on both sides. The load average is
+//    printed before and after: trust the numbers only when it is low.
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,7 +22,7 @@ const arg = (name, fallback) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const sizeMb = arg('--size-mb', 1024);
-const runs = arg('--runs', 3);
+const runs = arg('--runs', 5);
 if (!existsSync(bin)) throw new Error('Build first: npm run build');
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -66,11 +70,14 @@ const curl = [];
 const murmur = [];
 const transfer = [];
 const rss = [];
-for (let i = 0; i < runs; i++) {
+const runCurl = () => {
   const out = join(work, 'curl.out');
-  curl.push(time(() => execFileSync('curl', ['-s', '-o', out, url])));
+  const ms = time(() => execFileSync('curl', ['-s', '-o', out, url]));
   rmSync(out, { force: true });
+  return ms;
+};
 
+const runMurmur = async (i) => {
   const home = join(work, `home-${i}`);
   const env = { ...process.env, MURMUR_HOME: home, MURMUR_MIRROR: '' };
   const args = [bin, 'pull', url, '--name', 'bench-big', '--json'];
@@ -93,11 +100,31 @@ for (let i = 0; i < runs; i++) {
   });
   const code = await new Promise((res) => child.on('close', res));
   if (code !== 0) throw new Error(`pull failed: ${stderr}`);
-  murmur.push(Number(process.hrtime.bigint() - start) / 1e6);
-  transfer.push(succeeded - resolved);
+  const whole = Number(process.hrtime.bigint() - start) / 1e6;
   const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  if (kb) rss.push(Number(kb[1]) / 1024);
   rmSync(home, { recursive: true, force: true });
+  return { whole, transfer: succeeded - resolved, rss: kb ? Number(kb[1]) / 1024 : undefined };
+};
+
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const loadBefore = load();
+const ratios = [];
+for (let i = 0; i < runs; i++) {
+  let c;
+  let m;
+  if (i % 2 === 0) {
+    c = runCurl();
+    m = await runMurmur(i);
+  } else {
+    m = await runMurmur(i);
+    c = runCurl();
+  }
+  curl.push(c);
+  murmur.push(m.whole);
+  transfer.push(m.transfer);
+  if (m.rss !== undefined) rss.push(m.rss);
+  ratios.push(c / m.whole);
+  console.log(`  round ${i + 1}: curl ${c.toFixed(0)} ms, murmur ${m.whole.toFixed(0)} ms (${(m.transfer).toFixed(0)} ms resolve→installed), ratio ${(c / m.whole * 100).toFixed(0)}%`);
 }
 server.kill();
 rmSync(work, { recursive: true, force: true });
@@ -105,10 +132,10 @@ rmSync(work, { recursive: true, force: true });
 const mbps = (ms) => bytes / 1e6 / (ms / 1000);
 const c = median(curl);
 const m = median(murmur);
-console.log(`file: ${(bytes / 1e6).toFixed(0)} MB over http://127.0.0.1, ${runs} runs, medians`);
+console.log(`file: ${(bytes / 1e6).toFixed(0)} MB over http://127.0.0.1, ${runs} alternating rounds, medians; load average ${loadBefore} before, ${load()} after`);
 console.log(`curl -o:      ${c.toFixed(0)} ms  ${mbps(c).toFixed(0)} MB/s`);
 const x = median(transfer);
 console.log(`murmur pull:  ${m.toFixed(0)} ms  ${mbps(m).toFixed(0)} MB/s  (whole command: process start, catalog load, download, recognition, manifest)`);
 console.log(`  of which resolve→installed: ${x.toFixed(0)} ms  ${mbps(x).toFixed(0)} MB/s`);
-console.log(`ratio murmur/curl throughput: ${(c / m * 100).toFixed(0)}% (whole command), ${(c / x * 100).toFixed(0)}% (resolve→installed)`);
+console.log(`ratio murmur/curl throughput: ${(c / m * 100).toFixed(0)}% (whole command, medians), ${(median(ratios) * 100).toFixed(0)}% (median of per-round ratios), ${(c / x * 100).toFixed(0)}% (resolve→installed)`);
 if (rss.length) console.log(`murmur pull peak RSS: ${Math.max(...rss).toFixed(0)} MB (max over runs)`);

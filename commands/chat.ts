@@ -104,12 +104,14 @@ export const chatCommand = (ctx: CommandContext) =>
     .option('--json-schema <file>', 'constrain the answer to the JSON Schema in FILE')
     .option('--local', 'run the model in this process even if a daemon is running')
     .option('--host <url>', 'use the daemon (or OpenAI-compatible server) at URL')
+    .option('--gpu <choice>', 'in-process only: auto, cuda, vulkan, metal or off (default: MURMUR_GPU or auto)')
     .option('--json', 'print one JSON object (text, usage, timings) instead of streaming text')
     .addHelpText('after', examples)
     .action(async (modelArg: string | undefined, words: string[], options: RawChatOptions, command: Command) => {
       const { parseSampling, readJsonSchema, readAll, joinPrompt } = await import('./ui/chat-options.js');
       const { UsageError } = await import('../src/errors.js');
       if (options.local && options.host) throw new UsageError('--local and --host cannot be used together.');
+      if (options.gpu !== undefined) (await import('../src/config.js')).parseGpu(options.gpu, '--gpu');
       const schema = options.jsonSchema ? await readJsonSchema(options.jsonSchema) : undefined;
       const settings: ChatSettings = { ...parseSampling(options), ...(schema ? { responseFormat: { type: 'json_schema', schema } } : {}) };
       // Model names hold no spaces, so `murmur chat "Why is the sky blue?"` is a prompt for the default model.
@@ -124,7 +126,7 @@ export const chatCommand = (ctx: CommandContext) =>
       }
 
       const { openRuntime } = await import('./runtime.js');
-      await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, command });
+      await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, gpu: options.gpu, command });
       const model = await chooseModel(ctx, runtime, modelArg);
       if (interactive) await converse(ctx, runtime, model, options.system, settings);
       else await answerOnce(ctx, runtime, model, prompt, options.system, settings, Boolean(options.json));

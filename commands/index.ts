@@ -12,6 +12,8 @@ import { loadCommand } from './load.js';
 import { unloadCommand } from './unload.js';
 import { psCommand } from './ps.js';
 import { chatCommand } from './chat.js';
+import { transcribeCommand } from './transcribe.js';
+import { speakCommand } from './speak.js';
 
 /** Builds the program. Command files import the core lazily inside their actions so `--help` stays fast. */
 export const buildProgram = (ctx: CommandContext): Command => {
@@ -22,7 +24,7 @@ export const buildProgram = (ctx: CommandContext): Command => {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\nEnvironment:\n${describeVariables()}\n\nRun \`murmur <command> --help\` for a command's options and examples.`);
 
-  for (const make of [pullCommand, listCommand, showCommand, rmCommand, chatCommand, serveCommand, loadCommand, unloadCommand, psCommand]) program.addCommand(make(ctx));
+  for (const make of [pullCommand, listCommand, showCommand, rmCommand, chatCommand, speakCommand, serveCommand, loadCommand, unloadCommand, psCommand, transcribeCommand]) program.addCommand(make(ctx));
   return program;
 };
 
@@ -36,7 +38,8 @@ const applyStreams = (command: Command, ctx: CommandContext): void => {
 
 /** Prints what went wrong: message and hint for AppErrors, a stack for anything unexpected. */
 export const reportError = (error: unknown, ctx: CommandContext): number => {
-  const debug = !['', '0', 'false', undefined].includes(ctx.env.MURMUR_DEBUG);
+  // The same reading as src/config.ts's MURMUR_DEBUG (which a bad variable may have stopped from loading).
+  const debug = !['', '0', 'false', 'no', 'off'].includes((ctx.env.MURMUR_DEBUG ?? '').trim().toLowerCase());
   if (error instanceof AppError) {
     ctx.stderr.write(`murmur: ${error.message}\n`);
     if (error.hint) ctx.stderr.write(`  ${error.hint}\n`);

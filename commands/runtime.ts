@@ -13,6 +13,8 @@ export interface RuntimeFlags {
   readonly command?: Command;
   /** How long to wait for a daemon's /health, in ms (default 200). */
   readonly probeMs?: number;
+  /** `--gpu` for an in-process runtime: auto, cuda, vulkan, metal or off (a daemon keeps its own). */
+  readonly gpu?: string;
 }
 
 const normalise = (url: string): string => {
@@ -20,8 +22,13 @@ const normalise = (url: string): string => {
   return /^https?:\/\//.test(trimmed) ? trimmed : `http://${trimmed}`;
 };
 
-/** The config of a command run: MURMUR_* with --home applied when the command is known. */
-const configOf = (ctx: CommandContext, flags: RuntimeFlags): Config => (flags.command ? commandConfig(ctx, flags.command) : ctx.config());
+/** The config of a command run: MURMUR_* with --home (when the command is known) and --gpu applied. */
+const configOf = async (ctx: CommandContext, flags: RuntimeFlags): Promise<Config> => {
+  const base = flags.command ? commandConfig(ctx, flags.command) : ctx.config();
+  if (flags.gpu === undefined) return base;
+  const { parseGpu } = await import('../src/config.js');
+  return ctx.config({ home: base.home, gpu: parseGpu(flags.gpu, '--gpu') });
+};
 
 /** The in-process runtime: catalog, store and engines in this process (imported lazily). */
 export const openLocalRuntime = async (config: Config): Promise<Runtime> => {
@@ -35,7 +42,7 @@ export const openLocalRuntime = async (config: Config): Promise<Runtime> => {
  * /health within ~200 ms, else in-process.
  */
 export const openRuntime = async (ctx: CommandContext, flags: RuntimeFlags = {}): Promise<Runtime> => {
-  const config = configOf(ctx, flags);
+  const config = await configOf(ctx, flags);
   if (flags.local) return openLocalRuntime(config);
   const { createRemoteRuntime, probeDaemon } = await import('../src/client/remote-runtime.js');
   if (flags.host) return createRemoteRuntime(config, { baseUrl: normalise(flags.host) });
@@ -48,7 +55,7 @@ export const openRuntime = async (ctx: CommandContext, flags: RuntimeFlags = {})
  * `ps`; throws AppError('daemon_unreachable') when none answers.
  */
 export const openDaemon = async (ctx: CommandContext, flags: RuntimeFlags = {}): Promise<Runtime> => {
-  const config = configOf(ctx, flags);
+  const config = await configOf(ctx, flags);
   const [{ createRemoteRuntime, probeDaemon }, { AppError }] = await Promise.all([import('../src/client/remote-runtime.js'), import('../src/errors.js')]);
   const url = flags.host ? normalise(flags.host) : config.host;
   if (!(await probeDaemon(url, flags.probeMs ?? 1000))) {

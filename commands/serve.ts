@@ -10,6 +10,8 @@ interface ServeFlags {
   keepAlive?: string;
   parallel?: string;
   maxLoaded?: string;
+  maxQueue?: string;
+  gpu?: string;
   grace?: string;
 }
 
@@ -18,6 +20,7 @@ const examples = [
   'murmur serve --port 0                      # any free port; the line on stderr says which',
   'murmur serve --host 0.0.0.0 --api-key s3cret --cors https://app.example',
   'murmur serve --keep-alive -1 --parallel 8   # keep models forever, 8 requests per model',
+  'murmur serve --gpu off                     # run on the CPU even where a GPU is present',
   'curl http://127.0.0.1:11470/v1/models',
 ];
 
@@ -32,19 +35,21 @@ export const serveCommand = (ctx: CommandContext) =>
       .option('--keep-alive <duration>', 'how long an idle model stays loaded: 30s, 5m, 1h, -1 forever, 0 not at all')
       .option('--parallel <n>', 'requests one model serves at once')
       .option('--max-loaded <n>', 'models kept loaded before the least recently used is unloaded')
+      .option('--max-queue <n>', 'requests per model that may wait for a slot before the daemon answers 503 (default: 8 times parallel)')
+      .option('--gpu <choice>', 'auto, cuda, vulkan, metal or off (default: MURMUR_GPU or auto)')
       .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted', '10s'),
     examples,
   ).action(async (flags: ServeFlags, command: Command) => {
-    const [{ parseDuration, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
+    const [{ parseDuration, parseGpu, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
       import('../src/config.js'),
       import('../src/errors.js'),
       import('./runtime.js'),
       import('../src/server/listen.js'),
     ]);
-    const count = (raw: string | undefined, name: string): number | undefined => {
+    const count = (raw: string | undefined, name: string, least = 1): number | undefined => {
       if (raw === undefined) return undefined;
       const value = Number(raw);
-      if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a whole number of 1 or more, not '${raw}'.`);
+      if (!Number.isInteger(value) || value < least) throw new UsageError(`--${name} must be a whole number of ${least} or more, not '${raw}'.`);
       return value;
     };
     const base = commandConfig(ctx, command);
@@ -54,6 +59,8 @@ export const serveCommand = (ctx: CommandContext) =>
       ...(flags.keepAlive !== undefined ? { keepAliveMs: parseDuration(flags.keepAlive, '--keep-alive') } : {}),
       parallel: count(flags.parallel, 'parallel'),
       maxLoaded: count(flags.maxLoaded, 'max-loaded'),
+      maxQueue: count(flags.maxQueue, 'max-queue', 0),
+      ...(flags.gpu !== undefined ? { gpu: parseGpu(flags.gpu, '--gpu') } : {}),
     };
     const final = ctx.config({ home: base.home, ...overrides });
     const port = flags.port === undefined ? Number(new URL(final.host).port || DEFAULT_PORT) : Number(flags.port);

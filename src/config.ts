@@ -27,6 +27,8 @@ export interface Config {
   readonly parallel: number;
   /** Models kept loaded at once before the least recently used is evicted. */
   readonly maxLoaded: number;
+  /** Requests per model that may wait for a free slot before the daemon answers 503; default 8 × parallel. */
+  readonly maxQueue?: number;
   /** Origins allowed by CORS on the daemon ('*' for any); empty means CORS off. */
   readonly cors: readonly string[];
 }
@@ -53,6 +55,14 @@ const positiveInt = (raw: string, name: string): number => {
   return value;
 };
 
+const nonNegativeInt = (raw: string, name: string): number => {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UsageError(`${name} must be a whole number of 0 or more, not '${raw}'.`);
+  }
+  return value;
+};
+
 /**
  * Parses a keep-alive: a number of seconds, a duration such as `30s`, `5m`,
  * `1h`, `-1` (forever) or `0` (unload after the request). Returns ms.
@@ -68,8 +78,11 @@ export const parseDuration = (raw: string, name = 'keep-alive'): number => {
   return Math.round(Number(match[1]) * scale);
 };
 
-const gpuChoices = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
-const parseGpu = (raw: string, name: string): Config['gpu'] => {
+/** The values MURMUR_GPU and `--gpu` accept. */
+export const gpuChoices = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
+
+/** Parses a GPU choice (`cpu` and `false` mean off); throws UsageError naming `name` otherwise. */
+export const parseGpu = (raw: string, name = '--gpu'): Config['gpu'] => {
   const value = raw.trim().toLowerCase();
   if (value === 'false' || value === 'cpu') return 'off';
   if ((gpuChoices as readonly string[]).includes(value)) return value as Config['gpu'];
@@ -95,6 +108,7 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_THREADS', key: 'threads', shown: 'physical cores - 1', description: 'threads used for inference', parse: positiveInt }),
   define({ name: 'MURMUR_KEEP_ALIVE', key: 'keepAliveMs', shown: '5m', description: 'how long an idle model stays loaded (-1 forever, 0 not at all)', parse: (raw, name) => parseDuration(raw, name) }),
   define({ name: 'MURMUR_PARALLEL', key: 'parallel', shown: '4', description: 'requests one model serves at once', parse: positiveInt }),
+  define({ name: 'MURMUR_MAX_QUEUE', key: 'maxQueue', shown: '8 times parallel', description: 'requests per model that may wait for a free slot before the daemon answers 503', parse: (raw, name) => nonNegativeInt(raw, name) }),
   define({ name: 'MURMUR_MAX_LOADED', key: 'maxLoaded', shown: '3', description: 'models kept loaded before the least recently used is unloaded', parse: positiveInt }),
   define({ name: 'MURMUR_CORS', key: 'cors', shown: 'off', description: "comma-separated origins the daemon allows ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
   define({ name: 'MURMUR_DEBUG', key: 'debug', shown: 'off', description: 'print stack traces and engine logs', parse: flag }),

@@ -15,6 +15,7 @@ export interface RawChatOptions {
   readonly local?: boolean;
   readonly host?: string;
   readonly json?: boolean;
+  readonly gpu?: string;
 }
 
 const number = (raw: string | undefined, flag: string, check: (n: number) => boolean, rule: string): number | undefined => {

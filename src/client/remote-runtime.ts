@@ -8,11 +8,14 @@ import type {
   GenerationResult,
   LoadedModel,
   Runtime,
+  VoiceList,
 } from '../runtime/types.js';
 import type { InstalledModel, PullEvent } from '../store/types.js';
 import { fromErrorBody } from '../server/errors.js';
 import { readNdjson } from './event-stream.js';
 import { readGeneration, type GenerationKind } from './remote-generation.js';
+import { remoteSpeak } from './remote-speech.js';
+import { remoteTranscribe } from './remote-transcribe.js';
 
 export interface RemoteRuntimeOptions {
   /** The daemon's base URL, e.g. http://127.0.0.1:11470. Default: config.host. */
@@ -112,14 +115,15 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
 
   return {
     config,
-    // Speech: placeholders until /v1/audio/speech and /v1/audio/transcriptions land.
-    speak: async () => {
-      throw new AppError('not_supported', 'Speech synthesis through a daemon is not built yet.');
+    speak: (request) => remoteSpeak(send, request),
+    async voices(model) {
+      const body = await getJson<{ data: { model: string; default_voice?: string | null; voices: VoiceList['voices'] }[] }>(
+        'GET',
+        `/v1/audio/voices${model ? `?model=${encodeURIComponent(model)}` : ''}`,
+      );
+      return body.data.map((list) => ({ model: list.model, voices: list.voices, ...(list.default_voice ? { defaultVoice: list.default_voice } : {}) }));
     },
-    voices: async () => [],
-    transcribe: async () => {
-      throw new AppError('not_supported', 'Transcription through a daemon is not built yet.');
-    },
+    transcribe: (request) => remoteTranscribe({ base, apiKey, fetch: doFetch }, request),
     async listModels() {
       try {
         return (await getJson<{ models: InstalledModel[] }>('GET', '/api/models')).models;

@@ -6,7 +6,10 @@ import type { EngineFactory, EngineGeneration, EngineHandle, LlmHandle } from '.
 import { AppError } from '../errors.js';
 import type { InstalledModel, Store } from '../store/types.js';
 import { createModelManager, type ModelManager } from './model-manager.js';
-import type { EmbedResult, GenerationResult, Runtime } from './types.js';
+import { transcribeLocal } from './transcribe-local.js';
+import type { TtsHandle } from '../engines/speech/tts-types.js';
+import { checkSpeakRequest, synthesizeSpeech, voiceList } from './speak.js';
+import type { EmbedResult, GenerationResult, Runtime, SpeakResult, VoiceList } from './types.js';
 
 /** What LocalRuntime needs from outside; tests pass a small fake store and fake engines. */
 export interface LocalRuntimeDeps {
@@ -75,7 +78,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     keepAliveMs: config.keepAliveMs,
     maxLoaded: config.maxLoaded,
     parallel: config.parallel,
-    maxQueued: deps.maxQueued,
+    maxQueued: deps.maxQueued ?? config.maxQueue,
     maxMemoryBytes: deps.maxMemoryBytes,
     load: async (name) => {
       const model = await store.require(name);
@@ -92,20 +95,44 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
 
   const canonical = async (name: string) => (await store.get(name))?.name ?? name;
 
+  /** The catalog's default voice when installed, else the first installed tts model, else the default's name (so the error says to pull it). */
+  const defaultTts = async (): Promise<string> => {
+    const { loadCatalog } = await import('../catalog/catalog.js');
+    const named = (await loadCatalog({ userPath: config.catalog })).defaultFor('tts')?.name;
+    const installed = (await store.list()).filter((m) => m.kind === 'tts');
+    const chosen = installed.find((m) => m.name === named) ?? installed[0];
+    if (chosen) return chosen.name;
+    if (named) return named;
+    throw new AppError('invalid_request', 'No voice model is installed and the catalog names no default.', { hint: 'Run `murmur pull piper`.', param: 'model' });
+  };
+
   return {
     config,
     models,
     use,
     listModels: () => store.list(),
     getModel: (name) => store.require(name),
-    // Speech: placeholders until the tts and asr engines land.
-    speak: async () => {
-      throw new AppError('not_supported', 'Speech synthesis is not built yet.');
+    speak: async (request) => {
+      checkSpeakRequest(request);
+      return use<TtsHandle, SpeakResult>(
+        request.model ?? (await defaultTts()),
+        ['tts'],
+        'speak',
+        (handle, found, waited) => synthesizeSpeech(handle, found.name, request, waited),
+        request.signal,
+      );
     },
-    voices: async () => [],
-    transcribe: async () => {
-      throw new AppError('not_supported', 'Transcription is not built yet.');
+    voices: async (name) => {
+      const chosen = name ? [await store.require(name)] : (await store.list()).filter((m) => m.kind === 'tts');
+      return Promise.all(
+        chosen.map((model) =>
+          model.kind === 'tts' && model.voices?.length
+            ? voiceList(model.name, { voices: model.voices, defaultVoice: model.defaultVoice ?? model.voices[0]!.name })
+            : use<TtsHandle, VoiceList>(model.name, ['tts'], 'list voices', async (handle, found) => voiceList(found.name, handle)),
+        ),
+      );
     },
+    transcribe: (request) => transcribeLocal({ config, store, use }, request),
     chat: ({ model, ...request }) =>
       use<LlmHandle, GenerationResult>(
         model,
@@ -136,6 +163,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     },
     unload: async (names) => models.unload(names === 'all' ? 'all' : await Promise.all(names.map(canonical))),
     ps: async () => models.ps(),
+    loading: () => models.loading(),
     pull: (ref, options) => store.pull(ref, options),
     remove: async (name) => {
       await models.unload([await canonical(name)]);

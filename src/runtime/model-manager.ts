@@ -38,6 +38,8 @@ export interface ModelManager extends AsyncDisposable {
   unload(names: readonly string[] | 'all'): Promise<string[]>;
   /** The loaded models, most recently used first. */
   ps(): LoadedModel[];
+  /** Names of the models being loaded now. */
+  loading(): string[];
 }
 
 interface Entry {
@@ -220,6 +222,9 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
         .filter((entry) => entry.handle && !entry.closing)
         .sort((a, b) => b.lastUsed - a.lastUsed)
         .map(describe);
+    },
+    loading() {
+      return [...entries.values()].filter((entry) => !entry.handle && !entry.closing).map((entry) => entry.name);
     },
     async [Symbol.asyncDispose]() {
       await manager.unload('all');

@@ -135,6 +135,8 @@ export interface Runtime extends AsyncDisposable, SpeechRuntime {
   /** Unloads the named models (all when `names` is 'all'); returns the names unloaded. */
   unload(names: readonly string[] | 'all'): Promise<string[]>;
   ps(): Promise<LoadedModel[]>;
+  /** Models whose load is in flight now (for the daemon's /health); absent on runtimes that cannot tell. */
+  loading?(): string[];
   pull(ref: string, options?: PullOptions): Promise<InstalledModel>;
   remove(name: string): Promise<void>;
 }
@@ -184,8 +186,11 @@ export interface VoiceList {
   readonly defaultVoice?: string;
 }
 
-/** Audio to transcribe: a file on disk or its bytes (any container murmur can decode). */
-export type AudioInput = { readonly path: string } | { readonly bytes: Uint8Array; readonly filename?: string };
+/** Audio to transcribe: a file on disk, its bytes, or a byte stream such as stdin (any container murmur can decode). */
+export type AudioInput =
+  | { readonly path: string }
+  | { readonly bytes: Uint8Array; readonly filename?: string }
+  | { readonly stream: AsyncIterable<Uint8Array>; readonly filename?: string };
 
 export interface TranscriptWord {
   readonly word: string;

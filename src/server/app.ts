@@ -9,6 +9,8 @@ import type { RouteDeps, ServerEnv } from './context.js';
 import { toHttpError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
+import { audioSpeechRoutes } from './routes/audio-speech.js';
+import { audioTranscriptionsRoutes, UPLOAD_PATHS } from './routes/audio-transcriptions.js';
 import { chatCompletionsRoutes } from './routes/chat-completions.js';
 import { completionsRoutes } from './routes/completions.js';
 import { embeddingsRoutes } from './routes/embeddings.js';
@@ -21,8 +23,10 @@ export interface RequestLogEntry {
   readonly method: string;
   readonly path: string;
   readonly status: number;
-  /** Time to the response headers (streams go on after). */
+  /** The whole request, to the last byte of a streamed reply. */
   readonly ms: number;
+  /** For streamed replies (SSE, audio streams): time to the response headers. */
+  readonly headersMs?: number;
   readonly model?: string;
   readonly error?: string;
 }
@@ -34,12 +38,22 @@ export interface AppOptions {
   readonly cors?: readonly string[];
   /** Largest request body in bytes; default 1 MiB. */
   readonly bodyLimitBytes?: number;
+  /** Largest audio upload (POST /v1/audio/transcriptions, translations) in bytes; default 100 MiB. */
+  readonly uploadLimitBytes?: number;
   /** Receives one entry per request. */
   readonly log?: (entry: RequestLogEntry) => void;
   /** Fires on shutdown: in-flight generations are aborted. */
   readonly shutdown?: AbortSignal;
   readonly metrics?: Metrics;
 }
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** Replies whose body keeps coming after the headers: SSE and audio streams without a length. */
+const isStreamed = (res: Response): boolean => {
+  const type = res.headers.get('Content-Type') ?? '';
+  return type.startsWith('text/event-stream') || (type.startsWith('audio/') && !res.headers.has('Content-Length'));
+};
 
 /** Default request body limit: 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -63,9 +77,8 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.use('*', async (c, next) => {
     const start = performance.now();
     metrics.active.inc();
-    try {
-      await next();
-    } finally {
+    let streaming = false;
+    const finish = (headersMs?: number) => {
       metrics.active.dec();
       const ms = performance.now() - start;
       const route = c.res.status === 404 && !c.get('model') ? 'unmatched' : routePath(c, -1) || c.req.path;
@@ -75,10 +88,31 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,
-        ms: Math.round(ms * 10) / 10,
+        ms: round(ms),
+        ...(headersMs !== undefined ? { headersMs: round(headersMs) } : {}),
         ...(c.get('model') ? { model: c.get('model') } : {}),
         ...(c.error ? { error: c.error.message } : {}),
       });
+    };
+    try {
+      await next();
+      const body = c.res.body;
+      if (body && isStreamed(c.res)) {
+        // Log (and count as active) until the stream's last byte or the client's going, not at the headers.
+        const headersMs = performance.now() - start;
+        let done = false;
+        const end = () => {
+          if (done) return;
+          done = true;
+          finish(headersMs);
+        };
+        const tap = new TransformStream<Uint8Array, Uint8Array>({ flush: end });
+        body.pipeTo(tap.writable).catch(end);
+        c.res = new Response(tap.readable, c.res);
+        streaming = true;
+      }
+    } finally {
+      if (!streaming) finish();
     }
   });
 
@@ -104,21 +138,22 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   }
 
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: limit,
-      onError: () => {
-        throw new AppError('payload_too_large', `The request body is larger than the daemon's limit of ${limit} bytes.`);
-      },
-    }),
-  );
+  const globalLimit = bodyLimit({
+    maxSize: limit,
+    onError: () => {
+      throw new AppError('payload_too_large', `The request body is larger than the daemon's limit of ${limit} bytes.`);
+    },
+  });
+  // Audio uploads have their own, larger limit (set on their routes).
+  app.use('*', (c, next) => (UPLOAD_PATHS.includes(c.req.path) ? next() : globalLimit(c, next)));
 
   app.route('/', healthRoutes(deps));
   app.route('/v1', modelsRoutes(deps));
   app.route('/v1', chatCompletionsRoutes(deps));
   app.route('/v1', completionsRoutes(deps));
   app.route('/v1', embeddingsRoutes(deps));
+  app.route('/v1', audioSpeechRoutes(deps));
+  app.route('/v1', audioTranscriptionsRoutes(deps, { maxBytes: options.uploadLimitBytes }));
   app.route('/api', adminRoutes(deps));
 
   app.notFound((c) =>

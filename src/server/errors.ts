@@ -81,6 +81,8 @@ export const toHttpError = (error: unknown): HttpError => {
     },
   };
   const headers: Record<string, string> = error.code === 'overloaded' ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
+  // The unread rest of a body over the limit is not kept: say the connection closes, so clients do not reuse it.
+  if (error.code === 'payload_too_large') headers.Connection = 'close';
   return { status: mapping.status, body, headers };
 };
 

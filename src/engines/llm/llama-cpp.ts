@@ -54,8 +54,13 @@ const startLlama = async (config: EngineConfig): Promise<LlamaRuntime> => {
     });
     return { lib, llama, errors };
   } catch (error) {
-    throw new EngineLoadError(`node-llama-cpp could not start: ${(error as Error).message}`, {
-      hint: "Try MURMUR_GPU=off, or reinstall murmur so node-llama-cpp's prebuilt binaries are present.",
+    const reason = (error as Error).message || (error as Error).name || String(error);
+    // An explicit backend that this machine lacks fails here (auto falls back to the CPU on its own).
+    const asked = config.gpu === 'auto' || config.gpu === 'off' ? undefined : config.gpu;
+    throw new EngineLoadError(`node-llama-cpp could not start${asked ? ` with ${asked}` : ''}: ${reason}`, {
+      hint: asked
+        ? `Is a ${asked} GPU and its driver present here? Use --gpu auto (MURMUR_GPU=auto) to take a GPU where there is one and the CPU otherwise, or --gpu off.`
+        : "Try --gpu off (MURMUR_GPU=off), or reinstall murmur so node-llama-cpp's prebuilt binaries are present.",
       cause: error,
     });
   }

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalog, defaultRoleKinds } from '../../../src/catalog/catalog.js';
 import { builtinCatalogPath } from '../../../src/project.js';
-import { modelKinds, type CatalogDefaults } from '../../../src/catalog/schema.js';
+import { readFileSync } from 'node:fs';
+import { catalogFileSchema, modelKinds, type CatalogDefaults } from '../../../src/catalog/schema.js';
 
 const catalog = await loadCatalog({ builtinPath: builtinCatalogPath() });
 
 describe('the shipped models.json', () => {
+  it('matches the catalog schema exactly (loadCatalog trusts the shipped file and skips zod at run time)', () => {
+    const raw = JSON.parse(readFileSync(builtinCatalogPath(), 'utf8')) as unknown;
+    const parsed = catalogFileSchema.safeParse(raw);
+    expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
+    // Nothing the schema would strip: run time sees the file as it is.
+    expect(parsed.data).toEqual(raw);
+  });
+
   it('validates and offers at least 25 models covering every kind', () => {
     expect(catalog.entries.length).toBeGreaterThanOrEqual(25);
     const kinds = new Set(catalog.entries.map((e) => e.kind));

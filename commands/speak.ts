@@ -1,0 +1,156 @@
+import { Command } from 'commander';
+import type { Runtime } from '../src/runtime/types.js';
+import type { CommandContext } from './context.js';
+
+const examples = `
+Examples:
+  murmur speak "Hello there. How are you?"          to the speakers, with the default voice
+  murmur speak -o hello.mp3 "Hello there."          to a file (wav, mp3, flac, opus, pcm by extension)
+  murmur speak -o - "Hello" | aplay                  WAV on stdout (--format for another)
+  tail -f build.log | murmur speak                   speak each line as it arrives
+  murmur chat qwen3 "Tell a story" | murmur speak --voice amy --speed 1.2
+  murmur speak --voices --model piper                list a model's voices
+  murmur speak --batch lines.txt --out-dir out/ --jobs 2
+                                                     one file per line (or JSONL {text, voice?, out?, speed?})`;
+
+interface SpeakOptions {
+  readonly model?: string;
+  readonly voice?: string;
+  readonly speed?: string;
+  readonly output?: string;
+  readonly format?: string;
+  readonly voices?: boolean;
+  readonly json?: boolean;
+  readonly batch?: string;
+  readonly outDir?: string;
+  readonly jobs?: string;
+  readonly local?: boolean;
+  readonly host?: string;
+}
+
+const FORMATS = ['wav', 'mp3', 'flac', 'opus', 'pcm'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** The voice model to use: the one named, else the catalog default (or another installed voice), pulled with bars if missing. */
+const chooseModel = async (ctx: CommandContext, runtime: Runtime, named: string | undefined): Promise<string> => {
+  if (named) return named;
+  const [{ loadCatalog }, { UsageError }] = await Promise.all([import('../src/catalog/catalog.js'), import('../src/errors.js')]);
+  const fallback = (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor('tts')?.name;
+  const installed = (await runtime.listModels()).filter((m) => m.kind === 'tts');
+  const chosen = installed.find((m) => m.name === fallback) ?? installed[0];
+  if (chosen) return chosen.name;
+  if (!fallback) throw new UsageError('No model named, and the catalog names no default voice.', { hint: 'Run `murmur speak --model MODEL`; `murmur list --all` shows the voices.' });
+  ctx.stderr.write(`No voice installed; pulling the default voice, ${fallback}.\n`);
+  const { createDownloadBars } = await import('./ui/download-bars.js');
+  const bars = createDownloadBars(ctx.stderr);
+  try {
+    await runtime.pull(fallback, { onProgress: (event) => bars.update(event), signal: ctx.signal });
+  } finally {
+    bars.stop();
+  }
+  return fallback;
+};
+
+const parseFormat = async (raw: string | undefined): Promise<Format | undefined> => {
+  if (raw === undefined) return undefined;
+  const value = raw.toLowerCase() === 'ogg' ? 'opus' : raw.toLowerCase();
+  if ((FORMATS as readonly string[]).includes(value)) return value as Format;
+  const { UsageError } = await import('../src/errors.js');
+  throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${raw}'.`);
+};
+
+const parseNumber = async (raw: string | undefined, flag: string, integer = false): Promise<number | undefined> => {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (raw.trim() && Number.isFinite(value) && (!integer || (Number.isInteger(value) && value > 0))) return value;
+  const { UsageError } = await import('../src/errors.js');
+  throw new UsageError(`${flag} must be ${integer ? 'a whole number of 1 or more' : 'a number'}, not '${raw}'.`);
+};
+
+const listVoices = async (ctx: CommandContext, runtime: Runtime, model: string | undefined, json: boolean) => {
+  const lists = await runtime.voices(model);
+  if (json) return void ctx.stdout.write(`${JSON.stringify(model ? lists[0] : lists)}\n`);
+  if (!lists.length) return void ctx.stderr.write('No voice models are installed; run `murmur pull piper`.\n');
+  for (const list of lists) {
+    ctx.stdout.write(`${list.model}\n`);
+    for (const v of list.voices) {
+      const extra = [v.language, v.gender].filter(Boolean).join(', ');
+      ctx.stdout.write(`  ${v.name}${extra ? `  (${extra})` : ''}${v.name === list.defaultVoice ? '  [default]' : ''}\n`);
+    }
+  }
+};
+
+export const speakCommand = (ctx: CommandContext) =>
+  new Command('speak')
+    .description('say text aloud, or write it to an audio file: streamed sentence by sentence')
+    .argument('[text...]', 'what to say; "-" (or nothing, with a pipe) reads stdin')
+    .option('-m, --model <name>', 'an installed voice model (default: the catalog default voice, pulled if missing)')
+    .option('--voice <name>', 'a voice of the model (see --voices)')
+    .option('--speed <n>', 'pace, 0.25 to 4 (default 1)')
+    .option('-o, --output <file>', 'write audio to FILE (format from its extension) or to stdout with "-"')
+    .option('--format <fmt>', `force the file format: ${FORMATS.join(', ')}`)
+    .option('--voices', "list the model's voices (all installed voice models without --model)")
+    .option('--batch <file>', 'synthesize each line of FILE (text, or JSONL {text, voice?, out?, speed?}) into --out-dir')
+    .option('--out-dir <dir>', 'where --batch writes its files')
+    .option('--jobs <n>', 'utterances --batch synthesizes at once (default 1)')
+    .option('--local', 'run the model in this process even if a daemon is running')
+    .option('--host <url>', 'use the daemon (or OpenAI-compatible server) at URL')
+    .option('--json', 'JSON output for --voices and --batch')
+    .addHelpText('after', examples)
+    .action(async (words: string[], options: SpeakOptions, command: Command) => {
+      const { UsageError } = await import('../src/errors.js');
+      if (options.local && options.host) throw new UsageError('--local and --host cannot be used together.');
+      const format = await parseFormat(options.format);
+      const speed = await parseNumber(options.speed, '--speed');
+      const jobs = (await parseNumber(options.jobs, '--jobs', true)) ?? 1;
+      if (options.batch && !options.outDir) throw new UsageError('--batch needs --out-dir DIR for its files.');
+      if (options.batch && (words.length || options.output)) throw new UsageError('--batch reads its text from FILE; give no text and no --output.');
+      if (speed !== undefined) {
+        const { checkSpeakRequest } = await import('../src/runtime/speak.js');
+        checkSpeakRequest({ text: 'x', speed });
+      }
+
+      const { openRuntime } = await import('./runtime.js');
+      await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, command });
+      if (options.voices) return listVoices(ctx, runtime, options.model, Boolean(options.json));
+      const model = await chooseModel(ctx, runtime, options.model);
+
+      if (options.batch) {
+        const [{ readBatch }, { runBatch, describeSummary }] = await Promise.all([import('./ui/batch-input.js'), import('./ui/batch-run.js')]);
+        const plan = await readBatch(options.batch, format ?? 'wav');
+        const summary = await runBatch(ctx, runtime, plan, { model, outDir: options.outDir!, jobs, voice: options.voice, speed });
+        if (options.json) ctx.stdout.write(`${JSON.stringify(summary)}\n`);
+        ctx.stderr.write(`${describeSummary(summary)}\n`);
+        if (summary.failed) process.exitCode = 1;
+        return;
+      }
+
+      const argument = words.length && !(words.length === 1 && words[0] === '-') ? words.join(' ') : undefined;
+      if (!argument && ctx.stdin.isTTY && words[0] !== '-') throw new UsageError('No text: give it as an argument, or pipe it on stdin (or pass "-").');
+      const { openSink } = await import('./ui/speak-output.js');
+      const { sentenceBatches } = await import('./ui/speak-input.js');
+      let target: Parameters<typeof openSink>[0] = { kind: 'speakers' };
+      if (options.output === '-') target = { kind: 'stdout', format: format ?? 'wav' };
+      else if (options.output) {
+        const { formatFromPath } = await import('../src/audio/encode.js');
+        const fromPath = formatFromPath(options.output);
+        if (!format && !fromPath) throw new UsageError(`Cannot tell the format of '${options.output}' from its extension.`, { hint: `Use .wav, .mp3, .flac, .opus or .pcm, or pass --format.` });
+        target = { kind: 'file', path: options.output, format: (format ?? fromPath) as Format };
+      }
+      const sink = await openSink(target, ctx.stdout);
+      let said = 0;
+      let batches = 0;
+      try {
+        for await (const text of sentenceBatches(argument ?? ctx.stdin)) {
+          batches += 1;
+          const result = await runtime.speak({ model, text, voice: options.voice, speed, signal: ctx.signal, onAudio: (chunk) => sink.write(chunk.samples, chunk.sampleRate) });
+          said += result.samples.length;
+        }
+        if (!batches) throw new UsageError('There is no text to speak: the input is empty or only whitespace.');
+        await sink.end();
+      } catch (error) {
+        await sink.abort();
+        throw error;
+      }
+      if (!said) ctx.stderr.write('murmur: nothing in the text could be spoken by this voice.\n');
+    });

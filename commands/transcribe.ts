@@ -1,0 +1,52 @@
+import { Command, Option } from 'commander';
+import type { CommandContext } from './context.js';
+import type { TranscribeFlags } from './ui/transcribe-run.js';
+
+const examples = `
+Examples:
+  murmur transcribe meeting.wav                      the text, on stdout
+  murmur transcribe talk.mp3 --format srt -o talk.srt
+  murmur transcribe *.wav --out-dir subs --format vtt one subtitle file per input
+  cat voice.ogg | murmur transcribe - --language en
+  murmur transcribe long.flac --vad --format verbose_json
+
+Long audio (over 30 s) is cut at pauses by a voice-activity model when one is
+installed (--vad pulls the catalog's default); --no-vad decodes 30 s windows.
+A summary (audio seconds, wall seconds, real-time factor) goes to stderr.`;
+
+interface RawFlags extends Omit<TranscribeFlags, 'format'> {
+  readonly format: string;
+  readonly local?: boolean;
+  readonly host?: string;
+}
+
+export const transcribeCommand = (ctx: CommandContext) =>
+  new Command('transcribe')
+    .description('turn speech in audio files (wav natively; mp3, flac, ogg and more decoded) into text or subtitles')
+    .argument('<file...>', "audio files, or '-' for stdin")
+    .option('-m, --model <name>', 'an installed asr model (default: the catalog default transcriber, pulled if missing)')
+    .option('-l, --language <code>', 'the spoken language, e.g. en (models that take one; default: detected)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'verbose_json', 'srt', 'vtt']).default('text'))
+    .option('-o, --output <file>', "write the transcript to FILE ('-' for stdout)")
+    .option('--out-dir <dir>', 'write one transcript per input into DIR (name.txt, .json, .srt or .vtt)')
+    .option('--vad', 'cut the audio at pauses with a voice-activity model (the default for long audio when one is installed)')
+    .option('--no-vad', 'decode in fixed 30 s windows, without voice-activity detection')
+    .option('--vad-model <name>', 'the voice-activity model (default: the catalog default, pulled if missing)')
+    .option('--translate', 'translate into English (multilingual whisper models)')
+    .option('--local', 'run the model in this process even if a daemon is running')
+    .option('--host <url>', 'use the daemon (or OpenAI-compatible server) at URL')
+    .addHelpText('after', examples)
+    .action(async (files: string[], options: RawFlags, command: Command) => {
+      const [{ UsageError }, { transcribeFiles, outputsFor }, { openRuntime }] = await Promise.all([
+        import('../src/errors.js'),
+        import('./ui/transcribe-run.js'),
+        import('./runtime.js'),
+      ]);
+      if (options.local && options.host) throw new UsageError('--local and --host cannot be used together.');
+      // commander sets vad true by default once --no-vad is declared; only an explicit --vad counts as asking.
+      const explicitVad = command.getOptionValueSource('vad') === 'cli' ? options.vad : undefined;
+      const flags: TranscribeFlags = { ...options, vad: explicitVad, format: options.format as TranscribeFlags['format'] };
+      outputsFor(files, flags);
+      await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, command });
+      await transcribeFiles(ctx, runtime, files, flags);
+    });

@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import { extname, isAbsolute, join, normalize } from 'node:path';
+import type { AudioFormat } from '../../src/audio/encode.js';
+
+/** One utterance of a batch file. */
+export interface BatchItem {
+  /** 1-based line number in the batch file. */
+  readonly line: number;
+  readonly text: string;
+  readonly voice?: string;
+  readonly speed?: number;
+  /** Output path inside the output directory. */
+  readonly out: string;
+  readonly format: AudioFormat;
+}
+
+/** A line that could not be read as an utterance. */
+export interface BatchProblem {
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface BatchPlan {
+  readonly items: BatchItem[];
+  readonly problems: BatchProblem[];
+}
+
+const FORMATS: readonly AudioFormat[] = ['wav', 'mp3', 'flac', 'opus', 'pcm'];
+
+const formatOfName = (name: string): AudioFormat | undefined => {
+  const ext = extname(name).slice(1).toLowerCase();
+  if (ext === 'ogg') return 'opus';
+  return (FORMATS as readonly string[]).includes(ext) ? (ext as AudioFormat) : undefined;
+};
+
+/**
+ * Reads a batch file: JSON Lines (`{"text", "voice"?, "out"?, "speed"?}`,
+ * when the file ends in .jsonl/.ndjson or its first utterance line starts
+ * with `{`) or plain text, one utterance a line. Blank lines are skipped.
+ * Outputs are named by line number (`0001.wav`) unless `out` says
+ * otherwise, so names are stable and a re-run finds what it made before.
+ */
+export const readBatch = async (file: string, format: AudioFormat = 'wav'): Promise<BatchPlan> => {
+  const text = await readFile(file, 'utf8');
+  const lines = text.split(/\r?\n/);
+  const jsonl = /\.(jsonl|ndjson)$/i.test(file) || lines.find((l) => l.trim())?.trim().startsWith('{') === true;
+  const width = Math.max(4, String(lines.length).length);
+  const items: BatchItem[] = [];
+  const problems: BatchProblem[] = [];
+  const seen = new Map<string, number>();
+
+  lines.forEach((raw, index) => {
+    const line = index + 1;
+    if (!raw.trim()) return;
+    const numbered = `${String(line).padStart(width, '0')}.${format}`;
+    let item: BatchItem;
+    if (!jsonl) {
+      item = { line, text: raw.trim(), out: numbered, format };
+    } else {
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch (error) {
+        problems.push({ line, message: `not valid JSON (${(error as Error).message})` });
+        return;
+      }
+      const entry = value as { text?: unknown; voice?: unknown; out?: unknown; speed?: unknown };
+      if (!value || typeof value !== 'object' || typeof entry.text !== 'string' || !entry.text.trim()) {
+        problems.push({ line, message: 'needs a non-empty "text" string' });
+        return;
+      }
+      if (entry.voice !== undefined && typeof entry.voice !== 'string') return void problems.push({ line, message: '"voice" must be a string' });
+      if (entry.speed !== undefined && typeof entry.speed !== 'number') return void problems.push({ line, message: '"speed" must be a number' });
+      let out = numbered;
+      let itemFormat = format;
+      if (entry.out !== undefined) {
+        if (typeof entry.out !== 'string' || !entry.out.trim()) return void problems.push({ line, message: '"out" must be a file name' });
+        const name = normalize(entry.out);
+        if (isAbsolute(name) || name.startsWith('..')) return void problems.push({ line, message: `"out" must stay inside the output directory, not '${entry.out}'` });
+        itemFormat = formatOfName(name) ?? format;
+        out = formatOfName(name) ? name : `${name}.${format}`;
+      }
+      item = { line, text: entry.text, out, format: itemFormat, ...(entry.voice ? { voice: entry.voice } : {}), ...(entry.speed !== undefined ? { speed: entry.speed } : {}) };
+    }
+    const earlier = seen.get(item.out);
+    if (earlier !== undefined) return void problems.push({ line, message: `writes ${item.out}, as line ${earlier} already does` });
+    seen.set(item.out, line);
+    items.push(item);
+  });
+  return { items, problems };
+};
+
+/** The output path of an item inside `dir`. */
+export const outputOf = (dir: string, item: BatchItem): string => join(dir, item.out);

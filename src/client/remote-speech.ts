@@ -1,0 +1,94 @@
+import { AppError } from '../errors.js';
+import { fromErrorBody } from '../server/errors.js';
+import type { SpeakRequest, SpeakResult } from '../runtime/types.js';
+import { readSseData } from './event-stream.js';
+
+/** How RemoteRuntime sends a request (and turns an error status into an AppError). */
+export type Send = (method: string, path: string, body?: unknown, signal?: AbortSignal) => Promise<Response>;
+
+interface DeltaEvent {
+  readonly type: 'speech.audio.delta';
+  readonly audio: string;
+  readonly text?: string;
+}
+
+interface DoneEvent {
+  readonly type: 'speech.audio.done';
+  readonly model?: string;
+  readonly voice?: string;
+  readonly sample_rate?: number;
+  readonly characters?: number;
+  readonly timings?: { first_audio_ms?: number; total_ms?: number; real_time_factor?: number };
+}
+
+/** 16-bit little-endian PCM to float samples in [-1, 1]. */
+const fromPcm16 = (bytes: Uint8Array): Float32Array => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.byteLength >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true) / 32768;
+  return out;
+};
+
+/**
+ * Speaks through a daemon's `POST /v1/audio/speech` with 16-bit PCM over
+ * SSE: each `speech.audio.delta` is one sentence's audio (murmur adds its
+ * text), delivered through onAudio as it arrives; `speech.audio.done`
+ * carries murmur's result fields. Against a plain OpenAI-compatible server
+ * the sample rate comes from the X-Sample-Rate header, else OpenAI's 24 kHz.
+ */
+export const remoteSpeak = async (send: Send, request: SpeakRequest): Promise<SpeakResult> => {
+  const started = performance.now();
+  const body = {
+    ...(request.model ? { model: request.model } : {}),
+    input: request.text,
+    ...(request.voice ? { voice: request.voice } : {}),
+    ...(request.speed !== undefined ? { speed: request.speed } : {}),
+    response_format: 'pcm',
+    stream_format: 'sse',
+  };
+  const res = await send('POST', '/v1/audio/speech', body, request.signal);
+  let sampleRate = Number(res.headers.get('X-Sample-Rate')) || 24_000;
+  const parts: Float32Array[] = [];
+  let firstAudioMs: number | undefined;
+  let done: DoneEvent | undefined;
+  let carry: Uint8Array | undefined;
+  for await (const data of readSseData(res.body!)) {
+    if (data === '[DONE]') break;
+    const event = JSON.parse(data) as DeltaEvent | DoneEvent | { error?: unknown };
+    if ('error' in event && event.error) throw fromErrorBody(500, event);
+    if ('type' in event && event.type === 'speech.audio.delta') {
+      let bytes: Uint8Array = Buffer.from(event.audio, 'base64');
+      if (carry) bytes = Buffer.concat([carry, bytes]);
+      carry = bytes.byteLength % 2 ? bytes.subarray(bytes.byteLength - 1) : undefined;
+      const samples = fromPcm16(bytes);
+      if (!samples.length) continue;
+      firstAudioMs ??= performance.now() - started;
+      parts.push(samples);
+      request.onAudio?.({ samples, sampleRate, text: event.text ?? '' });
+    } else if ('type' in event && event.type === 'speech.audio.done') {
+      done = event;
+      if (event.sample_rate) sampleRate = event.sample_rate;
+    }
+  }
+  if (!done) throw new AppError('internal', 'The daemon ended the speech stream without finishing it.');
+  const samples = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    samples.set(part, at);
+    at += part.length;
+  }
+  const totalMs = performance.now() - started;
+  const seconds = samples.length / sampleRate;
+  return {
+    model: done.model ?? request.model ?? '',
+    voice: done.voice ?? request.voice ?? '',
+    sampleRate,
+    samples,
+    characters: done.characters ?? request.text.length,
+    timings: {
+      firstAudioMs: firstAudioMs ?? totalMs,
+      totalMs,
+      realTimeFactor: seconds > 0 ? totalMs / 1000 / seconds : 0,
+    },
+  };
+};

@@ -1,0 +1,109 @@
+import type { EngineHandle } from '../types.js';
+
+/*
+ * The speech-to-text and voice-activity engine interfaces, and typed
+ * declarations of the sherpa-onnx-node parts they use (the package ships
+ * none). Only src/engines/speech/ creates sherpa objects.
+ */
+
+export interface AsrOptions {
+  /** A language code the model knows; absent means the model's default (or auto-detection). */
+  readonly language?: string;
+  readonly task?: 'transcribe' | 'translate';
+  readonly signal?: AbortSignal;
+}
+
+export interface AsrToken {
+  readonly text: string;
+  /** Seconds from the start of the samples given. */
+  readonly start: number;
+}
+
+export interface AsrResult {
+  readonly text: string;
+  /** Tokens with their start times, when the model reports times. */
+  readonly tokens?: readonly AsrToken[];
+  /** The language the model detected or was told, when it says. */
+  readonly lang?: string;
+}
+
+/** A speech-to-text model loaded into sherpa-onnx's OfflineRecognizer. */
+export interface AsrHandle extends EngineHandle {
+  readonly kind: 'asr';
+  /** The rate the model's features are computed at; any input rate is accepted (resampled). */
+  readonly sampleRate: number;
+  /** Languages it accepts for `language` (empty: it takes none, e.g. a one-language model without the option). */
+  readonly languages: readonly string[];
+  /** Whether it can translate (multilingual whisper). */
+  readonly canTranslate: boolean;
+  /** Decodes one utterance (mono, any rate; best under ~30 s). */
+  transcribe(samples: Float32Array, sampleRate: number, options?: AsrOptions): Promise<AsrResult>;
+}
+
+/** A stretch of speech found by a VoiceDetector; times in seconds of the input. */
+export interface SpeechSegment {
+  readonly start: number;
+  readonly end: number;
+  /** The segment's samples at `VAD_SAMPLE_RATE`, with a little audio either side. */
+  readonly samples: Float32Array;
+  /** Where `samples` begin, in seconds (a little before `start`). */
+  readonly samplesStart: number;
+}
+
+/** One pass of voice-activity detection over a stream (stateful; make one per file). */
+export interface VoiceDetector {
+  /** Feeds samples at the rate given to `open` (resampled inside) and returns segments that closed. */
+  accept(samples: Float32Array): SpeechSegment[];
+  /** Ends the stream; returns the segments still open. */
+  flush(): SpeechSegment[];
+  /** Frees the native detector. */
+  close(): void;
+}
+
+/** A VAD model (silero, ten-vad) loaded once; `open` makes a detector per stream. */
+export interface VadHandle extends EngineHandle {
+  readonly kind: 'vad';
+  /** The rate segments come out at (16 kHz). */
+  readonly sampleRate: number;
+  open(inputSampleRate: number): VoiceDetector;
+}
+
+/* ------------------------------------------------ sherpa-onnx-node parts */
+
+export interface SherpaOfflineResult {
+  readonly text: string;
+  readonly lang?: string;
+  readonly tokens?: readonly string[];
+  readonly timestamps?: readonly number[];
+}
+
+export interface SherpaOfflineStream {
+  acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void;
+}
+
+export interface SherpaOfflineRecognizer {
+  createStream(): SherpaOfflineStream;
+  decodeAsync(stream: SherpaOfflineStream): Promise<SherpaOfflineResult>;
+  setConfig(config: unknown): void;
+  readonly config: unknown;
+}
+
+export interface SherpaVad {
+  acceptWaveform(samples: Float32Array): void;
+  isEmpty(): boolean;
+  front(enableExternalBuffer?: boolean): { start: number; samples: Float32Array };
+  pop(): void;
+  flush(): void;
+  reset(): void;
+}
+
+export interface SherpaLinearResampler {
+  resample(samples: Float32Array): Float32Array;
+  flush(samples: Float32Array): Float32Array;
+}
+
+export interface SherpaSpeech {
+  OfflineRecognizer: { createAsync(config: unknown): Promise<SherpaOfflineRecognizer> };
+  Vad: new (config: unknown, bufferSizeInSeconds: number) => SherpaVad;
+  LinearResampler: new (inputRate: number, outputRate: number) => SherpaLinearResampler;
+}

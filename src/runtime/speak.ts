@@ -1,0 +1,119 @@
+import type { TtsHandle, TtsVoice } from '../engines/speech/tts-types.js';
+import { AppError } from '../errors.js';
+import { splitSentences } from '../text/sentences.js';
+import type { AudioChunk, SpeakRequest, SpeakResult, VoiceList } from './types.js';
+
+/** The most characters one speak request may carry (the API's limit; OpenAI's own is 4096). */
+export const MAX_SPEAK_CHARACTERS = 100_000;
+export const MIN_SPEED = 0.25;
+export const MAX_SPEED = 4;
+
+/** OpenAI's voice names: a client written for OpenAI gets the model's default voice instead of an error. */
+export const OPENAI_VOICES: readonly string[] = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'fable', 'nova', 'onyx', 'sage', 'shimmer', 'verse', 'marin', 'cedar'];
+
+/**
+ * Checks what can be checked before a model loads: text present and within
+ * MAX_SPEAK_CHARACTERS, speed within 0.25–4. Throws AppError('invalid_request').
+ */
+export const checkSpeakRequest = (request: Pick<SpeakRequest, 'text' | 'speed'>): void => {
+  if (typeof request.text !== 'string' || !request.text.trim()) {
+    throw new AppError('invalid_request', 'There is no text to speak: the input is empty or only whitespace.', { param: 'input' });
+  }
+  if (request.text.length > MAX_SPEAK_CHARACTERS) {
+    throw new AppError('invalid_request', `The input is ${request.text.length} characters; the limit is ${MAX_SPEAK_CHARACTERS} per request.`, {
+      hint: 'Split the text into several requests (murmur speak does that itself when reading stdin).',
+      param: 'input',
+    });
+  }
+  const speed = request.speed;
+  if (speed !== undefined && !(Number.isFinite(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
+    throw new AppError('invalid_request', `Speed must be between ${MIN_SPEED} and ${MAX_SPEED}, not ${speed}.`, { param: 'speed' });
+  }
+};
+
+const listed = (voices: readonly TtsVoice[]): string => {
+  const names = voices.slice(0, 20).map((v) => v.name);
+  return `${names.join(', ')}${voices.length > names.length ? ` and ${voices.length - names.length} more` : ''}`;
+};
+
+/**
+ * The voice `asked` names on `handle`: its name (any case), `speaker-N` or a
+ * bare speaker number; an OpenAI voice name or nothing gives the model's
+ * default. An unknown name throws AppError('invalid_request') listing the voices.
+ */
+export const resolveVoice = (handle: Pick<TtsHandle, 'voices' | 'defaultVoice'>, asked: string | undefined, model = 'the model'): TtsVoice => {
+  const fallback = handle.voices.find((v) => v.name === handle.defaultVoice) ?? handle.voices[0]!;
+  const wanted = asked?.trim();
+  if (!wanted) return fallback;
+  const lower = wanted.toLowerCase();
+  const byName = handle.voices.find((v) => v.name.toLowerCase() === lower);
+  if (byName) return byName;
+  const number = /^(?:speaker[-_ ]?)?(\d+)$/i.exec(wanted);
+  if (number) {
+    const byId = handle.voices.find((v) => v.id === Number(number[1]));
+    if (byId) return byId;
+  }
+  if (OPENAI_VOICES.includes(lower)) return fallback;
+  throw new AppError('invalid_request', `'${wanted}' is not a voice of ${model}; its voices are ${listed(handle.voices)}.`, {
+    hint: `Run \`murmur speak --voices --model ${model}\` to list them.`,
+    param: 'voice',
+  });
+};
+
+/** A handle's voices as the Runtime lists them. */
+export const voiceList = (model: string, handle: Pick<TtsHandle, 'voices' | 'defaultVoice'>): VoiceList => ({
+  model,
+  voices: handle.voices.map((v) => ({ name: v.name, id: v.id, ...(v.language ? { language: v.language } : {}), ...(v.gender ? { gender: v.gender } : {}) })),
+  defaultVoice: handle.defaultVoice,
+});
+
+const concat = (parts: readonly Float32Array[]): Float32Array => {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+};
+
+/**
+ * The streaming synthesis loop: splits the text into sentences, synthesizes
+ * them one after another and hands each sentence's audio to `onAudio` as soon
+ * as it is ready, in order. A sentence that yields no audio (characters the
+ * voice cannot say) is skipped. `waitedMs` (loading, queueing) is added to
+ * the timings.
+ */
+export const synthesizeSpeech = async (handle: TtsHandle, model: string, request: SpeakRequest, waitedMs = 0): Promise<SpeakResult> => {
+  checkSpeakRequest(request);
+  const started = performance.now() - waitedMs;
+  const voice = resolveVoice(handle, request.voice, model);
+  const speed = request.speed ?? 1;
+  const parts: Float32Array[] = [];
+  let firstAudioMs: number | undefined;
+  const sentences = splitSentences(request.text).filter((s) => s.trim());
+  for (const sentence of sentences) {
+    request.signal?.throwIfAborted();
+    const samples = await handle.synthesize(sentence, { sid: voice.id, speed, signal: request.signal });
+    if (!samples.length) continue;
+    firstAudioMs ??= performance.now() - started;
+    parts.push(samples);
+    const chunk: AudioChunk = { samples, sampleRate: handle.sampleRate, text: sentence };
+    request.onAudio?.(chunk);
+  }
+  const samples = concat(parts);
+  const totalMs = performance.now() - started;
+  const seconds = samples.length / handle.sampleRate;
+  return {
+    model,
+    voice: voice.name,
+    sampleRate: handle.sampleRate,
+    samples,
+    characters: request.text.length,
+    timings: {
+      firstAudioMs: firstAudioMs ?? totalMs,
+      totalMs,
+      realTimeFactor: seconds > 0 ? totalMs / 1000 / seconds : 0,
+    },
+  };
+};

@@ -1,0 +1,87 @@
+import type { Config } from '../config.js';
+import { allowedLanguages, checkLanguage } from '../engines/speech/asr-languages.js';
+import type { AsrHandle, VadHandle } from '../engines/speech/asr-types.js';
+import { AppError } from '../errors.js';
+import type { InstalledModel, Store } from '../store/types.js';
+import type { LocalRuntime } from './local-runtime.js';
+import { runTranscription, type PipelineAudio, type VadMode } from './transcribe.js';
+import type { TranscribeRequest, TranscribeResult } from './types.js';
+
+/** What the in-process transcribe needs from LocalRuntime. */
+export interface TranscribeDeps {
+  readonly config: Config;
+  readonly store: Pick<Store, 'list' | 'get' | 'require'>;
+  readonly use: LocalRuntime['use'];
+  /** Opens the audio; default src/audio/decode.ts's openAudioStream (tests may pass their own). */
+  readonly open?: (input: TranscribeRequest['input'], signal?: AbortSignal) => Promise<PipelineAudio>;
+}
+
+/**
+ * A default model of `kind`: the catalog's default when installed, else the
+ * first installed one, else (when `required`) the catalog default's name so
+ * the error that follows says to pull it; undefined otherwise.
+ */
+const defaultModel = async (deps: TranscribeDeps, kind: 'asr' | 'vad', required: boolean): Promise<string | undefined> => {
+  const { loadCatalog } = await import('../catalog/catalog.js');
+  const named = (await loadCatalog({ userPath: deps.config.catalog })).defaultFor(kind)?.name;
+  const installed = (await deps.store.list()).filter((m) => m.kind === kind);
+  const chosen = installed.find((m) => m.name === named) ?? installed[0];
+  if (chosen) return chosen.name;
+  if (!required) return undefined;
+  if (named) return named;
+  throw new AppError('invalid_request', `No ${kind === 'asr' ? 'speech-to-text' : 'voice-activity'} model is installed and the catalog names no default.`, {
+    hint: kind === 'asr' ? 'Run `murmur pull whisper-tiny.en`.' : 'Run `murmur pull silero-vad`.',
+    param: 'model',
+  });
+};
+
+const openDecoded = async (input: TranscribeRequest['input']): Promise<PipelineAudio> => {
+  const { openAudioStream } = await import('../audio/decode.js');
+  return openAudioStream(input, { chunkSeconds: 1 });
+};
+
+/** Checks the language and task against the model before any audio is read. */
+const checkRequest = (asr: AsrHandle, model: InstalledModel, { task, language }: TranscribeRequest) => {
+  checkLanguage(model, allowedLanguages(model), language);
+  if (task === 'translate' && !asr.canTranslate) {
+    throw new AppError('not_supported', `'${model.name}' cannot translate; only multilingual whisper models can.`, {
+      param: 'model',
+      hint: 'Use a multilingual whisper model such as whisper-tiny, or transcribe instead.',
+    });
+  }
+};
+
+/**
+ * Transcribes in this process: resolves the asr model (the default when none
+ * is named) and, unless VAD is off, a VAD model (`vad` true or absent: the
+ * catalog's default VAD; a string: that model), then runs the pipeline on
+ * both loaded handles.
+ */
+export const transcribeLocal = async (deps: TranscribeDeps, request: TranscribeRequest): Promise<TranscribeResult> => {
+  const asrName = request.model ?? (await defaultModel(deps, 'asr', true))!;
+  const vadMode: VadMode = request.vad === false ? 'off' : request.vad === undefined ? 'auto' : 'on';
+  const vadName = vadMode === 'off' ? undefined : typeof request.vad === 'string' ? request.vad : await defaultModel(deps, 'vad', vadMode === 'on');
+  const open = deps.open ?? openDecoded;
+  return deps.use<AsrHandle, TranscribeResult>(
+    asrName,
+    ['asr'],
+    'transcribe',
+    async (asr, model, waitedMs) => {
+      checkRequest(asr, model, request);
+      const run = (vad?: VadHandle) =>
+        runTranscription({
+          asr,
+          vad,
+          vadMode,
+          model: model.name,
+          open: () => open(request.input, request.signal),
+          request,
+          threads: deps.config.threads,
+          waitedMs,
+        });
+      if (!vadName) return run();
+      return deps.use<VadHandle, TranscribeResult>(vadName, ['vad'], 'detect speech', (vad) => run(vad), request.signal);
+    },
+    request.signal,
+  );
+};

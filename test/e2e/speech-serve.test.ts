@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWav } from '../../src/audio/wav-read.js';
+import { missingBuild, runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
+import { missingModels, testModel } from '../helpers/models.js';
+
+const CHARS = 'tts-synthetic/characters-style/model.onnx';
+const skip = missingModels(CHARS) ?? missingBuild();
+const TEN = Array.from({ length: 10 }, (_, i) => `Sentence ${'abcdefghij'[i]} is here.`).join(' ');
+
+describe.skipIf(skip)(`murmur serve speaks to the openai client${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let home: string;
+  let daemon: Daemon;
+  let client: OpenAI;
+  const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_THREADS: '1', MURMUR_HOST: daemon?.url ?? 'http://127.0.0.1:9' });
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'murmur-e2e-speech-'));
+    await runCli(env(), 'pull', join(testModel(CHARS)!, '..'), '--name', 'chars');
+    daemon = await startDaemon(env());
+    client = new OpenAI({ baseURL: `${daemon.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+
+  afterAll(async () => {
+    await daemon?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('answers wav that decodes to the same length as an in-process run', async () => {
+    const res = await client.audio.speech.create({ model: 'chars', voice: 'alloy', input: TEN, response_format: 'wav' });
+    const local = await runCli(env(), 'speak', '--local', '--model', 'chars', '-o', join(home, 'local.wav'), TEN);
+    expect(local.stderr).toBe('');
+    const { readFileSync } = await import('node:fs');
+    expect(readWav(Buffer.from(await res.arrayBuffer())).samples.length).toBe(readWav(readFileSync(join(home, 'local.wav'))).samples.length);
+  });
+
+  it('sends SSE deltas per sentence and a done event with usage', async () => {
+    const res = await client.audio.speech.create({ model: 'chars', voice: 'nova', input: TEN, response_format: 'pcm', stream_format: 'sse' });
+    const frames = (await res.text()).split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)) as { type: string; usage?: { input_tokens: number } });
+    expect(frames.filter((f) => f.type === 'speech.audio.delta')).toHaveLength(10);
+    expect(frames.at(-1)).toMatchObject({ type: 'speech.audio.done', usage: { input_tokens: TEN.length } });
+  });
+
+  it('speak uses the daemon when one answers', async () => {
+    const { stdout } = await runCli(env(), 'speak', '--model', 'chars', '--voices', '--json');
+    expect(JSON.parse(stdout)).toMatchObject({ model: 'chars', defaultVoice: 'speaker-0' });
+    await runCli(env(), 'speak', '--model', 'chars', '-o', join(home, 'remote.wav'), TEN);
+    expect(daemon.log().some((l) => l.path === '/v1/audio/speech' && l.status === 200)).toBe(true);
+  });
+});

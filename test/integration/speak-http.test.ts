@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWav } from '../../src/audio/wav-read.js';
+import { createRemoteRuntime } from '../../src/client/remote-runtime.js';
+import { loadConfig } from '../../src/config.js';
+import { createRuntime } from '../../src/runtime/create-runtime.js';
+import type { LocalRuntime } from '../../src/runtime/local-runtime.js';
+import { startServer, type RunningServer } from '../../src/server/listen.js';
+import { missingModels, testModel } from '../helpers/models.js';
+
+const CHARS = 'tts-synthetic/characters-style/model.onnx';
+const GGUF = 'stories260K/stories260K.gguf';
+const TEN = Array.from({ length: 10 }, (_, i) => `Sentence ${'abcdefghij'[i]} is here.`).join(' ');
+
+/** The SSE events of a body, parsed. */
+const events = async (res: Response): Promise<Record<string, unknown>[]> =>
+  (await res.text())
+    .split('\n\n')
+    .filter((frame) => frame.startsWith('data: '))
+    .map((frame) => JSON.parse(frame.slice(6)) as Record<string, unknown>);
+
+describe.skipIf(missingModels(CHARS, GGUF))('POST /v1/audio/speech on a real server (openai client, synthetic voice)', () => {
+  let home: string;
+  let runtime: LocalRuntime;
+  let server: RunningServer;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'murmur-speech-http-'));
+    runtime = await createRuntime(loadConfig({}, { home, threads: 1, gpu: 'off', keepAliveMs: -1, parallel: 1 }), { maxQueued: 2 });
+    await runtime.pull(join(testModel(CHARS)!, '..'), { name: 'chars' });
+    await runtime.pull(testModel(GGUF)!, { name: 'tiny-llm' });
+    server = await startServer(runtime, { port: 0 });
+    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await runtime?.[Symbol.asyncDispose]();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('streams WAV bytes whose length follows the text', async () => {
+    const direct = await runtime.speak({ model: 'chars', text: TEN });
+    const res = await client.audio.speech.create({ model: 'chars', voice: 'alloy', input: TEN, response_format: 'wav' });
+    expect(res.headers.get('content-type')).toMatch(/audio\/(x-)?wav/);
+    const reader = res.body!.getReader();
+    const pieces: Uint8Array[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) pieces.push(r.value);
+    const decoded = readWav(Buffer.concat(pieces));
+    expect(decoded.sampleRate).toBe(16000);
+    expect(decoded.samples.length).toBe(direct.samples.length);
+  });
+
+  it('streams PCM as SSE deltas with usage at the end', async () => {
+    const res = await client.audio.speech.create({ model: 'chars', voice: 'alloy', input: TEN, response_format: 'pcm', stream_format: 'sse' });
+    const list = await events(res);
+    const deltas = list.filter((e) => e.type === 'speech.audio.delta');
+    expect(deltas).toHaveLength(10);
+    const bytes = deltas.reduce((n, e) => n + Buffer.from(e.audio as string, 'base64').length, 0);
+    const done = list.at(-1)!;
+    expect(done.type).toBe('speech.audio.done');
+    expect(done.usage).toMatchObject({ input_tokens: TEN.length });
+    const usage = done.usage as { input_tokens: number; output_tokens: number; total_tokens: number };
+    expect(usage.total_tokens).toBe(usage.input_tokens + usage.output_tokens);
+    expect(bytes).toBe((await runtime.speak({ model: 'chars', text: TEN })).samples.length * 2);
+  });
+
+  it('answers bad requests with OpenAI-shaped 400s', async () => {
+    await expect(client.audio.speech.create({ model: 'chars', voice: 'nobody', input: 'Hi.' })).rejects.toMatchObject({ status: 400, param: 'voice' });
+    await expect(client.audio.speech.create({ model: 'chars', voice: 'alloy', input: '   ' })).rejects.toMatchObject({ status: 400, param: 'input' });
+    await expect(client.audio.speech.create({ model: 'chars', voice: 'alloy', input: 'Hi.', speed: 5 })).rejects.toMatchObject({ status: 400, param: 'speed' });
+    await expect(client.audio.speech.create({ model: 'chars', voice: 'alloy', input: 'Hi.', response_format: 'aac' })).rejects.toMatchObject({ status: 400, param: 'response_format' });
+    await expect(client.audio.speech.create({ model: 'tiny-llm', voice: 'alloy', input: 'Hi.' })).rejects.toMatchObject({ status: 400, code: 'model_kind_mismatch' });
+    await expect(client.chat.completions.create({ model: 'chars', messages: [{ role: 'user', content: 'Hi' }] })).rejects.toMatchObject({ status: 400, code: 'model_kind_mismatch' });
+    await expect(client.audio.speech.create({ model: 'nope', voice: 'alloy', input: 'Hi.' })).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('lists voices', async () => {
+    const body = (await (await fetch(`${server.url}/v1/audio/voices?model=chars`)).json()) as { data: { model: string; default_voice: string; voices: { name: string }[] }[] };
+    expect(body.data).toEqual([{ model: 'chars', default_voice: 'speaker-0', voices: [{ name: 'speaker-0', id: 0 }] }]);
+  });
+
+  it('speaks through RemoteRuntime with sentence chunks, as LocalRuntime does', async () => {
+    const remote = createRemoteRuntime(loadConfig({}), { baseUrl: server.url });
+    const texts: string[] = [];
+    const result = await remote.speak({ model: 'chars', text: TEN, onAudio: (c) => texts.push(c.text) });
+    const local = await runtime.speak({ model: 'chars', text: TEN });
+    expect(texts).toHaveLength(10);
+    expect(result).toMatchObject({ model: 'chars', voice: 'speaker-0', sampleRate: 16000 });
+    expect(result.samples.length).toBe(local.samples.length);
+    expect(Math.max(...result.samples.map((v, i) => Math.abs(v - local.samples[i]!)))).toBeLessThan(1 / 16000);
+    expect((await remote.voices('chars'))[0]).toMatchObject({ model: 'chars', defaultVoice: 'speaker-0' });
+  });
+
+  it('queues a flood of requests, refuses the overflow with 503, and answers every one', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `Flood sentence ${i}.`).join(' ');
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const res = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'chars', input: long, response_format: 'pcm' }) });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+  });
+});
