@@ -27,6 +27,14 @@ export const createProcessContext = (): CommandContext => {
   // that it sees no other listener for, which would kill the process mid-shutdown.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // A reader that stops early (`murmur list --all | head -3`) closes the pipe: stop quietly, as Unix tools do,
+  // rather than crash on EPIPE with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      if (stream === process.stdout) process.exit(0);
+    });
+  }
   return {
     env: process.env,
     stdin: process.stdin,

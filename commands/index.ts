@@ -48,6 +48,7 @@ export const reportError = (error: unknown, ctx: CommandContext): number => {
   }
   if (error instanceof Error && error.name === 'AbortError') {
     ctx.stderr.write('murmur: interrupted\n');
+    if (debug) ctx.stderr.write(`${error.stack}\n`);
     return 130;
   }
   ctx.stderr.write(`murmur: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

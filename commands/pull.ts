@@ -32,7 +32,8 @@ export const pullCommand = (ctx: CommandContext) =>
     }
     const { store } = await openStore(ctx, command);
     const { createPullRenderer } = await import('./ui/download-bars.js');
-    const json = Boolean(flags.json) || !ctx.stderr.isTTY;
+    // Bars only when both streams are a terminal; piped (`murmur pull x | jq`, `$(murmur pull x)`) or logged, JSON lines on stdout.
+    const json = Boolean(flags.json) || !ctx.stdout.isTTY || !ctx.stderr.isTTY;
     const failures: unknown[] = [];
     for (const model of models) {
       const renderer = createPullRenderer(ctx, json);

@@ -112,7 +112,7 @@ export const speakCommand = (ctx: CommandContext) =>
 
       const { openRuntime } = await import('./runtime.js');
       await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, command });
-      if (options.voices) return listVoices(ctx, runtime, options.model, Boolean(options.json));
+      if (options.voices) return await listVoices(ctx, runtime, options.model, Boolean(options.json));
       const model = await chooseModel(ctx, runtime, options.model);
 
       if (options.batch) {

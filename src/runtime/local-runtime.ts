@@ -80,9 +80,9 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     parallel: config.parallel,
     maxQueued: deps.maxQueued ?? config.maxQueue,
     maxMemoryBytes: deps.maxMemoryBytes,
-    load: async (name) => {
+    load: async (name, signal) => {
       const model = await store.require(name);
-      return engineFor(model)(model);
+      return engineFor(model)(model, { signal });
     },
   });
 

@@ -20,8 +20,12 @@ export interface ModelManagerOptions {
   readonly maxMemoryBytes?: number;
   /** Requests per model that may wait for a slot before 'overloaded'; default 8 × parallel. */
   readonly maxQueued?: number;
-  /** Loads a model by name (the runtime resolves the store entry and picks the engine). */
-  readonly load: (name: string) => Promise<EngineHandle>;
+  /**
+   * Loads a model by name (the runtime resolves the store entry and picks the
+   * engine). The signal fires when the manager is disposed mid-load, so a
+   * slow load does not hold up shutdown (or Ctrl-C).
+   */
+  readonly load: (name: string, signal: AbortSignal) => Promise<EngineHandle>;
 }
 
 export interface ManagerLoadOptions {
@@ -79,6 +83,8 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
   const entries = new Map<string, Entry>();
   const closing = new Set<Entry>();
   const maxQueued = options.maxQueued ?? options.parallel * 8;
+  /** Aborts the loads still in flight when the manager is disposed. */
+  const stopping = new AbortController();
   let uses = 0;
 
   const dispose = (entry: Entry): Promise<void> => {
@@ -133,7 +139,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     let entry = entries.get(name);
     if (!entry) {
       evict(options.maxLoaded - 1);
-      const promise = options.load(name);
+      const promise = options.load(name, stopping.signal);
       const created: Entry = {
         name,
         promise,
@@ -227,6 +233,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
       return [...entries.values()].filter((entry) => !entry.handle && !entry.closing).map((entry) => entry.name);
     },
     async [Symbol.asyncDispose]() {
+      stopping.abort(new DOMException('The model manager is shutting down.', 'AbortError'));
       await manager.unload('all');
       // Models still busy go when their requests finish (callers abort those first to hurry it).
       await Promise.all([...closing].map((entry) => entry.closed));

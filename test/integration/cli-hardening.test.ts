@@ -2,8 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { builtBin, missingBuild } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
 /** The CLI contract every verb shares: --version, exit 2 on usage errors, hints without stacks unless MURMUR_DEBUG. */
@@ -74,6 +76,17 @@ describe('the CLI contract', () => {
     }
   });
 
+  it.skipIf(missingBuild())('a reader that closes the pipe early (`murmur --help | head -1`) ends it quietly, exit 0, no EPIPE stack', async () => {
+    const child = spawn(process.execPath, [builtBin, 'list', '--all'], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Close our end before the CLI has even started, so its first write meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(code).toBe(0);
+  });
+
   it('an invalid MURMUR_* variable is a usage error naming it', async () => {
     const result = await runCli(['list'], env({ MURMUR_PARALLEL: 'lots' }));
     expect(result.code).toBe(2);
@@ -83,6 +96,29 @@ describe('the CLI contract', () => {
 
 const GGUF = 'stories260K/stories260K.gguf';
 const skip = missingModels(GGUF);
+
+describe.skipIf(skip)(`pull output follows stdout${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('with stdout piped and stderr on a terminal, pull prints JSON lines on stdout and draws no bars', async () => {
+    const { Capture } = await import('../helpers/cli.js');
+    const { run } = await import('../../commands/index.js');
+    const { loadConfig } = await import('../../src/config.js');
+    const e = env({ MURMUR_HOME: mkdtempSync(join(home, 'pipe-')) });
+    const stdout = new Capture(false);
+    const stderr = new Capture(true);
+    const code = await run(['node', 'murmur', 'pull', testModel(GGUF)!, '--name', 'piped'], {
+      env: e,
+      stdin: process.stdin,
+      stdout,
+      stderr,
+      signal: new AbortController().signal,
+      config: (overrides) => loadConfig(e, overrides),
+    });
+    expect(code).toBe(0);
+    const events = stdout.text.trim().split('\n').map((line) => JSON.parse(line) as { status: string; model: string });
+    expect(events.at(-1)).toMatchObject({ status: 'success', model: 'piped' });
+    expect(stderr.text).toBe('');
+  });
+});
 
 describe.skipIf(skip)(`list --json keeps its shape${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('lists installed models with exactly the documented fields, and --all marks them installed', async () => {

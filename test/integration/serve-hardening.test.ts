@@ -69,6 +69,30 @@ describe('GET /health says ready or loading', () => {
   });
 });
 
+describe('shutting down while a model loads', () => {
+  it('disposing the manager aborts loads in flight instead of waiting for them, and their callers are told', async () => {
+    let seen: AbortSignal | undefined;
+    const manager = createModelManager({
+      keepAliveMs: -1,
+      maxLoaded: 3,
+      parallel: 1,
+      // A load that only ends when its signal fires (as node-llama-cpp's loadModel({loadSignal}) does).
+      load: (_name, signal) =>
+        new Promise<EngineHandle>((_resolve, reject) => {
+          seen = signal;
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        }),
+    });
+    const caller = manager.run('big', async () => 'never').catch((error: unknown) => error);
+    expect(manager.loading()).toEqual(['big']);
+    expect(seen?.aborted).toBe(false);
+    await manager[Symbol.asyncDispose]();
+    expect(seen?.aborted).toBe(true);
+    expect(await caller).toMatchObject({ name: 'AbortError' });
+    expect(manager.loading()).toEqual([]);
+  });
+});
+
 describe('the request log of streamed replies', () => {
   it('writes the entry when the stream ends, with the whole time in ms and the time to headers in headersMs', async () => {
     const fake = createFakeRuntime();
