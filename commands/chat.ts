@@ -3,6 +3,7 @@ import type { CommandContext } from './context.js';
 import type { Runtime } from '../src/runtime/types.js';
 import type { ChatSettings } from './ui/chat-app.js';
 import type { RawChatOptions } from './ui/chat-options.js';
+import type { SpokenReply } from './ui/chat-speech.js';
 
 const examples = `
 Examples:
@@ -10,6 +11,7 @@ Examples:
   murmur chat qwen3 "Why is the sky blue?"     one answer, printed, then exit
   echo "Summarize: $(cat notes.txt)" | murmur chat qwen3 > summary.txt
   murmur chat qwen3 --json-schema person.json "Invent a person" --json
+  murmur chat qwen3 --speak "Tell me a short story"   printed and said aloud as it streams
 
 In the terminal UI: Enter sends, a line ending with \\ (or Alt+Enter) continues on a
 new line, /help lists the slash commands (/clear /system /model /save /exit),
@@ -38,21 +40,39 @@ const chooseModel = async (ctx: CommandContext, runtime: Runtime, named: string 
   return fallback;
 };
 
-/** Piped or with a prompt: one answer streamed to stdout (or one JSON object with --json). */
-const answerOnce = async (ctx: CommandContext, runtime: Runtime, model: string, prompt: string, system: string | undefined, settings: ChatSettings, json: boolean): Promise<void> => {
+/**
+ * Piped or with a prompt: one answer streamed to stdout (or one JSON object
+ * with --json); with `voice` (--speak) also said aloud sentence by sentence.
+ */
+const answerOnce = async (
+  ctx: CommandContext,
+  runtime: Runtime,
+  model: string,
+  prompt: string,
+  system: string | undefined,
+  settings: ChatSettings,
+  json: boolean,
+  voice?: SpokenReply,
+): Promise<void> => {
   const { AppError } = await import('../src/errors.js');
   let printed = '';
+  let spoken = false;
   try {
     const result = await runtime.chat({
       ...settings,
       model,
       messages: [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }],
       signal: ctx.signal,
-      onToken: json ? undefined : (text) => {
+      onToken: json && !voice ? undefined : (text) => {
+        voice?.push(text);
+        spoken = true;
+        if (json) return;
         printed += text;
         ctx.stdout.write(text);
       },
     });
+    // A runtime that returns without streaming is still said aloud.
+    if (voice && !spoken && result.text) voice.push(result.text);
     if (json) {
       const { model: answered, text, finishReason, usage, timings } = result;
       ctx.stdout.write(`${JSON.stringify({ model: answered, text, finishReason, usage, timings })}\n`);
@@ -64,7 +84,9 @@ const answerOnce = async (ctx: CommandContext, runtime: Runtime, model: string, 
     if (ctx.stderr.isTTY) {
       ctx.stderr.write(`${result.timings.tokensPerSecond.toFixed(1)} tokens/s · ${result.usage.completionTokens} tokens\n`);
     }
+    await voice?.end();
   } catch (error) {
+    await voice?.abort();
     if (!ctx.signal.aborted) throw error;
     if (printed) ctx.stdout.write('\n');
     throw new AppError('aborted', 'Stopped.', { cause: error });
@@ -106,6 +128,7 @@ export const chatCommand = (ctx: CommandContext) =>
     .option('--host <url>', 'use the daemon (or OpenAI-compatible server) at URL')
     .option('--gpu <choice>', 'in-process only: auto, cuda, vulkan, metal or off (default: MURMUR_GPU or auto)')
     .option('--json', 'print one JSON object (text, usage, timings) instead of streaming text')
+    .option('--speak', 'also say the answer aloud as it streams, with MURMUR_TTS_MODEL and MURMUR_VOICE (with a prompt or piped input; not in the terminal UI)')
     .addHelpText('after', examples)
     .action(async (modelArg: string | undefined, words: string[], options: RawChatOptions, command: Command) => {
       const { parseSampling, readJsonSchema, readAll, joinPrompt } = await import('./ui/chat-options.js');
@@ -118,6 +141,9 @@ export const chatCommand = (ctx: CommandContext) =>
       if (modelArg && /\s/.test(modelArg) && !words.length) [modelArg, words] = [undefined, [modelArg]];
       const argument = words.length ? words.join(' ') : undefined;
       const interactive = !argument && Boolean(ctx.stdin.isTTY) && Boolean(ctx.stdout.isTTY) && !options.json;
+      if (interactive && options.speak) {
+        throw new UsageError('--speak works with a prompt or piped input; the terminal UI does not speak.', { hint: 'Run `murmur chat MODEL --speak "your question"`.' });
+      }
       let prompt = '';
       if (!interactive) {
         // A terminal stdin is read too when there is no prompt and stdout is not a terminal (ended by Ctrl-D).
@@ -128,6 +154,8 @@ export const chatCommand = (ctx: CommandContext) =>
       const { openRuntime } = await import('./runtime.js');
       await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, gpu: options.gpu, command });
       const model = await chooseModel(ctx, runtime, modelArg);
-      if (interactive) await converse(ctx, runtime, model, options.system, settings);
-      else await answerOnce(ctx, runtime, model, prompt, options.system, settings, Boolean(options.json));
+      if (interactive) return await converse(ctx, runtime, model, options.system, settings);
+      // The speakers and the voice model are checked before anything is generated.
+      const voice = options.speak ? await (await import('./ui/chat-speech.js')).openSpokenReply(ctx, runtime) : undefined;
+      await answerOnce(ctx, runtime, model, prompt, options.system, settings, Boolean(options.json), voice);
     });

@@ -31,9 +31,10 @@ interface SpeakOptions {
 const FORMATS = ['wav', 'mp3', 'flac', 'opus', 'pcm'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** The voice model to use: the one named, else the catalog default (or another installed voice), pulled with bars if missing. */
+/** The voice model to use: the one named, else MURMUR_TTS_MODEL, else the catalog default (or another installed voice), pulled with bars if missing. */
 const chooseModel = async (ctx: CommandContext, runtime: Runtime, named: string | undefined): Promise<string> => {
   if (named) return named;
+  if (runtime.config.ttsModel) return runtime.config.ttsModel;
   const [{ loadCatalog }, { UsageError }] = await Promise.all([import('../src/catalog/catalog.js'), import('../src/errors.js')]);
   const fallback = (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor('tts')?.name;
   const installed = (await runtime.listModels()).filter((m) => m.kind === 'tts');
@@ -84,8 +85,8 @@ export const speakCommand = (ctx: CommandContext) =>
   new Command('speak')
     .description('say text aloud, or write it to an audio file: streamed sentence by sentence')
     .argument('[text...]', 'what to say; "-" (or nothing, with a pipe) reads stdin')
-    .option('-m, --model <name>', 'an installed voice model (default: the catalog default voice, pulled if missing)')
-    .option('--voice <name>', 'a voice of the model (see --voices)')
+    .option('-m, --model <name>', 'an installed voice model (default: MURMUR_TTS_MODEL, else the catalog default voice, pulled if missing)')
+    .option('--voice <name>', 'a voice of the model (see --voices; default: MURMUR_VOICE, else the model default)')
     .option('--speed <n>', 'pace, 0.25 to 4 (default 1)')
     .option('-o, --output <file>', 'write audio to FILE (format from its extension) or to stdout with "-"')
     .option('--format <fmt>', `force the file format: ${FORMATS.join(', ')}`)

@@ -16,6 +16,7 @@ export interface RawChatOptions {
   readonly host?: string;
   readonly json?: boolean;
   readonly gpu?: string;
+  readonly speak?: boolean;
 }
 
 const number = (raw: string | undefined, flag: string, check: (n: number) => boolean, rule: string): number | undefined => {

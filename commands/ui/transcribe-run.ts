@@ -34,11 +34,12 @@ const pullWithBars = async (ctx: CommandContext, runtime: Runtime, name: string,
 const isMissing = (error: unknown) => (error as { code?: string }).code === 'model_not_downloaded';
 
 /**
- * The transcriber: the one named, else an installed catalog default or other
+ * The transcriber: the one named, else MURMUR_ASR_MODEL, else an installed catalog default or other
  * installed asr model, else the catalog's default pulled now.
  */
 export const chooseAsr = async (ctx: CommandContext, runtime: Runtime, named: string | undefined): Promise<string> => {
   if (named) return named;
+  if (runtime.config.asrModel) return runtime.config.asrModel;
   const fallback = (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor('asr')?.name;
   const installed = (await runtime.listModels()).filter((m) => m.kind === 'asr');
   const chosen = installed.find((m) => m.name === fallback) ?? installed[0];

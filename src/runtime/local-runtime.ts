@@ -9,6 +9,7 @@ import { createModelManager, type ModelManager } from './model-manager.js';
 import { transcribeLocal } from './transcribe-local.js';
 import type { TtsHandle } from '../engines/speech/tts-types.js';
 import { checkSpeakRequest, synthesizeSpeech, voiceList } from './speak.js';
+import { resolveSpeechModel } from './speech-models.js';
 import type { EmbedResult, GenerationResult, Runtime, SpeakResult, VoiceList } from './types.js';
 
 /** What LocalRuntime needs from outside; tests pass a small fake store and fake engines. */
@@ -95,17 +96,6 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
 
   const canonical = async (name: string) => (await store.get(name))?.name ?? name;
 
-  /** The catalog's default voice when installed, else the first installed tts model, else the default's name (so the error says to pull it). */
-  const defaultTts = async (): Promise<string> => {
-    const { loadCatalog } = await import('../catalog/catalog.js');
-    const named = (await loadCatalog({ userPath: config.catalog })).defaultFor('tts')?.name;
-    const installed = (await store.list()).filter((m) => m.kind === 'tts');
-    const chosen = installed.find((m) => m.name === named) ?? installed[0];
-    if (chosen) return chosen.name;
-    if (named) return named;
-    throw new AppError('invalid_request', 'No voice model is installed and the catalog names no default.', { hint: 'Run `murmur pull piper`.', param: 'model' });
-  };
-
   return {
     config,
     models,
@@ -115,15 +105,15 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     speak: async (request) => {
       checkSpeakRequest(request);
       return use<TtsHandle, SpeakResult>(
-        request.model ?? (await defaultTts()),
+        await resolveSpeechModel({ config, store }, 'tts', request.model),
         ['tts'],
         'speak',
-        (handle, found, waited) => synthesizeSpeech(handle, found.name, request, waited),
+        (handle, found, waited) => synthesizeSpeech(handle, found.name, request, waited, config.voice),
         request.signal,
       );
     },
     voices: async (name) => {
-      const chosen = name ? [await store.require(name)] : (await store.list()).filter((m) => m.kind === 'tts');
+      const chosen = name ? [await store.require(await resolveSpeechModel({ config, store }, 'tts', name))] : (await store.list()).filter((m) => m.kind === 'tts');
       return Promise.all(
         chosen.map((model) =>
           model.kind === 'tts' && model.voices?.length

@@ -36,24 +36,29 @@ const listed = (voices: readonly TtsVoice[]): string => {
   return `${names.join(', ')}${voices.length > names.length ? ` and ${voices.length - names.length} more` : ''}`;
 };
 
-/**
- * The voice `asked` names on `handle`: its name (any case), `speaker-N` or a
- * bare speaker number; an OpenAI voice name or nothing gives the model's
- * default. An unknown name throws AppError('invalid_request') listing the voices.
- */
-export const resolveVoice = (handle: Pick<TtsHandle, 'voices' | 'defaultVoice'>, asked: string | undefined, model = 'the model'): TtsVoice => {
-  const fallback = handle.voices.find((v) => v.name === handle.defaultVoice) ?? handle.voices[0]!;
-  const wanted = asked?.trim();
-  if (!wanted) return fallback;
+/** The voice `wanted` names on `handle`: its name (any case), `speaker-N` or a bare speaker number. */
+const findVoice = (handle: Pick<TtsHandle, 'voices'>, wanted: string): TtsVoice | undefined => {
   const lower = wanted.toLowerCase();
   const byName = handle.voices.find((v) => v.name.toLowerCase() === lower);
   if (byName) return byName;
   const number = /^(?:speaker[-_ ]?)?(\d+)$/i.exec(wanted);
-  if (number) {
-    const byId = handle.voices.find((v) => v.id === Number(number[1]));
-    if (byId) return byId;
-  }
-  if (OPENAI_VOICES.includes(lower)) return fallback;
+  return number ? handle.voices.find((v) => v.id === Number(number[1])) : undefined;
+};
+
+/**
+ * The voice `asked` names on `handle`: its name (any case), `speaker-N` or a
+ * bare speaker number; an OpenAI voice name or nothing gives the default:
+ * `preferred` (MURMUR_VOICE) when the model has it, else the model's own.
+ * An unknown name throws AppError('invalid_request') listing the voices.
+ */
+export const resolveVoice = (handle: Pick<TtsHandle, 'voices' | 'defaultVoice'>, asked: string | undefined, model = 'the model', preferred?: string): TtsVoice => {
+  const fallback =
+    (preferred?.trim() ? findVoice(handle, preferred.trim()) : undefined) ?? handle.voices.find((v) => v.name === handle.defaultVoice) ?? handle.voices[0]!;
+  const wanted = asked?.trim();
+  if (!wanted) return fallback;
+  const found = findVoice(handle, wanted);
+  if (found) return found;
+  if (OPENAI_VOICES.includes(wanted.toLowerCase())) return fallback;
   throw new AppError('invalid_request', `'${wanted}' is not a voice of ${model}; its voices are ${listed(handle.voices)}.`, {
     hint: `Run \`murmur speak --voices --model ${model}\` to list them.`,
     param: 'voice',
@@ -82,12 +87,13 @@ const concat = (parts: readonly Float32Array[]): Float32Array => {
  * them one after another and hands each sentence's audio to `onAudio` as soon
  * as it is ready, in order. A sentence that yields no audio (characters the
  * voice cannot say) is skipped. `waitedMs` (loading, queueing) is added to
- * the timings.
+ * the timings; `preferredVoice` (MURMUR_VOICE) is the default voice when the
+ * model has it.
  */
-export const synthesizeSpeech = async (handle: TtsHandle, model: string, request: SpeakRequest, waitedMs = 0): Promise<SpeakResult> => {
+export const synthesizeSpeech = async (handle: TtsHandle, model: string, request: SpeakRequest, waitedMs = 0, preferredVoice?: string): Promise<SpeakResult> => {
   checkSpeakRequest(request);
   const started = performance.now() - waitedMs;
-  const voice = resolveVoice(handle, request.voice, model);
+  const voice = resolveVoice(handle, request.voice, model, preferredVoice);
   const speed = request.speed ?? 1;
   const parts: Float32Array[] = [];
   let firstAudioMs: number | undefined;

@@ -4,6 +4,7 @@ import type { AsrHandle, VadHandle } from '../engines/speech/asr-types.js';
 import { AppError } from '../errors.js';
 import type { InstalledModel, Store } from '../store/types.js';
 import type { LocalRuntime } from './local-runtime.js';
+import { resolveSpeechModel } from './speech-models.js';
 import { runTranscription, type PipelineAudio, type VadMode } from './transcribe.js';
 import type { TranscribeRequest, TranscribeResult } from './types.js';
 
@@ -17,11 +18,12 @@ export interface TranscribeDeps {
 }
 
 /**
- * A default model of `kind`: the catalog's default when installed, else the
+ * A default VAD model: the catalog's default when installed, else the
  * first installed one, else (when `required`) the catalog default's name so
- * the error that follows says to pull it; undefined otherwise.
+ * the error that follows says to pull it; undefined otherwise. (The asr
+ * model comes from resolveSpeechModel.)
  */
-const defaultModel = async (deps: TranscribeDeps, kind: 'asr' | 'vad', required: boolean): Promise<string | undefined> => {
+const defaultModel = async (deps: TranscribeDeps, kind: 'vad', required: boolean): Promise<string | undefined> => {
   const { loadCatalog } = await import('../catalog/catalog.js');
   const named = (await loadCatalog({ userPath: deps.config.catalog })).defaultFor(kind)?.name;
   const installed = (await deps.store.list()).filter((m) => m.kind === kind);
@@ -29,8 +31,8 @@ const defaultModel = async (deps: TranscribeDeps, kind: 'asr' | 'vad', required:
   if (chosen) return chosen.name;
   if (!required) return undefined;
   if (named) return named;
-  throw new AppError('invalid_request', `No ${kind === 'asr' ? 'speech-to-text' : 'voice-activity'} model is installed and the catalog names no default.`, {
-    hint: kind === 'asr' ? 'Run `murmur pull whisper-tiny.en`.' : 'Run `murmur pull silero-vad`.',
+  throw new AppError('invalid_request', 'No voice-activity model is installed and the catalog names no default.', {
+    hint: 'Run `murmur pull silero-vad`.',
     param: 'model',
   });
 };
@@ -58,7 +60,7 @@ const checkRequest = (asr: AsrHandle, model: InstalledModel, { task, language }:
  * both loaded handles.
  */
 export const transcribeLocal = async (deps: TranscribeDeps, request: TranscribeRequest): Promise<TranscribeResult> => {
-  const asrName = request.model ?? (await defaultModel(deps, 'asr', true))!;
+  const asrName = await resolveSpeechModel(deps, 'asr', request.model);
   const vadMode: VadMode = request.vad === false ? 'off' : request.vad === undefined ? 'auto' : 'on';
   const vadName = vadMode === 'off' ? undefined : typeof request.vad === 'string' ? request.vad : await defaultModel(deps, 'vad', vadMode === 'on');
   const open = deps.open ?? openDecoded;

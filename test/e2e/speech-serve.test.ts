@@ -44,6 +44,24 @@ describe.skipIf(skip)(`murmur serve speaks to the openai client${skip ? ` (skipp
     expect(frames.at(-1)).toMatchObject({ type: 'speech.audio.done', usage: { input_tokens: TEN.length } });
   });
 
+  it("answers OpenAI's model and voice names (tts-1, gpt-4o-mini-tts; alloy) with the installed voice", async () => {
+    const named = await client.audio.speech.create({ model: 'chars', voice: 'alloy', input: TEN, response_format: 'wav' });
+    const expected = readWav(Buffer.from(await named.arrayBuffer())).samples.length;
+    expect(expected).toBeGreaterThan(0);
+    for (const model of ['tts-1', 'tts-1-hd', 'gpt-4o-mini-tts']) {
+      const res = await client.audio.speech.create({ model, voice: 'alloy', input: TEN, response_format: 'wav' });
+      expect(readWav(Buffer.from(await res.arrayBuffer())).samples.length).toBe(expected);
+    }
+    const sse = await client.audio.speech.create({ model: 'tts-1', voice: 'shimmer', input: 'Hi there.', response_format: 'pcm', stream_format: 'sse' });
+    const done = (await sse.text()).split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)) as { type: string; model?: string; voice?: string }).at(-1);
+    expect(done).toMatchObject({ type: 'speech.audio.done', model: 'chars', voice: 'speaker-0' });
+    // The CLI's --model tts-1 goes the same way (here through the daemon).
+    const out = join(home, 'alias.wav');
+    await runCli(env(), 'speak', '--model', 'tts-1', '-o', out, TEN);
+    const { readFileSync } = await import('node:fs');
+    expect(readWav(readFileSync(out)).samples.length).toBe(expected);
+  });
+
   it('speak uses the daemon when one answers', async () => {
     const { stdout } = await runCli(env(), 'speak', '--model', 'chars', '--voices', '--json');
     expect(JSON.parse(stdout)).toMatchObject({ model: 'chars', defaultVoice: 'speaker-0' });

@@ -88,6 +88,21 @@ describe.skipIf(skip)(`transcription through a real \`murmur serve\`, driven by 
     expect(chatter).toMatch(/real-time factor/);
   });
 
+  it("answers OpenAI's model names (whisper-1, gpt-4o-mini-transcribe) with the installed transcriber", async () => {
+    const result = await client.audio.transcriptions.create({ file: createReadStream(first().path), model: 'whisper-1' });
+    expect(result.text).toBe(first().expected);
+    const text = await client.audio.transcriptions.create({ file: createReadStream(first().path), model: 'gpt-4o-mini-transcribe', response_format: 'text' });
+    expect(String(text).trim()).toBe(first().expected);
+    // Translation reaches the same model, which says it cannot translate.
+    await expect(client.audio.translations.create({ file: createReadStream(first().path), model: 'whisper-1' })).rejects.toMatchObject({ status: 400, message: expect.stringContaining("'yesno' cannot translate") });
+  });
+
+  it('answers tts-1 with 404 and the model to pull when no voice model is installed', async () => {
+    const error = (await client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input: 'Hello.' }).catch((e: unknown) => e)) as { status: number; error: { code: string; hint: string } };
+    expect(error.status).toBe(404);
+    expect(error.error).toMatchObject({ code: 'model_not_found', hint: expect.stringMatching(/^Run `murmur pull \S+`\.$/) });
+  });
+
   it('rejects an unknown language through the client as a 400', async () => {
     await expect(client.audio.transcriptions.create({ file: createReadStream(first().path), model: 'yesno', language: 'xx' })).rejects.toMatchObject({ status: 400 });
   });
