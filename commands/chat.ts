@@ -17,28 +17,6 @@ In the terminal UI: Enter sends, a line ending with \\ (or Alt+Enter) continues 
 new line, /help lists the slash commands (/clear /system /model /save /exit),
 Ctrl-C stops a reply, and Ctrl-C twice (or Ctrl-D) leaves.`;
 
-/** The model to talk to: the one named, or the catalog's default chat model (pulled first if missing). */
-const chooseModel = async (ctx: CommandContext, runtime: Runtime, named: string | undefined): Promise<string> => {
-  if (named) return named;
-  const [{ loadCatalog }, { UsageError }] = await Promise.all([import('../src/catalog/catalog.js'), import('../src/errors.js')]);
-  const catalog = await loadCatalog({ userPath: runtime.config.catalog });
-  const fallback = catalog.defaultFor('chat')?.name;
-  if (!fallback) throw new UsageError('No model named, and the catalog names no default chat model.', { hint: 'Run `murmur chat MODEL`; `murmur list` shows what is installed.' });
-  try {
-    await runtime.getModel(fallback);
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'model_not_downloaded') throw error;
-    ctx.stderr.write(`No model named; pulling the default chat model, ${fallback}.\n`);
-    const { createDownloadBars } = await import('./ui/download-bars.js');
-    const bars = createDownloadBars(ctx.stderr);
-    try {
-      await runtime.pull(fallback, { onProgress: (event) => bars.update(event), signal: ctx.signal });
-    } finally {
-      bars.stop();
-    }
-  }
-  return fallback;
-};
 
 /**
  * Piped or with a prompt: one answer streamed to stdout (or one JSON object
@@ -116,7 +94,7 @@ const converse = async (ctx: CommandContext, runtime: Runtime, model: string, sy
 export const chatCommand = (ctx: CommandContext) =>
   new Command('chat')
     .description('chat with a language model: a terminal UI, or one answer when piped or given a prompt')
-    .argument('[model]', 'an installed chat model (default: the catalog default chat model, pulled if missing)')
+    .argument('[model]', 'a chat model, pulled first if not downloaded (default: the catalog default, or another installed one)')
     .argument('[prompt...]', 'ask this, print the answer and exit (piped stdin is added after it)')
     .option('-s, --system <text>', 'system prompt')
     .option('--temperature <n>', 'sampling temperature, 0 for greedy')
@@ -153,7 +131,8 @@ export const chatCommand = (ctx: CommandContext) =>
 
       const { openRuntime } = await import('./runtime.js');
       await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, gpu: options.gpu, command });
-      const model = await chooseModel(ctx, runtime, modelArg);
+      const { chooseModel } = await import('./ui/model-choice.js');
+      const model = await chooseModel(ctx, runtime, { named: modelArg, role: 'chat', kind: 'llm', label: 'chat model' });
       if (interactive) return await converse(ctx, runtime, model, options.system, settings);
       // The speakers and the voice model are checked before anything is generated.
       const voice = options.speak ? await (await import('./ui/chat-speech.js')).openSpokenReply(ctx, runtime) : undefined;

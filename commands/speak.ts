@@ -31,26 +31,6 @@ interface SpeakOptions {
 const FORMATS = ['wav', 'mp3', 'flac', 'opus', 'pcm'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** The voice model to use: the one named, else MURMUR_TTS_MODEL, else the catalog default (or another installed voice), pulled with bars if missing. */
-const chooseModel = async (ctx: CommandContext, runtime: Runtime, named: string | undefined): Promise<string> => {
-  if (named) return named;
-  if (runtime.config.ttsModel) return runtime.config.ttsModel;
-  const [{ loadCatalog }, { UsageError }] = await Promise.all([import('../src/catalog/catalog.js'), import('../src/errors.js')]);
-  const fallback = (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor('tts')?.name;
-  const installed = (await runtime.listModels()).filter((m) => m.kind === 'tts');
-  const chosen = installed.find((m) => m.name === fallback) ?? installed[0];
-  if (chosen) return chosen.name;
-  if (!fallback) throw new UsageError('No model named, and the catalog names no default voice.', { hint: 'Run `murmur speak --model MODEL`; `murmur list --all` shows the voices.' });
-  ctx.stderr.write(`No voice installed; pulling the default voice, ${fallback}.\n`);
-  const { createDownloadBars } = await import('./ui/download-bars.js');
-  const bars = createDownloadBars(ctx.stderr);
-  try {
-    await runtime.pull(fallback, { onProgress: (event) => bars.update(event), signal: ctx.signal });
-  } finally {
-    bars.stop();
-  }
-  return fallback;
-};
 
 const parseFormat = async (raw: string | undefined): Promise<Format | undefined> => {
   if (raw === undefined) return undefined;
@@ -85,7 +65,7 @@ export const speakCommand = (ctx: CommandContext) =>
   new Command('speak')
     .description('say text aloud, or write it to an audio file: streamed sentence by sentence')
     .argument('[text...]', 'what to say; "-" (or nothing, with a pipe) reads stdin')
-    .option('-m, --model <name>', 'an installed voice model (default: MURMUR_TTS_MODEL, else the catalog default voice, pulled if missing)')
+    .option('-m, --model <name>', 'a voice model, pulled first if not downloaded (default: MURMUR_TTS_MODEL, else the catalog default voice)')
     .option('--voice <name>', 'a voice of the model (see --voices; default: MURMUR_VOICE, else the model default)')
     .option('--speed <n>', 'pace, 0.25 to 4 (default 1)')
     .option('-o, --output <file>', 'write audio to FILE (format from its extension) or to stdout with "-"')
@@ -114,7 +94,8 @@ export const speakCommand = (ctx: CommandContext) =>
       const { openRuntime } = await import('./runtime.js');
       await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, command });
       if (options.voices) return await listVoices(ctx, runtime, options.model, Boolean(options.json));
-      const model = await chooseModel(ctx, runtime, options.model);
+      const { chooseModel } = await import('./ui/model-choice.js');
+      const model = await chooseModel(ctx, runtime, { named: options.model, configured: runtime.config.ttsModel, role: 'tts', kind: 'tts', label: 'voice model' });
 
       if (options.batch) {
         const [{ readBatch }, { runBatch, describeSummary }] = await Promise.all([import('./ui/batch-input.js'), import('./ui/batch-run.js')]);

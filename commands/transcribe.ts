@@ -24,7 +24,7 @@ export const transcribeCommand = (ctx: CommandContext) =>
   new Command('transcribe')
     .description('turn speech in audio files (wav natively; mp3, flac, ogg and more decoded) into text or subtitles')
     .argument('<file...>', "audio files, or '-' for stdin")
-    .option('-m, --model <name>', 'an installed asr model (default: MURMUR_ASR_MODEL, else the catalog default transcriber, pulled if missing)')
+    .option('-m, --model <name>', 'a speech-to-text model, pulled first if not downloaded (default: MURMUR_ASR_MODEL, else the catalog default)')
     .option('-l, --language <code>', 'the spoken language, e.g. en (models that take one; default: detected)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'verbose_json', 'srt', 'vtt']).default('text'))
     .option('-o, --output <file>', "write the transcript to FILE ('-' for stdout)")

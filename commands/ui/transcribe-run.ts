@@ -7,7 +7,7 @@ import { AppError, UsageError } from '../../src/errors.js';
 import { loadCatalog } from '../../src/catalog/catalog.js';
 import { extensionFor, formatTranscript } from '../../src/text/transcript-format.js';
 import type { CommandContext } from '../context.js';
-import { createDownloadBars } from './download-bars.js';
+import { chooseModel, ensureInstalled } from './model-choice.js';
 
 export interface TranscribeFlags {
   readonly model?: string;
@@ -20,34 +20,9 @@ export interface TranscribeFlags {
   readonly translate?: boolean;
 }
 
-/** Pulls `name` with bars on stderr. */
-const pullWithBars = async (ctx: CommandContext, runtime: Runtime, name: string, why: string) => {
-  ctx.stderr.write(`${why}; pulling ${name}.\n`);
-  const bars = createDownloadBars(ctx.stderr);
-  try {
-    await runtime.pull(name, { onProgress: (event) => bars.update(event), signal: ctx.signal });
-  } finally {
-    bars.stop();
-  }
-};
-
-const isMissing = (error: unknown) => (error as { code?: string }).code === 'model_not_downloaded';
-
-/**
- * The transcriber: the one named, else MURMUR_ASR_MODEL, else an installed catalog default or other
- * installed asr model, else the catalog's default pulled now.
- */
-export const chooseAsr = async (ctx: CommandContext, runtime: Runtime, named: string | undefined): Promise<string> => {
-  if (named) return named;
-  if (runtime.config.asrModel) return runtime.config.asrModel;
-  const fallback = (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor('asr')?.name;
-  const installed = (await runtime.listModels()).filter((m) => m.kind === 'asr');
-  const chosen = installed.find((m) => m.name === fallback) ?? installed[0];
-  if (chosen) return chosen.name;
-  if (!fallback) throw new UsageError('No model named, and no speech-to-text model is installed.', { hint: 'Run `murmur transcribe --model MODEL`; `murmur list --all` shows the catalog.' });
-  await pullWithBars(ctx, runtime, fallback, 'No speech-to-text model is installed');
-  return fallback;
-};
+/** The transcriber: the one named, else MURMUR_ASR_MODEL, else the catalog default or another installed asr model, pulled if missing. */
+export const chooseAsr = (ctx: CommandContext, runtime: Runtime, named: string | undefined): Promise<string> =>
+  chooseModel(ctx, runtime, { named, configured: runtime.config.asrModel, role: 'asr', kind: 'asr', label: 'speech-to-text model' });
 
 /**
  * The VAD setting for the request: off with --no-vad; with --vad or
@@ -59,13 +34,7 @@ export const chooseVad = async (ctx: CommandContext, runtime: Runtime, flags: Tr
   if (flags.vad !== true && !flags.vadModel) return undefined;
   const name = flags.vadModel ?? (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor('vad')?.name;
   if (!name) throw new UsageError('--vad needs a VAD model, and the catalog names no default.', { hint: 'Name one with --vad-model.' });
-  try {
-    await runtime.getModel(name);
-  } catch (error) {
-    if (!isMissing(error)) throw error;
-    await pullWithBars(ctx, runtime, name, `The voice-activity model ${name} is not installed`);
-  }
-  return name;
+  return ensureInstalled(ctx, runtime, name, `The voice-activity model ${name} is not installed`);
 };
 
 /** Where each input's transcript goes: a file, or undefined for stdout. */

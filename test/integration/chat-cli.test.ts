@@ -8,6 +8,7 @@ import { run } from '../../commands/index.js';
 import type { CommandContext } from '../../commands/context.js';
 import { loadCatalog } from '../../src/catalog/catalog.js';
 import { loadConfig } from '../../src/config.js';
+import { ModelNotDownloadedError, ModelNotFoundError } from '../../src/errors.js';
 import type { ChatRequest, Runtime } from '../../src/runtime/types.js';
 import type { PullOptions } from '../../src/store/types.js';
 import { createFakeChatRuntime, fakeModel, type FakeChatRuntime } from '../helpers/fake-chat-runtime.js';
@@ -27,10 +28,16 @@ let pulls: string[];
 
 const wrap = (inner: FakeChatRuntime, models: string[]): Runtime => {
   const installed = new Set(models);
-  const getModel = async (name: string) => (installed.has(name) ? fakeModel(name) : inner.getModel(name));
+  // Like the store: installed, or a catalog name not downloaded yet, or unknown.
+  const getModel = async (name: string) => {
+    if (installed.has(name)) return fakeModel(name);
+    if ((await loadCatalog()).find(name)) throw new ModelNotDownloadedError(name);
+    return inner.getModel(name).catch(() => Promise.reject(new ModelNotFoundError(name)));
+  };
   return {
     config: loadConfig({ MURMUR_HOME: dir }),
     getModel,
+    listModels: async () => [...installed].map((name) => fakeModel(name)),
     // Like the real runtimes, an unknown model fails the request.
     chat: async (request: ChatRequest) => (await getModel(request.model), inner.chat(request)),
     pull: async (ref: string, options?: PullOptions) => {
@@ -170,8 +177,19 @@ describe('murmur chat, piped or with a prompt', () => {
   it('reports an unknown model with its hint, without a stack', async () => {
     const { code, stderr } = await chat(['ghost', 'hi'], { tty: true });
     expect(code).toBe(1);
-    expect(stderr).toContain("'ghost' is not downloaded");
-    expect(stderr).toContain('murmur pull ghost');
+    expect(stderr).toContain("Unknown model 'ghost'");
+    expect(stderr).toContain('murmur list --all');
+    expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    expect(pulls).toEqual([]);
+  });
+
+  it('pulls a named catalog model that is not downloaded yet, then answers (as `ollama run` does)', async () => {
+    const { code, stdout, stderr } = await chat(['qwen3-1.7b', 'hi'], { tty: true });
+    expect(code).toBe(0);
+    expect(pulls).toEqual(['qwen3-1.7b']);
+    expect(stderr).toContain('pulling qwen3-1.7b');
+    expect(fake.requests[0].model).toBe('qwen3-1.7b');
+    expect(stdout).toBe('You said: hi\n');
   });
 
   it('Ctrl-C mid-answer stops it and exits 130, keeping what was printed', async () => {
