@@ -24,7 +24,8 @@ export interface StreamPlan<T> {
 }
 
 const encoder = new TextEncoder();
-const frame = (data: unknown): Uint8Array => encoder.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+/** One SSE frame: `data: {json}\n\n` (a string is sent as it is, e.g. `[DONE]`). */
+export const sseFrame = (data: unknown): Uint8Array => encoder.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -33,12 +34,33 @@ export const SSE_HEADERS = {
   'X-Accel-Buffering': 'no',
 } as const;
 
+export interface OutputPlan<T> {
+  /** The caller's signal: the request's (client gone) and the server's (shutting down). */
+  readonly signal: AbortSignal;
+  /** Starts the work; it calls `emit` with bytes as they are ready. */
+  readonly start: (emit: (bytes: Uint8Array) => void, signal: AbortSignal) => Promise<T>;
+  /** Bytes after the last emitted ones, once the work succeeds. */
+  readonly tail: (result: T) => Uint8Array[];
+  /**
+   * What a failure after the body started becomes: bytes that end the body
+   * (an SSE error frame), or undefined to break the body off (a client of a
+   * raw audio stream then sees a truncated response, not a valid file).
+   */
+  readonly failure: (error: unknown) => Uint8Array | undefined;
+  /** Built once the first bytes (or the result) exist, so they can depend on the work (a sample rate). */
+  readonly headers: () => Record<string, string>;
+  /** Told when the work ends, with the result or the error. */
+  readonly onEnd?: (result: T | undefined, error?: unknown) => void;
+}
+
 /**
- * Runs a generation as an SSE Response. Throws (for the error handler) when
- * the generation fails before its first token; later failures end the stream
- * with an error frame. A client that goes away aborts the generation.
+ * Streams a long piece of work as an HTTP body. Headers are held back until
+ * the first bytes (or the end), so a failure before any output still
+ * becomes a proper error status: the call rejects for the error handler.
+ * Later failures end the body through `failure`. A client that goes away
+ * aborts the work.
  */
-export const streamGeneration = async <T>(plan: StreamPlan<T>): Promise<Response> => {
+export const streamResponse = async <T>(plan: OutputPlan<T>): Promise<Response> => {
   const cancelled = new AbortController();
   const signal = AbortSignal.any([plan.signal, cancelled.signal]);
   const pending: Uint8Array[] = [];
@@ -46,9 +68,8 @@ export const streamGeneration = async <T>(plan: StreamPlan<T>): Promise<Response
   let markFirst!: () => void;
   const first = new Promise<void>((resolve) => (markFirst = resolve));
 
-  const running = plan.start((text) => {
-    if (!text) return;
-    const bytes = frame(plan.token(text));
+  const running = plan.start((bytes) => {
+    if (!bytes.length) return;
     if (sink) sink(bytes);
     else pending.push(bytes);
     markFirst();
@@ -72,28 +93,28 @@ export const streamGeneration = async <T>(plan: StreamPlan<T>): Promise<Response
           open = false;
         }
       };
-      const close = () => {
+      const close = (error?: unknown) => {
         if (!open) return;
         open = false;
         try {
-          controller.close();
+          if (error) controller.error(error);
+          else controller.close();
         } catch {
           /* already closed by a cancel */
         }
       };
-      for (const data of plan.head()) send(frame(data));
       for (const bytes of pending.splice(0)) send(bytes);
       sink = send;
       running.then(
         (result) => {
-          for (const data of plan.tail(result)) send(frame(data));
-          send(frame('[DONE]'));
+          for (const bytes of plan.tail(result)) send(bytes);
           close();
           plan.onEnd?.(result);
         },
         (error: unknown) => {
-          if (!isAbortError(error) && !signal.aborted) send(frame(toHttpError(error).body));
-          close();
+          const last = isAbortError(error) || signal.aborted ? undefined : plan.failure(error);
+          if (last) send(last);
+          close(last || isAbortError(error) || signal.aborted ? undefined : error);
           plan.onEnd?.(undefined, error);
         },
       );
@@ -102,5 +123,33 @@ export const streamGeneration = async <T>(plan: StreamPlan<T>): Promise<Response
       cancelled.abort(new DOMException('The client went away', 'AbortError'));
     },
   });
-  return new Response(body, { status: 200, headers: SSE_HEADERS });
+  return new Response(body, { status: 200, headers: plan.headers() });
+};
+
+/**
+ * Runs a text generation as an OpenAI SSE stream: `head` frames, one frame
+ * per piece of text, `tail` frames, `data: [DONE]`; a failure after the
+ * first token ends the stream with an error frame.
+ */
+export const streamGeneration = <T>(plan: StreamPlan<T>): Promise<Response> => {
+  let started = false;
+  const head = () => {
+    if (started) return [];
+    started = true;
+    return plan.head().map(sseFrame);
+  };
+  return streamResponse<T>({
+    signal: plan.signal,
+    start: (emit, signal) =>
+      plan.start((text) => {
+        if (!text) return;
+        for (const bytes of head()) emit(bytes);
+        emit(sseFrame(plan.token(text)));
+      }, signal),
+    // A reply with no text still opens with the head frames (the role).
+    tail: (result) => [...head(), ...plan.tail(result).map(sseFrame), sseFrame('[DONE]')],
+    failure: (error) => sseFrame(toHttpError(error).body),
+    headers: () => ({ ...SSE_HEADERS }),
+    onEnd: plan.onEnd,
+  });
 };

@@ -5,7 +5,7 @@ import { AppError, isAbortError } from '../../errors.js';
 import type { AudioChunk, SpeakResult } from '../../runtime/types.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { parseBody } from '../openai.js';
-import { SSE_HEADERS } from '../sse.js';
+import { SSE_HEADERS, sseFrame, streamResponse } from '../sse.js';
 import { toHttpError } from '../errors.js';
 
 /**
@@ -53,8 +53,6 @@ const doneExtras = (result: SpeakResult, sampleRate: number) => ({
   timings: { first_audio_ms: result.timings.firstAudioMs, total_ms: result.timings.totalMs, real_time_factor: result.timings.realTimeFactor },
 });
 
-const encoder = new TextEncoder();
-const sseFrame = (data: unknown): Uint8Array => encoder.encode(`data: ${JSON.stringify(data)}\n\n`);
 
 export const audioSpeechRoutes = (deps: RouteDeps) =>
   new Hono<ServerEnv>()
@@ -64,84 +62,40 @@ export const audioSpeechRoutes = (deps: RouteDeps) =>
       const format = formatOf(body.response_format);
       const sse = body.stream_format === 'sse';
       const voice = typeof body.voice === 'object' && body.voice ? body.voice.id : (body.voice ?? undefined);
-      const cancelled = new AbortController();
-      const signal = AbortSignal.any([requestSignal(c, deps), cancelled.signal]);
-
-      // Bytes made before the body starts wait here; afterwards they go straight out.
-      const pending: Uint8Array[] = [];
-      let sink: ((bytes: Uint8Array) => void) | undefined;
       let encode: ReturnType<typeof createEncoder> | undefined;
-      let markFirst!: () => void;
-      const first = new Promise<void>((resolve) => (markFirst = resolve));
       // murmur adds the sentence's `text` to each delta (OpenAI clients ignore it; RemoteRuntime uses it).
-      const emit = (bytes: Uint8Array, text?: string) => {
-        if (!bytes.length) return;
-        const out = sse ? sseFrame({ type: 'speech.audio.delta', audio: Buffer.from(bytes).toString('base64'), ...(text ? { text } : {}) }) : bytes;
-        if (sink) sink(out);
-        else pending.push(out);
-      };
-      const onAudio = (chunk: AudioChunk) => {
-        encode ??= createEncoder(format, { sampleRate: chunk.sampleRate });
-        emit(encode.push(chunk.samples), chunk.text);
-        markFirst();
-      };
-
-      const running = deps.runtime.speak({ model: body.model ?? undefined, text: body.input, voice, speed: body.speed ?? undefined, onAudio, signal });
-      const record = (result: SpeakResult | undefined, error?: unknown) =>
-        deps.metrics.observeOutcome(result?.model ?? body.model ?? 'default', result ? 'completed' : isAbortError(error) || signal.aborted ? 'aborted' : 'failed');
-      try {
-        await Promise.race([first, running]);
-      } catch (error) {
-        record(undefined, error);
-        throw error;
-      }
-
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          let open = true;
-          const send = (bytes: Uint8Array) => {
-            if (!open) return;
-            try {
-              controller.enqueue(bytes);
-            } catch {
-              open = false;
-            }
-          };
-          const close = (error?: unknown) => {
-            if (!open) return;
-            open = false;
-            try {
-              if (error && !sse) controller.error(error);
-              else controller.close();
-            } catch {
-              /* already closed by a cancel */
-            }
-          };
-          for (const bytes of pending.splice(0)) send(bytes);
-          sink = send;
-          running.then(
-            (result) => {
-              // No audio at all (nothing sayable): still a valid, empty file.
-              encode ??= createEncoder(format, { sampleRate: result.sampleRate });
-              emit(encode.end());
-              if (sse) send(sseFrame({ type: 'speech.audio.done', usage: usageOf(result), ...doneExtras(result, encode.sampleRate) }));
-              close();
-              record(result);
+      const wrap = (bytes: Uint8Array, text?: string) =>
+        !bytes.length ? bytes : sse ? sseFrame({ type: 'speech.audio.delta', audio: Buffer.from(bytes).toString('base64'), ...(text ? { text } : {}) }) : bytes;
+      return streamResponse<SpeakResult>({
+        signal: requestSignal(c, deps),
+        start: (emit, signal) =>
+          deps.runtime.speak({
+            model: body.model ?? undefined,
+            text: body.input,
+            voice,
+            speed: body.speed ?? undefined,
+            signal,
+            onAudio: (chunk: AudioChunk) => {
+              encode ??= createEncoder(format, { sampleRate: chunk.sampleRate });
+              emit(wrap(encode.push(chunk.samples), chunk.text));
             },
-            (error: unknown) => {
-              if (sse && !isAbortError(error) && !signal.aborted) send(sseFrame(toHttpError(error).body));
-              close(sse ? undefined : error);
-              record(undefined, error);
-            },
-          );
+          }),
+        tail: (result) => {
+          // No audio at all (nothing sayable): still a valid, empty file.
+          encode ??= createEncoder(format, { sampleRate: result.sampleRate });
+          const last = wrap(encode.end());
+          if (!sse) return [last];
+          return [last, sseFrame({ type: 'speech.audio.done', usage: usageOf(result), ...doneExtras(result, encode.sampleRate) })];
         },
-        cancel() {
-          cancelled.abort(new DOMException('The client went away', 'AbortError'));
+        // SSE ends with an error event; a raw audio body is broken off, so the client sees it fail.
+        failure: (error) => (sse ? sseFrame(toHttpError(error).body) : undefined),
+        headers: () => {
+          const rate: Record<string, string> = encode ? { 'X-Sample-Rate': String(encode.sampleRate) } : {};
+          return sse ? { ...SSE_HEADERS, ...rate } : { 'Content-Type': contentTypeOf(format), 'Cache-Control': 'no-cache', ...rate };
         },
+        onEnd: (result, error) =>
+          deps.metrics.observeOutcome(result?.model ?? body.model ?? 'default', result ? 'completed' : isAbortError(error) ? 'aborted' : 'failed'),
       });
-      const rate: Record<string, string> = encode ? { 'X-Sample-Rate': String(encode.sampleRate) } : {};
-      const headers: Record<string, string> = sse ? { ...SSE_HEADERS, ...rate } : { 'Content-Type': contentTypeOf(format), 'Cache-Control': 'no-cache', ...rate };
-      return new Response(stream, { status: 200, headers });
     })
     .get('/audio/voices', async (c) => {
       const model = c.req.query('model') || undefined;
