@@ -7,6 +7,9 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Liveness waits (a stream's abort reaching the engine, a frame drawn) get
+    // room for a loaded 2-core CI machine; nothing here asserts a speed.
+    expect: { poll: { timeout: 20_000 } },
     // ink draws only the final frame when it sees CI set (is-in-ci); the chat
     // UI tests drive it frame by frame, so the test processes unset it.
     env: { CI: 'false' },

@@ -136,8 +136,8 @@ describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${
       // The client may end the loop quietly or with an abort error.
     }
     expect(seen).toBe(3);
-    await expect.poll(async () => (await ps()).models.find((m) => m.name === MODEL)?.inFlight, { timeout: 5000 }).toBe(0);
-    await expect.poll(aborted, { timeout: 5000 }).toBe(before + 1);
+    await expect.poll(async () => (await ps()).models.find((m) => m.name === MODEL)?.inFlight, { timeout: 20_000 }).toBe(0);
+    await expect.poll(aborted, { timeout: 20_000 }).toBe(before + 1);
     const reply = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 5 });
     expect(reply.choices[0]!.message.content).toBeTypeOf('string');
   });

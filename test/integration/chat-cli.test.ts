@@ -198,7 +198,7 @@ describe('murmur chat, piped or with a prompt', () => {
     const controller = new AbortController();
     const c = context({ stdin: 'go', controller });
     const done = run(['node', 'murmur', 'chat', 'tiny'], c.ctx);
-    await vi.waitFor(() => expect(c.out()).toMatch(/a b /), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(c.out()).toMatch(/a b /), { timeout: 20_000, interval: 10 });
     controller.abort(new DOMException('Interrupted', 'AbortError'));
     expect(await done).toBe(130);
     expect(fake.outcomes).toEqual(['aborted']);
@@ -262,14 +262,14 @@ describe('murmur chat on a terminal', () => {
       config: (overrides) => loadConfig({ MURMUR_HOME: dir }, overrides),
     };
     const done = run(['node', 'murmur', 'chat', 'tiny', '--system', 'Be brief.'], ctx);
-    await vi.waitFor(() => expect(screen).toContain('Chatting with tiny'), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(screen).toContain('Chatting with tiny'), { timeout: 20_000, interval: 10 });
     stdin.write('hello UI');
     await new Promise((resolve) => setTimeout(resolve, 20));
     stdin.write('\r');
-    await vi.waitFor(() => expect(screen).toMatch(/You said: hello UI[\s\S]*tokens\/s/), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(screen).toMatch(/You said: hello UI[\s\S]*tokens\/s/), { timeout: 20_000, interval: 10 });
     expect(fake.requests[0].messages).toEqual([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello UI' }]);
     stdin.write('\u0003');
-    await vi.waitFor(() => expect(screen).toMatch(/Ctrl-C again/), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(screen).toMatch(/Ctrl-C again/), { timeout: 20_000, interval: 10 });
     stdin.write('\u0003');
     expect(await done).toBe(0);
   });

@@ -9,7 +9,7 @@ import { createFakeChatRuntime, type FakeChatRuntime } from '../helpers/fake-cha
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 /** Polls until `check` passes (or throws its last failure after a few seconds). */
-const waitFor = async (check: () => void, timeoutMs = 5000): Promise<void> => {
+const waitFor = async (check: () => void, timeoutMs = 20_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
