@@ -3,13 +3,6 @@ import type { LoadedModel } from '../src/runtime/types.js';
 import type { CommandContext } from './context.js';
 import { printJson, withExamples, withJson } from './shared.js';
 
-/** When a model will be unloaded, as a short phrase. */
-export const formatExpiry = (expiresAt: Date | null, now = Date.now(), formatDuration: (s: number) => string): string => {
-  if (!expiresAt) return 'forever';
-  const seconds = (expiresAt.getTime() - now) / 1000;
-  return seconds <= 0 ? 'now' : `in ${formatDuration(seconds)}`;
-};
-
 export const psCommand = (ctx: CommandContext) =>
   withExamples(
     withJson(
@@ -19,7 +12,7 @@ export const psCommand = (ctx: CommandContext) =>
     ),
     ['murmur ps', 'murmur ps --json | jq -r .[].name'],
   ).action(async (flags: { host?: string; json?: boolean }, command: Command) => {
-    const [{ openDaemon }, { formatBytes, formatDuration, formatTable }] = await Promise.all([import('./runtime.js'), import('./ui/format.js')]);
+    const [{ openDaemon }, { formatBytes, formatExpiry, formatTable }] = await Promise.all([import('./runtime.js'), import('./ui/format.js')]);
     const runtime = await openDaemon(ctx, { host: flags.host, command });
     const models: LoadedModel[] = await runtime.ps();
     if (flags.json) return printJson(ctx, models);
@@ -32,7 +25,7 @@ export const psCommand = (ctx: CommandContext) =>
       m.kind,
       formatBytes(m.memoryBytes),
       m.queued ? `${m.inFlight} (+${m.queued} queued)` : String(m.inFlight),
-      formatExpiry(m.expiresAt, Date.now(), formatDuration),
+      formatExpiry(m.expiresAt),
     ]);
     ctx.stdout.write(formatTable(['NAME', 'KIND', 'MEMORY', 'IN-FLIGHT', 'EXPIRES'], rows));
   });

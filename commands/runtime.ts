@@ -17,11 +17,6 @@ export interface RuntimeFlags {
   readonly gpu?: string;
 }
 
-const normalise = (url: string): string => {
-  const trimmed = url.trim().replace(/\/+$/, '');
-  return /^https?:\/\//.test(trimmed) ? trimmed : `http://${trimmed}`;
-};
-
 /** The config of a command run: MURMUR_* with --home (when the command is known) and --gpu applied. */
 const configOf = async (ctx: CommandContext, flags: RuntimeFlags): Promise<Config> => {
   const base = flags.command ? commandConfig(ctx, flags.command) : ctx.config();
@@ -44,8 +39,8 @@ export const openLocalRuntime = async (config: Config): Promise<Runtime> => {
 export const openRuntime = async (ctx: CommandContext, flags: RuntimeFlags = {}): Promise<Runtime> => {
   const config = await configOf(ctx, flags);
   if (flags.local) return openLocalRuntime(config);
-  const { createRemoteRuntime, probeDaemon } = await import('../src/client/remote-runtime.js');
-  if (flags.host) return createRemoteRuntime(config, { baseUrl: normalise(flags.host) });
+  const [{ createRemoteRuntime, probeDaemon }, { normaliseHost }] = await Promise.all([import('../src/client/remote-runtime.js'), import('../src/config.js')]);
+  if (flags.host) return createRemoteRuntime(config, { baseUrl: normaliseHost(flags.host) });
   if (await probeDaemon(config.host, flags.probeMs ?? 200)) return createRemoteRuntime(config);
   return openLocalRuntime(config);
 };
@@ -56,8 +51,12 @@ export const openRuntime = async (ctx: CommandContext, flags: RuntimeFlags = {})
  */
 export const openDaemon = async (ctx: CommandContext, flags: RuntimeFlags = {}): Promise<Runtime> => {
   const config = await configOf(ctx, flags);
-  const [{ createRemoteRuntime, probeDaemon }, { AppError }] = await Promise.all([import('../src/client/remote-runtime.js'), import('../src/errors.js')]);
-  const url = flags.host ? normalise(flags.host) : config.host;
+  const [{ createRemoteRuntime, probeDaemon }, { AppError }, { normaliseHost }] = await Promise.all([
+    import('../src/client/remote-runtime.js'),
+    import('../src/errors.js'),
+    import('../src/config.js'),
+  ]);
+  const url = flags.host ? normaliseHost(flags.host) : config.host;
   if (!(await probeDaemon(url, flags.probeMs ?? 1000))) {
     throw new AppError('daemon_unreachable', `No murmur daemon answers at ${url}.`, { hint: 'Start one with `murmur serve` (or point MURMUR_HOST or --host at it).' });
   }

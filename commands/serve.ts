@@ -40,18 +40,14 @@ export const serveCommand = (ctx: CommandContext) =>
       .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted', '10s'),
     examples,
   ).action(async (flags: ServeFlags, command: Command) => {
-    const [{ parseDuration, parseGpu, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
+    const [{ parseCount, parseDuration, parseGpu, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
       import('../src/config.js'),
       import('../src/errors.js'),
       import('./runtime.js'),
       import('../src/server/listen.js'),
     ]);
-    const count = (raw: string | undefined, name: string, least = 1): number | undefined => {
-      if (raw === undefined) return undefined;
-      const value = Number(raw);
-      if (!Number.isInteger(value) || value < least) throw new UsageError(`--${name} must be a whole number of ${least} or more, not '${raw}'.`);
-      return value;
-    };
+    const count = (raw: string | undefined, name: string, least = 1): number | undefined =>
+      raw === undefined ? undefined : parseCount(raw, `--${name}`, least);
     const base = commandConfig(ctx, command);
     const overrides = {
       ...(flags.apiKey !== undefined ? { apiKey: flags.apiKey } : {}),

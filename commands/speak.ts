@@ -31,21 +31,12 @@ interface SpeakOptions {
 const FORMATS = ['wav', 'mp3', 'flac', 'opus', 'pcm'] as const;
 type Format = (typeof FORMATS)[number];
 
-
 const parseFormat = async (raw: string | undefined): Promise<Format | undefined> => {
   if (raw === undefined) return undefined;
   const value = raw.toLowerCase() === 'ogg' ? 'opus' : raw.toLowerCase();
   if ((FORMATS as readonly string[]).includes(value)) return value as Format;
   const { UsageError } = await import('../src/errors.js');
   throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${raw}'.`);
-};
-
-const parseNumber = async (raw: string | undefined, flag: string, integer = false): Promise<number | undefined> => {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (raw.trim() && Number.isFinite(value) && (!integer || (Number.isInteger(value) && value > 0))) return value;
-  const { UsageError } = await import('../src/errors.js');
-  throw new UsageError(`${flag} must be ${integer ? 'a whole number of 1 or more' : 'a number'}, not '${raw}'.`);
 };
 
 const listVoices = async (ctx: CommandContext, runtime: Runtime, model: string | undefined, json: boolean) => {
@@ -82,8 +73,9 @@ export const speakCommand = (ctx: CommandContext) =>
       const { UsageError } = await import('../src/errors.js');
       if (options.local && options.host) throw new UsageError('--local and --host cannot be used together.');
       const format = await parseFormat(options.format);
-      const speed = await parseNumber(options.speed, '--speed');
-      const jobs = (await parseNumber(options.jobs, '--jobs', true)) ?? 1;
+      const { parseCount, parseNumber } = await import('../src/config.js');
+      const speed = options.speed === undefined ? undefined : parseNumber(options.speed, '--speed');
+      const jobs = options.jobs === undefined ? 1 : parseCount(options.jobs, '--jobs');
       if (options.batch && !options.outDir) throw new UsageError('--batch needs --out-dir DIR for its files.');
       if (options.batch && (words.length || options.output)) throw new UsageError('--batch reads its text from FILE; give no text and no --output.');
       if (speed !== undefined) {
@@ -114,7 +106,7 @@ export const speakCommand = (ctx: CommandContext) =>
       let target: Parameters<typeof openSink>[0] = { kind: 'speakers' };
       if (options.output === '-') target = { kind: 'stdout', format: format ?? 'wav' };
       else if (options.output) {
-        const { formatFromPath } = await import('../src/audio/encode.js');
+        const { formatFromPath } = await import('../src/audio/formats.js');
         const fromPath = formatFromPath(options.output);
         if (!format && !fromPath) throw new UsageError(`Cannot tell the format of '${options.output}' from its extension.`, { hint: `Use .wav, .mp3, .flac, .opus or .pcm, or pass --format.` });
         target = { kind: 'file', path: options.output, format: (format ?? fromPath) as Format };

@@ -53,21 +53,23 @@ interface Variable<K extends keyof Config = keyof Config> {
 const text = (raw: string) => raw;
 const flag = (raw: string) => !['', '0', 'false', 'no', 'off'].includes(raw.trim().toLowerCase());
 
-const positiveInt = (raw: string, name: string): number => {
+/**
+ * Parses a number given as text (a variable or a flag): blank, not finite or
+ * failing `check` is a UsageError "`name` must be `rule`, not 'raw'."
+ */
+export const parseNumber = (raw: string, name: string, check: (n: number) => boolean = () => true, rule = 'a number'): number => {
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new UsageError(`${name} must be a whole number of 1 or more, not '${raw}'.`);
+  if (raw.trim() === '' || !Number.isFinite(value) || !check(value)) {
+    throw new UsageError(`${name} must be ${rule}, not '${raw}'.`);
   }
   return value;
 };
 
-const nonNegativeInt = (raw: string, name: string): number => {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new UsageError(`${name} must be a whole number of 0 or more, not '${raw}'.`);
-  }
-  return value;
-};
+/** Parses a whole number of `least` or more (threads, parallel requests, jobs). */
+export const parseCount = (raw: string, name: string, least = 1): number =>
+  parseNumber(raw, name, (n) => Number.isSafeInteger(n) && n >= least, `a whole number of ${least} or more`);
+
+const positiveInt = (raw: string, name: string): number => parseCount(raw, name);
 
 /**
  * Parses a keep-alive: a number of seconds, a duration such as `30s`, `5m`,
@@ -95,7 +97,8 @@ export const parseGpu = (raw: string, name = '--gpu'): Config['gpu'] => {
   throw new UsageError(`${name} must be one of ${gpuChoices.join(', ')}, not '${raw}'.`);
 };
 
-const normaliseHost = (raw: string): string => {
+/** A daemon address as a base URL: `host`, `host:port` or a URL; no scheme means http, no port the default port. */
+export const normaliseHost = (raw: string): string => {
   const value = raw.trim().replace(/\/+$/, '');
   if (/^https?:\/\//.test(value)) return value;
   return `http://${value.includes(':') ? value : `${value}:${DEFAULT_PORT}`}`;
@@ -114,7 +117,7 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_THREADS', key: 'threads', shown: 'physical cores - 1', description: 'threads used for inference', parse: positiveInt }),
   define({ name: 'MURMUR_KEEP_ALIVE', key: 'keepAliveMs', shown: '5m', description: 'how long an idle model stays loaded (-1 forever, 0 not at all)', parse: (raw, name) => parseDuration(raw, name) }),
   define({ name: 'MURMUR_PARALLEL', key: 'parallel', shown: '4', description: 'requests one model serves at once', parse: positiveInt }),
-  define({ name: 'MURMUR_MAX_QUEUE', key: 'maxQueue', shown: '8 times parallel', description: 'requests per model that may wait for a free slot before the daemon answers 503', parse: (raw, name) => nonNegativeInt(raw, name) }),
+  define({ name: 'MURMUR_MAX_QUEUE', key: 'maxQueue', shown: '8 times parallel', description: 'requests per model that may wait for a free slot before the daemon answers 503', parse: (raw, name) => parseCount(raw, name, 0) }),
   define({ name: 'MURMUR_MAX_LOADED', key: 'maxLoaded', shown: '3', description: 'models kept loaded before the least recently used is unloaded', parse: positiveInt }),
   define({ name: 'MURMUR_CORS', key: 'cors', shown: 'off', description: "comma-separated origins the daemon allows ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
   define({ name: 'MURMUR_TTS_MODEL', key: 'ttsModel', shown: 'catalog default', description: "the voice model speak and chat --speak use, and that answers OpenAI's tts-1, tts-1-hd and gpt-4o-mini-tts", parse: (raw) => raw.trim() }),

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { extname, isAbsolute, join, normalize } from 'node:path';
+import { isAbsolute, join, normalize } from 'node:path';
 import type { AudioFormat } from '../../src/audio/encode.js';
+import { formatFromPath } from '../../src/audio/formats.js';
 
 /** One utterance of a batch file. */
 export interface BatchItem {
@@ -24,14 +25,6 @@ export interface BatchPlan {
   readonly items: BatchItem[];
   readonly problems: BatchProblem[];
 }
-
-const FORMATS: readonly AudioFormat[] = ['wav', 'mp3', 'flac', 'opus', 'pcm'];
-
-const formatOfName = (name: string): AudioFormat | undefined => {
-  const ext = extname(name).slice(1).toLowerCase();
-  if (ext === 'ogg') return 'opus';
-  return (FORMATS as readonly string[]).includes(ext) ? (ext as AudioFormat) : undefined;
-};
 
 /**
  * Reads a batch file: JSON Lines (`{"text", "voice"?, "out"?, "speed"?}`,
@@ -77,8 +70,9 @@ export const readBatch = async (file: string, format: AudioFormat = 'wav'): Prom
         if (typeof entry.out !== 'string' || !entry.out.trim()) return void problems.push({ line, message: '"out" must be a file name' });
         const name = normalize(entry.out);
         if (isAbsolute(name) || name.startsWith('..')) return void problems.push({ line, message: `"out" must stay inside the output directory, not '${entry.out}'` });
-        itemFormat = formatOfName(name) ?? format;
-        out = formatOfName(name) ? name : `${name}.${format}`;
+        const named = formatFromPath(name);
+        itemFormat = named ?? format;
+        out = named ? name : `${name}.${format}`;
       }
       item = { line, text: entry.text, out, format: itemFormat, ...(entry.voice ? { voice: entry.voice } : {}), ...(entry.speed !== undefined ? { speed: entry.speed } : {}) };
     }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { AppError, UsageError } from '../../src/errors.js';
+import { parseNumber } from '../../src/config.js';
+import { AppError } from '../../src/errors.js';
 import type { ChatSettings } from './chat-app.js';
 
 /** The chat command's flags as commander hands them over (all strings). */
@@ -19,14 +20,8 @@ export interface RawChatOptions {
   readonly speak?: boolean;
 }
 
-const number = (raw: string | undefined, flag: string, check: (n: number) => boolean, rule: string): number | undefined => {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || !check(value)) {
-    throw new UsageError(`${flag} must be ${rule}, not '${raw}'.`);
-  }
-  return value;
-};
+const number = (raw: string | undefined, flag: string, check: (n: number) => boolean, rule: string): number | undefined =>
+  raw === undefined ? undefined : parseNumber(raw, flag, check, rule);
 
 /** Checks the numeric flags; throws UsageError (exit 2) naming the flag. */
 export const parseSampling = (options: RawChatOptions): Omit<ChatSettings, 'responseFormat'> => {

@@ -126,9 +126,6 @@ export const createLineRenderer = (stream: NodeJS.WritableStream): PullRenderer 
 /**
  * Progress for commands whose stdout carries something else (chat's
  * auto-pull): bars on `stream` when it is a terminal, plain lines otherwise.
- * `update` takes PullEvents.
  */
-export const createDownloadBars = (stream: NodeJS.WritableStream & { isTTY?: boolean }): { update: (event: PullEvent) => void; stop: () => void } => {
-  const renderer = stream.isTTY ? createBarRenderer(stream) : createLineRenderer(stream);
-  return { update: renderer.onProgress, stop: () => renderer.stop() };
-};
+export const createDownloadBars = (stream: NodeJS.WritableStream & { isTTY?: boolean }): PullRenderer =>
+  stream.isTTY ? createBarRenderer(stream) : createLineRenderer(stream);

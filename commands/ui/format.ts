@@ -24,6 +24,13 @@ export const formatDuration = (seconds: number): string => {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 };
 
+/** When a loaded model will be unloaded, as a short phrase: `forever`, `now`, `in 4m 10s`. */
+export const formatExpiry = (expiresAt: Date | null, now = Date.now()): string => {
+  if (!expiresAt) return 'forever';
+  const seconds = (expiresAt.getTime() - now) / 1000;
+  return seconds <= 0 ? 'now' : `in ${formatDuration(seconds)}`;
+};
+
 /** How long ago an ISO date was: `just now`, `5 minutes ago`, `3 days ago`. */
 export const formatAgo = (iso: string, now = Date.now()): string => {
   const seconds = (now - Date.parse(iso)) / 1000;

@@ -19,7 +19,7 @@ export const ensureInstalled = async (ctx: CommandContext, runtime: Runtime, nam
   const { createDownloadBars } = await import('./download-bars.js');
   const bars = createDownloadBars(ctx.stderr);
   try {
-    await runtime.pull(name, { onProgress: (event) => bars.update(event), signal: ctx.signal });
+    await runtime.pull(name, { onProgress: bars.onProgress, signal: ctx.signal });
   } finally {
     bars.stop();
   }

@@ -59,11 +59,3 @@ export async function* sentenceBatches(source: string | Readable, maxCharacters 
     wake = undefined;
   }
 }
-
-/** Reads all of a stream as text. */
-export const readText = async (stream: Readable): Promise<string> => {
-  let text = '';
-  stream.setEncoding('utf8');
-  for await (const chunk of stream) text += chunk as string;
-  return text;
-};

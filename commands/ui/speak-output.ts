@@ -68,7 +68,7 @@ const write = async (stream: Writable, bytes: Uint8Array): Promise<void> => {
 
 /** A sink that encodes and writes bytes to a stream (a file or stdout). */
 const encodedSink = (target: Extract<SinkTarget, { kind: 'file' | 'stdout' }>, stdout: Writable): AudioSink => {
-  let encoder: import('../../src/audio/encode.js').Encoder | undefined;
+  let encoder: import('../../src/audio/encode.js').AudioEncoder | undefined;
   let stream: Writable | undefined;
   let chain: Promise<void> = Promise.resolve();
   const temp = target.kind === 'file' ? partialPath(target.path) : undefined;

@@ -7,6 +7,7 @@ import { findFfmpeg, openFfmpegStream, type FfmpegSource } from './decoders/ffmp
 import type { AudioStream } from './decoders/types.js';
 import { openWasmStream, WASM_FORMATS, type WasmFormat } from './decoders/wasm.js';
 import { openWavStream } from './decoders/wav-stream.js';
+import { concatFloat32 } from './pcm.js';
 import type { DecodedAudio } from './wav-read.js';
 
 export type { AudioStream } from './decoders/types.js';
@@ -109,20 +110,11 @@ export const openAudioStream = async (input: AudioInput, options: OpenAudioOptio
 export const decodeAudio = async (input: AudioInput, options: OpenAudioOptions = {}): Promise<DecodedAudio> => {
   const stream = await openAudioStream(input, { ...options, chunkSeconds: options.chunkSeconds ?? 10 });
   const pieces: Float32Array[] = [];
-  let length = 0;
   try {
-    for await (const chunk of stream.chunks()) {
-      pieces.push(chunk);
-      length += chunk.length;
-    }
+    for await (const chunk of stream.chunks()) pieces.push(chunk);
   } finally {
     await stream.close();
   }
-  const samples = new Float32Array(length);
-  let at = 0;
-  for (const piece of pieces) {
-    samples.set(piece, at);
-    at += piece.length;
-  }
-  return { samples, sampleRate: stream.sampleRate, channels: stream.channels, duration: length / stream.sampleRate };
+  const samples = concatFloat32(pieces);
+  return { samples, sampleRate: stream.sampleRate, channels: stream.channels, duration: samples.length / stream.sampleRate };
 };

@@ -64,6 +64,3 @@ export const formatForOutput = (path: string, fallback: AudioFormat = 'wav'): Au
   }
   return format;
 };
-
-/** Alias of AudioEncoder (the name some callers use). */
-export type Encoder = AudioEncoder;

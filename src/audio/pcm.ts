@@ -89,6 +89,3 @@ export const concatBytes = (chunks: readonly Uint8Array[]): Uint8Array => {
   }
   return out;
 };
-
-/** Seconds of audio in `sampleCount` mono samples at `sampleRate` Hz. */
-export const durationOf = (sampleCount: number, sampleRate: number): number => sampleCount / sampleRate;

@@ -71,5 +71,3 @@ export const patchWavSizes = (header: Uint8Array, dataBytes: number): Uint8Array
   view.setUint32(40, Math.min(WAV_UNKNOWN_SIZE, dataBytes), true);
   return header;
 };
-
-export { floatToInt16 } from './pcm.js';

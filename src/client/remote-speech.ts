@@ -1,3 +1,4 @@
+import { concatFloat32, createS16leReader } from '../audio/pcm.js';
 import { AppError } from '../errors.js';
 import { fromErrorBody } from '../server/errors.js';
 import type { SpeakRequest, SpeakResult } from '../runtime/types.js';
@@ -21,14 +22,6 @@ interface DoneEvent {
   readonly timings?: { first_audio_ms?: number; total_ms?: number; real_time_factor?: number };
 }
 
-/** 16-bit little-endian PCM to float samples in [-1, 1]. */
-const fromPcm16 = (bytes: Uint8Array): Float32Array => {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(bytes.byteLength >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true) / 32768;
-  return out;
-};
-
 /**
  * Speaks through a daemon's `POST /v1/audio/speech` with 16-bit PCM over
  * SSE: each `speech.audio.delta` is one sentence's audio (murmur adds its
@@ -51,16 +44,13 @@ export const remoteSpeak = async (send: Send, request: SpeakRequest): Promise<Sp
   const parts: Float32Array[] = [];
   let firstAudioMs: number | undefined;
   let done: DoneEvent | undefined;
-  let carry: Uint8Array | undefined;
+  const pcm = createS16leReader();
   for await (const data of readSseData(res.body!)) {
     if (data === '[DONE]') break;
     const event = JSON.parse(data) as DeltaEvent | DoneEvent | { error?: unknown };
     if ('error' in event && event.error) throw fromErrorBody(500, event);
     if ('type' in event && event.type === 'speech.audio.delta') {
-      let bytes: Uint8Array = Buffer.from(event.audio, 'base64');
-      if (carry) bytes = Buffer.concat([carry, bytes]);
-      carry = bytes.byteLength % 2 ? bytes.subarray(bytes.byteLength - 1) : undefined;
-      const samples = fromPcm16(bytes);
+      const samples = pcm.push(Buffer.from(event.audio, 'base64'));
       if (!samples.length) continue;
       firstAudioMs ??= performance.now() - started;
       parts.push(samples);
@@ -71,12 +61,7 @@ export const remoteSpeak = async (send: Send, request: SpeakRequest): Promise<Sp
     }
   }
   if (!done) throw new AppError('internal', 'The daemon ended the speech stream without finishing it.');
-  const samples = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    samples.set(part, at);
-    at += part.length;
-  }
+  const samples = concatFloat32(parts);
   const totalMs = performance.now() - started;
   const seconds = samples.length / sampleRate;
   return {

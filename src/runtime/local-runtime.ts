@@ -15,7 +15,7 @@ import type { EmbedResult, GenerationResult, Runtime, SpeakResult, VoiceList } f
 /** What LocalRuntime needs from outside; tests pass a small fake store and fake engines. */
 export interface LocalRuntimeDeps {
   readonly store: Pick<Store, 'list' | 'get' | 'require' | 'pull' | 'remove'>;
-  /** Engines by name; 'llama-cpp' defaults to node-llama-cpp. */
+  /** Engines by name; 'llama-cpp' and 'sherpa-onnx' default to the native engines, loaded on first use. */
   readonly engines?: Partial<Record<EngineName, EngineFactory>>;
   /** Requests per model that may wait for a slot before 'overloaded' (default 8 × parallel). */
   readonly maxQueued?: number;

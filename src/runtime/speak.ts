@@ -1,4 +1,5 @@
 import type { TtsHandle, TtsVoice } from '../engines/speech/tts-types.js';
+import { concatFloat32 } from '../audio/pcm.js';
 import { AppError } from '../errors.js';
 import { splitSentences } from '../text/sentences.js';
 import type { AudioChunk, SpeakRequest, SpeakResult, VoiceList } from './types.js';
@@ -72,16 +73,6 @@ export const voiceList = (model: string, handle: Pick<TtsHandle, 'voices' | 'def
   defaultVoice: handle.defaultVoice,
 });
 
-const concat = (parts: readonly Float32Array[]): Float32Array => {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-};
-
 /**
  * The streaming synthesis loop: splits the text into sentences, synthesizes
  * them one after another and hands each sentence's audio to `onAudio` as soon
@@ -107,7 +98,7 @@ export const synthesizeSpeech = async (handle: TtsHandle, model: string, request
     const chunk: AudioChunk = { samples, sampleRate: handle.sampleRate, text: sentence };
     request.onAudio?.(chunk);
   }
-  const samples = concat(parts);
+  const samples = concatFloat32(parts);
   const totalMs = performance.now() - started;
   const seconds = samples.length / handle.sampleRate;
   return {

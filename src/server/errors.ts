@@ -55,9 +55,6 @@ export interface HttpError {
   readonly headers: Record<string, string>;
 }
 
-/** The HTTP status for an error code. */
-export const statusFor = (code: ErrorCode): number => mappings[code]?.status ?? 500;
-
 /**
  * Turns any thrown value into a status, an OpenAI error body and headers.
  * Unknown errors become a 500 with a generic message (details stay in the log).

@@ -1,4 +1,5 @@
-import type { LoadedModel } from '../runtime/types.js';
+import { isAbortError } from '../errors.js';
+import type { GenerationResult, LoadedModel } from '../runtime/types.js';
 
 /**
  * The daemon's Prometheus metrics, kept in plain maps and written in the
@@ -100,3 +101,16 @@ export const createMetrics = (): Metrics => {
     },
   };
 };
+
+/**
+ * The end of one chat or completion request, for its route's `onEnd`: counts
+ * the tokens and speed of a result, and the outcome (aborted when `signal`
+ * fired or the error is an abort; `requested` names the model when no
+ * result says which one ran).
+ */
+export const generationRecorder =
+  (metrics: Metrics, requested: string, signal: AbortSignal) =>
+  (result: GenerationResult | undefined, error?: unknown): void => {
+    if (result) metrics.observeGeneration(result.model || requested, result.usage.completionTokens, result.timings.tokensPerSecond);
+    metrics.observeOutcome(result?.model || requested, result ? 'completed' : isAbortError(error) || signal.aborted ? 'aborted' : 'failed');
+  };

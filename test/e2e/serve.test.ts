@@ -1,29 +1,23 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingBuild, runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'dist', 'bin', 'murmur.js');
 const GGUF = 'stories260K/stories260K.gguf';
 const MODEL = 'stories260k';
 const KEY = 'e2e-key';
-const skip = missingModels(GGUF) ?? (existsSync(bin) ? undefined : `${bin} is missing; run \`npm run build\` first`);
-const run = promisify(execFile);
+const skip = missingModels(GGUF) ?? missingBuild();
 
 let home: string;
-let daemon: ChildProcess;
+let daemon: Daemon | undefined;
 let url: string;
-let stderr = '';
 let client: OpenAI;
 
 const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_HOST: url, MURMUR_API_KEY: KEY, MURMUR_THREADS: '1', MURMUR_GPU: 'off' });
-const cli = (...args: string[]) => run(process.execPath, [bin, ...args], { env: env() });
+const cli = (...args: string[]) => runCli(env(), ...args);
 const ps = async () => (await fetch(`${url}/api/ps`, { headers: { Authorization: `Bearer ${KEY}` } }).then((r) => r.json())) as { models: { name: string; inFlight: number }[] };
 
 describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -31,21 +25,13 @@ describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${
     home = mkdtempSync(join(tmpdir(), 'murmur-e2e-'));
     url = 'http://127.0.0.1:9';
     await cli('pull', testModel(GGUF)!, '--name', MODEL);
-    daemon = spawn(process.execPath, [bin, 'serve', '--port', '0', '--api-key', KEY, '--parallel', '4'], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
-    url = await new Promise<string>((resolveUrl, reject) => {
-      daemon.stderr!.setEncoding('utf8');
-      daemon.stderr!.on('data', (text: string) => {
-        stderr += text;
-        const match = /murmur: listening on (http:\/\/\S+)/.exec(stderr);
-        if (match) resolveUrl(match[1]!);
-      });
-      daemon.once('exit', (code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
-    });
+    daemon = await startDaemon(env(), ['--api-key', KEY, '--parallel', '4']);
+    url = daemon.url;
     client = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
   });
 
   afterAll(() => {
-    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    if (daemon && daemon.process.exitCode === null) daemon.process.kill('SIGKILL');
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
@@ -174,18 +160,16 @@ describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${
   });
 
   it('ps says how to start a daemon when none answers', async () => {
-    const failed = await run(process.execPath, [bin, 'ps'], { env: { ...env(), MURMUR_HOST: 'http://127.0.0.1:9' } }).catch((e: { code: number; stderr: string }) => e);
+    const failed = await runCli({ ...env(), MURMUR_HOST: 'http://127.0.0.1:9' }, 'ps').catch((e: { code: number; stderr: string }) => e);
     expect((failed as { code: number }).code).toBe(1);
     expect((failed as { stderr: string }).stderr).toMatch(/murmur serve/);
   });
 
   it('logs each request as one JSON line and exits 0 on SIGTERM', async () => {
-    const lines = stderr.split('\n').filter((l) => l.startsWith('{'));
+    const lines = daemon!.stderr().split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(5);
     expect(JSON.parse(lines.find((l) => l.includes('/v1/chat/completions'))!)).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 200, model: MODEL });
-    const exited = new Promise<number | null>((done) => daemon.once('exit', (code) => done(code)));
-    daemon.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(stderr).toMatch(/murmur: stopped/);
+    expect(await daemon!.stop()).toBe(0);
+    expect(daemon!.stderr()).toMatch(/murmur: stopped/);
   });
 });

@@ -1,28 +1,22 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { dirname, join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildYesnoFile, encodeWav16, SILERO, YESNO, yesnoWavs } from '../helpers/asr.js';
+import { missingBuild, runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'dist', 'bin', 'murmur.js');
-const skip = missingModels(YESNO, SILERO) ?? (existsSync(bin) ? undefined : `${bin} is missing; run \`npm run build\` first`);
-const run = promisify(execFile);
+const skip = missingModels(YESNO, SILERO) ?? missingBuild();
 
 let home: string;
-let daemon: ChildProcess;
+let daemon: Daemon | undefined;
 let url: string;
-let stderr = '';
 let client: OpenAI;
 let longWav: string;
 
 const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_HOST: url, MURMUR_THREADS: '1', MURMUR_GPU: 'off' });
-const cli = (...args: string[]) => run(process.execPath, [bin, ...args], { env: env() });
+const cli = (...args: string[]) => runCli(env(), ...args);
 
 describe.skipIf(skip)(`transcription through a real \`murmur serve\`, driven by the openai client${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(async () => {
@@ -33,21 +27,13 @@ describe.skipIf(skip)(`transcription through a real \`murmur serve\`, driven by 
     const { samples, sampleRate } = buildYesnoFile(2);
     longWav = join(home, 'long.wav');
     writeFileSync(longWav, encodeWav16(samples, sampleRate));
-    daemon = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
-    url = await new Promise<string>((resolveUrl, reject) => {
-      daemon.stderr!.setEncoding('utf8');
-      daemon.stderr!.on('data', (text: string) => {
-        stderr += text;
-        const match = /murmur: listening on (http:\/\/\S+)/.exec(stderr);
-        if (match) resolveUrl(match[1]!);
-      });
-      daemon.once('exit', (code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
-    });
+    daemon = await startDaemon(env());
+    url = daemon.url;
     client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
   });
 
   afterAll(() => {
-    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    if (daemon && daemon.process.exitCode === null) daemon.process.kill('SIGKILL');
     if (home) rmSync(home, { recursive: true, force: true });
   });
 

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { isAbortError } from '../../errors.js';
 import type { GenerationResult } from '../../runtime/types.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
+import { generationRecorder } from '../metrics.js';
 import { chatCompletionSchema, parseBody, toChatRequest } from '../openai.js';
 import { chatChunk, chatCompletionBody, newId, nowSeconds, toolCallsDelta, usageChunk } from '../openai-shapes.js';
 import { streamGeneration } from '../sse.js';
@@ -14,10 +14,7 @@ export const chatCompletionsRoutes = (deps: RouteDeps) =>
     const request = toChatRequest(body);
     const envelope = { id: newId('chatcmpl'), created: nowSeconds(), model: body.model };
     const signal = requestSignal(c, deps);
-    const record = (result: GenerationResult | undefined, error?: unknown) => {
-      if (result) deps.metrics.observeGeneration(result.model || body.model, result.usage.completionTokens, result.timings.tokensPerSecond);
-      deps.metrics.observeOutcome(result?.model || body.model, result ? 'completed' : isAbortError(error) || signal.aborted ? 'aborted' : 'failed');
-    };
+    const record = generationRecorder(deps.metrics, body.model, signal);
 
     if (!body.stream) {
       const result = await deps.runtime.chat({ ...request, signal }).catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { isAbortError } from '../../errors.js';
 import type { GenerationResult } from '../../runtime/types.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
+import { generationRecorder } from '../metrics.js';
 import { completionSchema, parseBody, toCompletionRequest } from '../openai.js';
 import { completionBody, newId, nowSeconds, usageChunk } from '../openai-shapes.js';
 import { streamGeneration } from '../sse.js';
@@ -14,10 +14,7 @@ export const completionsRoutes = (deps: RouteDeps) =>
     const request = toCompletionRequest(body);
     const envelope = { id: newId('cmpl'), created: nowSeconds(), model: body.model };
     const signal = requestSignal(c, deps);
-    const record = (result: GenerationResult | undefined, error?: unknown) => {
-      if (result) deps.metrics.observeGeneration(result.model || body.model, result.usage.completionTokens, result.timings.tokensPerSecond);
-      deps.metrics.observeOutcome(result?.model || body.model, result ? 'completed' : isAbortError(error) || signal.aborted ? 'aborted' : 'failed');
-    };
+    const record = generationRecorder(deps.metrics, body.model, signal);
 
     if (!body.stream) {
       const result = await deps.runtime.complete({ ...request, signal }).catch((error: unknown) => {
