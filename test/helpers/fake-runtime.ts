@@ -2,13 +2,28 @@ import { loadConfig } from '../../src/config.js';
 import { AppError, ModelNotFoundError } from '../../src/errors.js';
 import type { ModelKind } from '../../src/catalog/schema.js';
 import type { InstalledModel, PullOptions } from '../../src/store/types.js';
-import type { ChatRequest, CompletionRequest, EmbedRequest, GenerationResult, LoadedModel, LoadOptions, Runtime } from '../../src/runtime/types.js';
+import type {
+  ChatRequest,
+  CompletionRequest,
+  EmbedRequest,
+  GenerationResult,
+  LoadedModel,
+  LoadOptions,
+  Runtime,
+  SpeakRequest,
+  SpeakResult,
+  TranscribeRequest,
+  TranscribeResult,
+} from '../../src/runtime/types.js';
 
 /**
  * A Runtime with no engines, for server tests. Its models: `stories` (llm),
  * `embed` (embedding), `voice` (tts). The last user message steers it:
  * `overload` → 503, `slow` → a token every 5 ms until aborted, `fail late` →
  * an error after the first token; prompts over 2,000 characters are "too long".
+ * Speech: `voice` says any text as 10 ms of silence per character at 16 kHz
+ * (voice `default`); there is no asr model, so transcribe always reports the
+ * model as unknown (or of the wrong kind).
  */
 export interface FakeRuntime extends Runtime {
   readonly calls: (ChatRequest | CompletionRequest)[];
@@ -92,6 +107,29 @@ export const createFakeRuntime = (): FakeRuntime => {
     }
   };
 
+  const speak = async (request: SpeakRequest): Promise<SpeakResult> => {
+    const model = require(request.model ?? 'voice', 'tts');
+    if (request.voice !== undefined && request.voice !== 'default') {
+      throw new AppError('invalid_request', `'${model.name}' has no voice '${request.voice}'.`, { param: 'voice' });
+    }
+    const sampleRate = 16_000;
+    const samples = new Float32Array(request.text.length * (sampleRate / 100));
+    request.onAudio?.({ samples, sampleRate, text: request.text });
+    return {
+      model: model.name,
+      voice: 'default',
+      sampleRate,
+      samples,
+      characters: request.text.length,
+      timings: { firstAudioMs: 1, totalMs: 1, realTimeFactor: 0.01 },
+    };
+  };
+
+  const transcribe = async (request: TranscribeRequest): Promise<TranscribeResult> => {
+    const model = require(request.model ?? 'whisper', 'asr');
+    throw new AppError('internal', `The fake runtime cannot transcribe with '${model.name}'.`);
+  };
+
   const runtime: FakeRuntime = {
     config: loadConfig({}),
     calls: [],
@@ -147,6 +185,12 @@ export const createFakeRuntime = (): FakeRuntime => {
     remove: async (name) => {
       if (!models.delete(name)) throw new ModelNotFoundError(name);
     },
+    speak,
+    voices: async (name) => {
+      const tts = name === undefined ? [...models.values()].filter((m) => m.kind === 'tts') : [require(name, 'tts')];
+      return tts.map((m) => ({ model: m.name, voices: [{ name: 'default', id: 0 }], defaultVoice: 'default' }));
+    },
+    transcribe,
     [Symbol.asyncDispose]: async () => {
       loaded.clear();
     },

@@ -160,7 +160,7 @@ describe('a body over the limit', () => {
     const res = await app.request('/v1/chat/completions', post({ model: 'stories', messages: [{ role: 'user', content: 'x'.repeat(200) }] }));
     expect(res.status).toBe(413);
     expect(res.headers.get('connection')).toBe('close');
-    expect((await res.json()).error.code).toBe('payload_too_large');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 });
 

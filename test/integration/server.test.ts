@@ -8,6 +8,30 @@ const json = (body: unknown, headers: Record<string, string> = {}) => ({
   body: typeof body === 'string' ? body : JSON.stringify(body),
 });
 
+/** The parts of the JSON bodies these tests read. */
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+interface ChatCompletionBody {
+  object: string;
+  id: string;
+  choices: { message: { role: string; content: string | null; tool_calls?: unknown[] }; finish_reason: string }[];
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+interface EmbeddingsBody {
+  data: { object: string; index: number; embedding: number[] | string }[];
+}
+interface LoadedBody {
+  name: string;
+  kind: string;
+  memoryBytes: number;
+  loadedAt: string;
+  expiresAt: string | null;
+}
+
+/** A response's JSON body, typed as what the test expects to find. */
+const bodyOf = async <T>(res: Response): Promise<T> => (await res.json()) as T;
+
 const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'stories', messages: [{ role: 'user', content }], ...extra });
 
 /** The `data:` payloads of an SSE body, in order. */
@@ -32,7 +56,7 @@ describe('chat completions', () => {
     const { app, runtime } = setup();
     const res = await app.request('/v1/chat/completions', json(chat('hi', { max_completion_tokens: 3, temperature: 0.5, top_p: 0.9, seed: 7, stop: 'END' })));
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await bodyOf<ChatCompletionBody>(res);
     expect(body.object).toBe('chat.completion');
     expect(body.id).toMatch(/^chatcmpl-/);
     expect(body.choices[0].message).toMatchObject({ role: 'assistant', content: 'Once upon a' });
@@ -51,7 +75,7 @@ describe('chat completions', () => {
     ];
     const res = await app.request('/v1/chat/completions', json({ model: 'stories', messages, max_tokens: 10, stop: ['a', 'b'] }));
     expect(res.status).toBe(200);
-    expect((await res.json()).choices[0].finish_reason).toBe('stop');
+    expect((await bodyOf<ChatCompletionBody>(res)).choices[0].finish_reason).toBe('stop');
     expect(runtime.calls[0]).toMatchObject({
       maxTokens: 10,
       stop: ['a', 'b'],
@@ -68,11 +92,11 @@ describe('chat completions', () => {
     const { app, runtime } = setup();
     const schema = { type: 'object', properties: { name: { type: 'string' } } };
     const res = await app.request('/v1/chat/completions', json(chat('x', { response_format: { type: 'json_schema', json_schema: { name: 'p', schema } } })));
-    expect(JSON.parse((await res.json()).choices[0].message.content)).toEqual({ name: 'Tim' });
+    expect(JSON.parse((await bodyOf<ChatCompletionBody>(res)).choices[0].message.content!)).toEqual({ name: 'Tim' });
     expect(runtime.calls[0]).toMatchObject({ responseFormat: { type: 'json_schema', schema, name: 'p' } });
 
     const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }];
-    const called = await (await app.request('/v1/chat/completions', json(chat('x', { tools, tool_choice: 'auto' })))).json();
+    const called = await bodyOf<ChatCompletionBody>(await app.request('/v1/chat/completions', json(chat('x', { tools, tool_choice: 'auto' }))));
     expect(called.choices[0].finish_reason).toBe('tool_calls');
     expect(called.choices[0].message.content).toBeNull();
     expect(called.choices[0].message.tool_calls).toEqual([{ id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }]);
@@ -143,9 +167,10 @@ describe('completions and embeddings', () => {
     const { app } = setup();
     const one = await (await app.request('/v1/embeddings', json({ model: 'embed', input: 'abc' }))).json();
     expect(one).toMatchObject({ object: 'list', model: 'embed', data: [{ object: 'embedding', index: 0, embedding: [3, 0.5, -0.25] }], usage: { prompt_tokens: 2, total_tokens: 2 } });
-    const many = await (await app.request('/v1/embeddings', json({ model: 'embed', input: ['a', 'bb'], encoding_format: 'base64' }))).json();
+    const many = await bodyOf<EmbeddingsBody>(await app.request('/v1/embeddings', json({ model: 'embed', input: ['a', 'bb'], encoding_format: 'base64' })));
     expect(many.data).toHaveLength(2);
-    const bytes = Buffer.from(many.data[1].embedding, 'base64');
+    expect(typeof many.data[1].embedding).toBe('string');
+    const bytes = Buffer.from(many.data[1].embedding as string, 'base64');
     expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4))).toEqual([2, 0.5, -0.25]);
   });
 });
@@ -171,7 +196,7 @@ describe('bad input', () => {
     const { app } = setup();
     const res = await app.request(path, json(body));
     expect(res.status).toBe(status);
-    const payload = await res.json();
+    const payload = await bodyOf<ErrorBody>(res);
     expect(payload.error).toMatchObject(error);
     expect(typeof payload.error.message).toBe('string');
     expect(Object.keys(payload.error)).toEqual(expect.arrayContaining(['message', 'type', 'param', 'code']));
@@ -179,7 +204,7 @@ describe('bad input', () => {
 
   it('names both lengths when the prompt is too long', async () => {
     const { app } = setup();
-    const body = await (await app.request('/v1/chat/completions', json(chat('x'.repeat(3000))))).json();
+    const body = await bodyOf<ErrorBody>(await app.request('/v1/chat/completions', json(chat('x'.repeat(3000)))));
     expect(body.error.message).toMatch(/3000.*2048/);
   });
 
@@ -189,7 +214,7 @@ describe('bad input', () => {
       const res = await app.request('/v1/chat/completions', json(chat('overload', { stream })));
       expect(res.status).toBe(503);
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect((await res.json()).error.code).toBe('overloaded');
+      expect((await bodyOf<ErrorBody>(res)).error.code).toBe('overloaded');
     }
   });
 
@@ -197,7 +222,7 @@ describe('bad input', () => {
     const { app } = setup({ bodyLimitBytes: 1000 });
     const res = await app.request('/v1/chat/completions', json(chat('x'.repeat(2000))));
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe('payload_too_large');
+    expect((await bodyOf<ErrorBody>(res)).error.code).toBe('payload_too_large');
   });
 
   it('turns an unexpected error into a 500 and keeps serving', async () => {
@@ -207,7 +232,7 @@ describe('bad input', () => {
     };
     const res = await app.request('/v1/models');
     expect(res.status).toBe(500);
-    expect((await res.json()).error).toMatchObject({ type: 'server_error', message: 'Internal server error.' });
+    expect((await bodyOf<ErrorBody>(res)).error).toMatchObject({ type: 'server_error', message: 'Internal server error.' });
     expect((await app.request('/health')).status).toBe(200);
   });
 
@@ -215,7 +240,7 @@ describe('bad input', () => {
     const { app } = setup();
     const res = await app.request('/v1/nothing');
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('unknown_url');
+    expect((await bodyOf<ErrorBody>(res)).error.code).toBe('unknown_url');
   });
 });
 
@@ -225,7 +250,7 @@ describe('auth, CORS, models, admin, health and metrics', () => {
     expect((await app.request('/health')).status).toBe(200);
     const missing = await app.request('/v1/models');
     expect(missing.status).toBe(401);
-    expect((await missing.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_api_key' });
+    expect((await bodyOf<ErrorBody>(missing)).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_api_key' });
     expect((await app.request('/v1/models', { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
     expect((await app.request('/metrics')).status).toBe(401);
     expect((await app.request('/api/ps')).status).toBe(401);
@@ -249,25 +274,25 @@ describe('auth, CORS, models, admin, health and metrics', () => {
 
   it('lists installed models and shows one', async () => {
     const { app } = setup();
-    const list = await (await app.request('/v1/models')).json();
+    const list = await bodyOf<{ object: string; data: { id: string }[] }>(await app.request('/v1/models'));
     expect(list.object).toBe('list');
-    expect(list.data.map((m: { id: string }) => m.id).sort()).toEqual(['embed', 'stories', 'voice']);
+    expect(list.data.map((m) => m.id).sort()).toEqual(['embed', 'stories', 'voice']);
     expect(list.data[0]).toMatchObject({ object: 'model', owned_by: 'murmur', created: 1735787045 });
     expect(await (await app.request('/v1/models/stories')).json()).toMatchObject({ id: 'stories', object: 'model' });
     const missing = await app.request('/v1/models/nope');
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe('model_not_found');
+    expect((await bodyOf<ErrorBody>(missing)).error.code).toBe('model_not_found');
   });
 
   it('loads, lists, unloads and deletes through /api', async () => {
     const { app } = setup();
-    const loaded = await (await app.request('/api/load', json({ model: 'stories', keep_alive: '10m' }))).json();
+    const loaded = await bodyOf<{ model: LoadedBody }>(await app.request('/api/load', json({ model: 'stories', keep_alive: '10m' })));
     expect(loaded.model).toMatchObject({ name: 'stories', kind: 'llm', memoryBytes: 4096 });
-    expect(Date.parse(loaded.model.expiresAt) - Date.parse(loaded.model.loadedAt)).toBeGreaterThan(9 * 60_000);
-    const forever = await (await app.request('/api/load', json({ model: 'embed', keep_alive: -1 }))).json();
+    expect(Date.parse(loaded.model.expiresAt!) - Date.parse(loaded.model.loadedAt)).toBeGreaterThan(9 * 60_000);
+    const forever = await bodyOf<{ model: LoadedBody }>(await app.request('/api/load', json({ model: 'embed', keep_alive: -1 })));
     expect(forever.model.expiresAt).toBeNull();
-    const ps = await (await app.request('/api/ps')).json();
-    expect(ps.models.map((m: { name: string }) => m.name).sort()).toEqual(['embed', 'stories']);
+    const ps = await bodyOf<{ models: LoadedBody[] }>(await app.request('/api/ps'));
+    expect(ps.models.map((m) => m.name).sort()).toEqual(['embed', 'stories']);
     expect(await (await app.request('/api/unload', json({ model: 'stories' }))).json()).toEqual({ unloaded: ['stories'] });
     expect(await (await app.request('/api/unload', json({ all: true }))).json()).toEqual({ unloaded: ['embed'] });
     expect((await app.request('/api/unload', json({}))).status).toBe(400);
@@ -307,5 +332,25 @@ describe('auth, CORS, models, admin, health and metrics', () => {
     for (const line of text.trim().split('\n')) {
       expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [-+\d.eInf]+)$/);
     }
+  });
+});
+
+describe('speech routes over the fake runtime', () => {
+  it('says text as 16-bit WAV, refuses a chat model and lists voices', async () => {
+    const { app } = setup();
+    const res = await app.request('/v1/audio/speech', json({ model: 'voice', input: 'hello', response_format: 'wav' }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-sample-rate')).toBe('16000');
+    const wav = new Uint8Array(await res.arrayBuffer());
+    expect(Buffer.from(wav.subarray(0, 4)).toString('latin1')).toBe('RIFF');
+    // 'hello' is 5 characters of 10 ms at 16 kHz: 800 samples of 2 bytes after the 44-byte header.
+    expect(wav.length).toBe(44 + 800 * 2);
+
+    const wrong = await app.request('/v1/audio/speech', json({ model: 'stories', input: 'hello' }));
+    expect(wrong.status).toBe(400);
+    expect((await bodyOf<ErrorBody>(wrong)).error.code).toBe('model_kind_mismatch');
+
+    const voices = await bodyOf<{ data: { model: string; default_voice: string | null; voices: { name: string }[] }[] }>(await app.request('/v1/audio/voices'));
+    expect(voices.data).toEqual([{ model: 'voice', default_voice: 'default', voices: [{ name: 'default', id: 0 }] }]);
   });
 });
