@@ -55,6 +55,26 @@ const sampleReader = (layout: FrameLayout): SampleReader => {
   }
 };
 
+/** Typed arrays use the host's byte order; WAV is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** 1/32768, a power of two: multiplying by it gives exactly what dividing by 32768 does. */
+const PCM16_SCALE = 1 / 32768;
+
+/** The common case (16-bit PCM) in a tight loop over the samples in place; the same results as the generic path. */
+const pcm16ToMono = (pcm: Int16Array, channels: number, stride: number, samples: Float32Array): void => {
+  const frames = samples.length;
+  if (channels === 1 && stride === 1) {
+    for (let f = 0; f < frames; f++) samples[f] = pcm[f] * PCM16_SCALE;
+    return;
+  }
+  for (let f = 0, at = 0; f < frames; f++, at += stride) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += pcm[at + c] * PCM16_SCALE;
+    samples[f] = sum / channels;
+  }
+};
+
 /**
  * Converts whole interleaved frames to mono float samples, averaging the
  * channels. Trailing bytes that do not make a whole frame are ignored.
@@ -65,9 +85,13 @@ const sampleReader = (layout: FrameLayout): SampleReader => {
 export const framesToMono = (bytes: Uint8Array, layout: FrameLayout, out?: Float32Array, outOffset = 0): Float32Array => {
   const frames = Math.floor(bytes.length / layout.blockAlign);
   const samples = out ? out.subarray(outOffset, outOffset + frames) : new Float32Array(frames);
+  const { channels, blockAlign } = layout;
+  if (layout.encoding === 'pcm' && layout.bitsPerSample === 16 && LITTLE_ENDIAN && bytes.byteOffset % 2 === 0 && blockAlign % 2 === 0) {
+    pcm16ToMono(new Int16Array(bytes.buffer, bytes.byteOffset, frames * (blockAlign / 2)), channels, blockAlign / 2, samples);
+    return out ?? samples;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const read = sampleReader(layout);
-  const { channels, blockAlign } = layout;
   const step = layout.bitsPerSample / 8;
   if (channels === 1) {
     for (let f = 0, at = 0; f < frames; f++, at += blockAlign) samples[f] = read(view, at);

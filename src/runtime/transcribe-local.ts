@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { InstalledModel, Store } from '../store/types.js';
 import type { LocalRuntime } from './local-runtime.js';
 import { resolveSpeechModel } from './speech-models.js';
-import { runTranscription, type PipelineAudio, type VadMode } from './transcribe.js';
+import { runTranscription, WINDOW_SECONDS, type PipelineAudio, type VadMode } from './transcribe.js';
 import type { TranscribeRequest, TranscribeResult } from './types.js';
 
 /** What the in-process transcribe needs from LocalRuntime. */
@@ -14,7 +14,7 @@ export interface TranscribeDeps {
   readonly store: Pick<Store, 'list' | 'get' | 'require'>;
   readonly use: LocalRuntime['use'];
   /** Opens the audio; default src/audio/decode.ts's openAudioStream (tests may pass their own). */
-  readonly open?: (input: TranscribeRequest['input'], signal?: AbortSignal) => Promise<PipelineAudio>;
+  readonly open?: (input: TranscribeRequest['input'], signal?: AbortSignal, chunkSeconds?: number) => Promise<PipelineAudio>;
 }
 
 /**
@@ -37,9 +37,9 @@ const defaultModel = async (deps: TranscribeDeps, kind: 'vad', required: boolean
   });
 };
 
-const openDecoded = async (input: TranscribeRequest['input']): Promise<PipelineAudio> => {
+const openDecoded = async (input: TranscribeRequest['input'], _signal?: AbortSignal, chunkSeconds = 1): Promise<PipelineAudio> => {
   const { openAudioStream } = await import('../audio/decode.js');
-  return openAudioStream(input, { chunkSeconds: 1 });
+  return openAudioStream(input, { chunkSeconds });
 };
 
 /** Checks the language and task against the model before any audio is read. */
@@ -76,7 +76,8 @@ export const transcribeLocal = async (deps: TranscribeDeps, request: TranscribeR
           vad,
           vadMode,
           model: model.name,
-          open: () => open(request.input, request.signal),
+          // Without a VAD the audio is cut into fixed windows: read it a window at a time, so no window is assembled by copying.
+          open: () => open(request.input, request.signal, vad ? 1 : WINDOW_SECONDS),
           request,
           threads: deps.config.threads,
           waitedMs,

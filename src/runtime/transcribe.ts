@@ -16,6 +16,7 @@ export interface PipelineAudio {
   readonly sampleRate: number;
   /** Seconds, when the container says. */
   readonly duration?: number;
+  /** Mono chunks; each must be a fresh array the pipeline may keep (a window-sized one is decoded without a copy). */
   chunks(): AsyncIterable<Float32Array>;
   close(): void | Promise<void>;
 }
@@ -118,27 +119,34 @@ export const runTranscription = async (options: PipelineOptions): Promise<Transc
     } else {
       const rate = audio.sampleRate;
       const size = WINDOW_SECONDS * rate;
-      let window = new Float32Array(size);
+      let window: Float32Array | undefined;
       let filled = 0;
-      const cut = async () => {
-        const start = (seen - filled) / rate;
-        await enqueue({ offset: start, start, end: seen / rate, decoded: decode(window.subarray(0, filled), rate) });
-        window = new Float32Array(size);
+      const cut = async (samples: Float32Array) => {
+        const start = (seen - samples.length) / rate;
+        window = undefined;
         filled = 0;
+        await enqueue({ offset: start, start, end: seen / rate, decoded: decode(samples, rate) });
       };
       for await (const chunk of audio.chunks()) {
         signal?.throwIfAborted();
+        if (filled === 0 && chunk.length === size) {
+          // A chunk that is exactly one window (the stream was opened with WINDOW_SECONDS chunks) is decoded as it is: no copy.
+          seen += size;
+          await cut(chunk);
+          continue;
+        }
         let offset = 0;
         while (offset < chunk.length) {
           const n = Math.min(chunk.length - offset, size - filled);
+          window ??= new Float32Array(size);
           window.set(chunk.subarray(offset, offset + n), filled);
           filled += n;
           offset += n;
           seen += n;
-          if (filled === size) await cut();
+          if (filled === size) await cut(window);
         }
       }
-      if (filled > 0) await cut();
+      if (filled > 0) await cut(window!.subarray(0, filled));
     }
     while (pending.length) await settleOne();
   } finally {

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 /**
  * Pulls bytes from an async source a piece at a time, so a decoder can look
@@ -98,8 +98,39 @@ const concat = (pieces: Uint8Array[], total: number): Uint8Array => {
   return out;
 };
 
-/** Reads a file in 64 KiB pieces through one file handle, never the whole file at once. */
-export const fileBytes = (path: string): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 64 * 1024 });
+/** Bytes per file read: few enough reads that their async round trips stay cheap, small enough to bound memory. */
+export const FILE_PIECE_BYTES = 1024 * 1024;
+
+/**
+ * Reads a file in pieces (1 MiB by default) through one file handle, never
+ * the whole file at once: the next piece is read while the caller works on
+ * this one. Each piece is a fresh buffer the caller may keep. The handle
+ * opens on the first read and closes at the end, on an error, or when the
+ * iteration is stopped early.
+ */
+export async function* fileBytes(path: string, pieceSize = FILE_PIECE_BYTES): AsyncIterable<Uint8Array> {
+  const handle = await open(path, 'r');
+  const read = async (): Promise<Uint8Array> => {
+    const buffer = Buffer.allocUnsafe(pieceSize);
+    const { bytesRead } = await handle.read(buffer, 0, pieceSize, null);
+    // A short piece is copied out so it does not hold on to the whole buffer.
+    return bytesRead === pieceSize ? buffer : new Uint8Array(buffer.subarray(0, bytesRead));
+  };
+  let ahead: Promise<Uint8Array> | undefined = read();
+  try {
+    for (;;) {
+      const piece = await ahead;
+      ahead = undefined;
+      if (piece.length === 0) return;
+      ahead = read();
+      ahead.catch(() => {}); // awaited on the next turn, or below when stopped early
+      yield piece;
+    }
+  } finally {
+    await ahead?.catch(() => {});
+    await handle.close();
+  }
+}
 
 /** Serves bytes already in memory in pieces (views, no copies). */
 export async function* memoryBytes(bytes: Uint8Array, pieceSize = 1024 * 1024): AsyncIterable<Uint8Array> {
