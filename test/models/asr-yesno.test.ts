@@ -57,6 +57,51 @@ describe.skipIf(skipAsr)(`the asr engine on the real yesno TDNN${skipAsr ? ` (sk
     expect(result.segments[0]).toMatchObject({ start: 0 });
     expect(result.text.replace(/\s/g, '')).toBe(yesnoWavs().map((w) => w.expected).join(''));
   });
+
+  it('decodes a chunk that is exactly one 30 s window as it is, with the same result as 1 s chunks', async () => {
+    const { samples, sampleRate } = buildYesnoFile(2, 2);
+    const seconds = samples.length / sampleRate;
+    // Two whole windows, then a shorter rest that goes through the copying path.
+    expect(seconds).toBeGreaterThan(60);
+    expect(seconds).toBeLessThan(90);
+    // Records what reaches the model, to see that the whole-window chunk itself (not a copy) is decoded.
+    const decoded: Float32Array[] = [];
+    const recording: AsrHandle = Object.create(asr, {
+      transcribe: {
+        value: (...args: Parameters<AsrHandle['transcribe']>) => {
+          decoded.push(args[0]);
+          return asr.transcribe(...args);
+        },
+      },
+    });
+    const bySecond = await runTranscription({ asr, model: 'yesno', vadMode: 'off', open: async () => memoryAudio(samples, sampleRate, 1), request: {} });
+    const audio = memoryAudio(samples, sampleRate, 30);
+    const chunks: Float32Array[] = [];
+    const byWindow = await runTranscription({
+      asr: recording,
+      model: 'yesno',
+      vadMode: 'off',
+      open: async () => ({
+        ...audio,
+        async *chunks() {
+          for await (const chunk of audio.chunks()) {
+            chunks.push(chunk);
+            yield chunk;
+          }
+        },
+      }),
+      request: {},
+    });
+    expect(chunks[0]).toHaveLength(30 * sampleRate);
+    expect(decoded).toHaveLength(3);
+    expect(decoded[0]).toBe(chunks[0]);
+    expect(decoded[1]).toBe(chunks[1]);
+    expect(decoded[2]).toHaveLength(samples.length - 60 * sampleRate);
+    expect(byWindow.segments.map((s) => [s.start, s.end])).toEqual([[0, 30], [30, 60], [60, Math.round(seconds * 1000) / 1000]]);
+    expect(byWindow.segments).toEqual(bySecond.segments);
+    expect(byWindow.text).toBe(bySecond.text);
+    expect(byWindow.text.replace(/\s/g, '')).toMatch(/^[YN]+$/);
+  });
 });
 
 describe.skipIf(skipVad)(`VAD-segmented transcription with real Silero VAD${skipVad ? ` (skipped: ${skipVad})` : ''}`, () => {
