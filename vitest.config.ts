@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.{ts,tsx}'],
+    globalSetup: ['test/global-setup.ts'],
     // Native engines (node-llama-cpp, sherpa-onnx) are safest in child processes, not worker threads.
     pool: 'forks',
     testTimeout: 60_000,

@@ -12,6 +12,7 @@ import { createPcmEncoder } from './encoders/pcm.js';
 import type { AudioEncoder, AudioFormat, EncoderOptions } from './encoders/types.js';
 import { createWavEncoder } from './encoders/wav.js';
 import { formatFromPath } from './formats.js';
+import { concatBytes } from './pcm.js';
 
 export type { AudioEncoder, AudioFormat, EncoderOptions } from './encoders/types.js';
 export { OPENAI_PCM_RATE, resampleTo24k } from './resample.js';
@@ -44,12 +45,7 @@ export const createEncoder = (format: AudioFormat, options: EncoderOptions): Aud
 /** Encodes a whole buffer at once (a file, a batch item): one push, then end. */
 export const encodeAudio = (samples: Float32Array, format: AudioFormat, options: EncoderOptions): Uint8Array => {
   const encoder = createEncoder(format, options);
-  const head = encoder.push(samples);
-  const tail = encoder.end();
-  const out = new Uint8Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out;
+  return concatBytes([encoder.push(samples), encoder.end()]);
 };
 
 /** The format for an output path, or `fallback`; an unknown extension is a usage error. */

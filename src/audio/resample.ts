@@ -1,3 +1,5 @@
+import { concatFloat32 } from './pcm.js';
+
 /**
  * Band-limited resampling for arbitrary rate pairs (22050 → 48000 for opus,
  * 22050 → 24000 for OpenAI's pcm, 48000 → 16000 for recognisers).
@@ -156,13 +158,8 @@ export const createResampler = (fromRate: number, toRate: number): Resampler => 
 
 /** One-shot resampling of a whole buffer (same result as streaming it). */
 export const resample = (samples: Float32Array, fromRate: number, toRate: number): Float32Array => {
-  const r = createResampler(fromRate, toRate);
-  const head = r.push(samples);
-  const tail = r.flush();
-  const out = new Float32Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out;
+  const resampler = createResampler(fromRate, toRate);
+  return concatFloat32([resampler.push(samples), resampler.flush()]);
 };
 
 /** OpenAI's `pcm` response format: 24 kHz s16le mono. */

@@ -1,14 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtBin as bin } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
 const GGUF = 'stories260K/stories260K.gguf';
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'dist', 'bin', 'murmur.js');
 
 let home: string;
 const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_HOST: 'http://127.0.0.1:9', MURMUR_DEBUG: '' });
@@ -32,8 +30,6 @@ const murmur = (args: string[], input: string, out?: string) =>
 
 describe.skipIf(missingModels(GGUF))('echo … | murmur chat (built CLI, real model)', () => {
   beforeAll(() => {
-    // `npm test` builds first (pretest); build here too when run on its own.
-    if (!existsSync(bin)) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
     home = mkdtempSync(join(tmpdir(), 'murmur-chat-pipe-'));
     const pulled = spawnSync(process.execPath, [bin, 'pull', testModel(GGUF)!, '--name', 'stories260k'], { env: env(), encoding: 'utf8' });
     if (pulled.status !== 0) throw new Error(`murmur pull failed (${pulled.status}): ${pulled.stderr}`);

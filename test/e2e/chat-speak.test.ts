@@ -1,23 +1,20 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { floatToS16le } from '../../src/audio/pcm.js';
-import { hasOutputDevice, playbackChildPath } from '../../src/audio/playback.js';
 import { readWav } from '../../src/audio/wav-read.js';
+import { builtBin as bin } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
+import { cannotPlay, deviceEverywhere, fileDeviceHome as makeFileDeviceHome } from '../helpers/playback.js';
 
 const GGUF = 'stories260K/stories260K.gguf';
 const CHARS = 'tts-synthetic/characters-style/model.onnx';
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'dist', 'bin', 'murmur.js');
-const speakerInstalled = existsSync(join(root, 'node_modules', 'speaker', 'build', 'Release', 'binding.node'));
 const skip =
   process.platform !== 'linux'
     ? 'ALSA file devices are Linux only'
-    : (missingModels(GGUF, CHARS) ?? (existsSync(bin) ? undefined : `${bin} is missing; run \`npm run build\` first`));
+    : missingModels(GGUF, CHARS);
 
 let store: string;
 let homes: string[] = [];
@@ -31,17 +28,14 @@ const env = (home: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-const canPlay = speakerInstalled && existsSync(playbackChildPath());
+const noPlay = cannotPlay();
+const noBareHome = deviceEverywhere();
 /** An environment with no ALSA config of its own and no sound server. */
 const bareEnv = (home: string) => ({ ...env(home), XDG_RUNTIME_DIR: join(home, 'run'), PULSE_SERVER: '' });
-const deviceAnyway = hasOutputDevice(bareEnv(join(tmpdir(), 'murmur-no-such-home')));
-/** A HOME whose ~/.asoundrc sends the default ALSA device to a raw file (see test/integration/playback.test.ts). */
-const fileDeviceHome = (): { home: string; out: string } => {
-  const home = mkdtempSync(join(tmpdir(), 'murmur-chat-speak-home-'));
-  homes.push(home);
-  const out = join(home, 'OUT.raw');
-  writeFileSync(join(home, '.asoundrc'), `pcm.!default { type file slave.pcm "null" file "${out}" format "raw" }\n`);
-  return { home, out };
+const fileDeviceHome = () => {
+  const made = makeFileDeviceHome('murmur-chat-speak-home-');
+  homes.push(made.home);
+  return made;
 };
 
 /** Runs the built CLI with `args`, an empty stdin, and the given environment. */
@@ -75,7 +69,7 @@ describe.skipIf(skip)(`murmur chat --speak (built CLI, real models)${skip ? ` (s
     homes = [];
   });
 
-  it.skipIf(!canPlay)('prints the answer and plays exactly what speak synthesizes for it', async () => {
+  it.skipIf(noPlay)(`prints the answer and plays exactly what speak synthesizes for it${noPlay ? ` (skipped: ${noPlay})` : ''}`, async () => {
     const { home, out } = fileDeviceHome();
     const chat = await murmur(CHAT, env(home));
     expect(chat.stderr).not.toMatch(/unexpected error|\n\s+at /);
@@ -99,8 +93,7 @@ describe.skipIf(skip)(`murmur chat --speak (built CLI, real models)${skip ? ` (s
     expect(played.subarray(expected.length).every((b) => b === 0)).toBe(true);
   });
 
-  // A machine-wide ALSA config (/etc/asound.conf) defines a device for everyone.
-  it.skipIf(deviceAnyway)('with no output device fails before generating, with the same error as speak', async () => {
+  it.skipIf(noBareHome)(`with no output device fails before generating, with the same error as speak${noBareHome ? ` (skipped: ${noBareHome})` : ''}`, async () => {
     const home = mkdtempSync(join(tmpdir(), 'murmur-chat-speak-home-'));
     homes.push(home);
     const chat = await murmur(CHAT, bareEnv(home));
@@ -111,7 +104,7 @@ describe.skipIf(skip)(`murmur chat --speak (built CLI, real models)${skip ? ` (s
     expect(chat.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it.skipIf(!canPlay)('with --json prints one JSON object and still speaks the answer', async () => {
+  it.skipIf(noPlay)(`with --json prints one JSON object and still speaks the answer${noPlay ? ` (skipped: ${noPlay})` : ''}`, async () => {
     const { home, out } = fileDeviceHome();
     const chat = await murmur([...CHAT, '--json'], env(home));
     expect(chat.code).toBe(0);

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingBuild, runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
+import { runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
 const GGUF = 'stories260K/stories260K.gguf';
 const MODEL = 'stories260k';
 const KEY = 'e2e-key';
-const skip = missingModels(GGUF) ?? missingBuild();
+const skip = missingModels(GGUF);
 
 let home: string;
 let daemon: Daemon | undefined;

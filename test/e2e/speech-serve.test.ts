@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWav } from '../../src/audio/wav-read.js';
-import { missingBuild, runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
+import { runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
 const CHARS = 'tts-synthetic/characters-style/model.onnx';
-const skip = missingModels(CHARS) ?? missingBuild();
+const skip = missingModels(CHARS);
 const TEN = Array.from({ length: 10 }, (_, i) => `Sentence ${'abcdefghij'[i]} is here.`).join(' ');
 
 describe.skipIf(skip)(`murmur serve speaks to the openai client${skip ? ` (skipped: ${skip})` : ''}`, () => {

@@ -4,10 +4,10 @@ import { dirname, join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildYesnoFile, encodeWav16, SILERO, YESNO, yesnoWavs } from '../helpers/asr.js';
-import { missingBuild, runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
+import { runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
-const skip = missingModels(YESNO, SILERO) ?? missingBuild();
+const skip = missingModels(YESNO, SILERO);
 
 let home: string;
 let daemon: Daemon | undefined;

@@ -1,14 +1,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-/** The built CLI (`npm run build` makes it). */
+/** The built CLI (`npm test`'s pretest or test/global-setup.ts builds it). */
 export const builtBin = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'dist', 'bin', 'murmur.js');
 
-/** A reason to skip when the built CLI is missing, else undefined. */
-export const missingBuild = (): string | undefined => (existsSync(builtBin) ? undefined : `${builtBin} is missing; run \`npm run build\` first`);
 
 const exec = promisify(execFile);
 

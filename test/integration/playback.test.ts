@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasOutputDevice, openPlayback, playbackChildPath } from '../../src/audio/playback.js';
+import { hasOutputDevice, openPlayback } from '../../src/audio/playback.js';
 import { floatToS16le } from '../../src/audio/pcm.js';
+import { cannotPlay, deviceEverywhere, fileDeviceHome as makeFileDeviceHome } from '../helpers/playback.js';
 
 const dirs: string[] = [];
 const tempHome = (): string => {
@@ -11,45 +12,26 @@ const tempHome = (): string => {
   dirs.push(dir);
   return dir;
 };
+const fileDeviceHome = () => {
+  const made = makeFileDeviceHome();
+  dirs.push(made.home);
+  return made;
+};
+const noPlay = cannotPlay();
+const noBareHome = deviceEverywhere();
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** A HOME whose ~/.asoundrc sends the default ALSA device to a raw file. */
-const fileDeviceHome = (): { home: string; out: string } => {
-  const home = tempHome();
-  const out = join(home, 'OUT.raw');
-  writeFileSync(join(home, '.asoundrc'), `pcm.!default { type file slave.pcm "null" file "${out}" format "raw" }\n`);
-  return { home, out };
-};
-
-const hasCard = (): boolean => {
-  try {
-    const cards = readFileSync('/proc/asound/cards', 'utf8');
-    return cards.trim() !== '' && !/no soundcards/i.test(cards);
-  } catch {
-    return false;
-  }
-};
-
-const speakerInstalled = (): boolean => {
-  try {
-    return existsSync(join(process.cwd(), 'node_modules', 'speaker', 'build', 'Release', 'binding.node'));
-  } catch {
-    return false;
-  }
-};
 
 const signal = (n: number, rate: number): Float32Array =>
   Float32Array.from({ length: n }, (_, i) => 0.4 * Math.sin((2 * Math.PI * 440 * i) / rate) + 0.1 * Math.sin((2 * Math.PI * 1234 * i) / rate));
 
-describe.skipIf(process.platform !== 'linux')('playback', () => {
+describe.skipIf(process.platform !== 'linux')('playback (ALSA, Linux only)', () => {
   it('finds the ALSA config that defines a default pcm', () => {
     const { home } = fileDeviceHome();
     expect(hasOutputDevice({ HOME: home })).toBe(true);
   });
 
-  it.skipIf(hasCard())('finds no device with an empty HOME and no sound card, and says what to do instead', async () => {
+  it.skipIf(noBareHome)(`finds no device with an empty HOME and no sound card, and says what to do instead${noBareHome ? ` (skipped: ${noBareHome})` : ''}`, async () => {
     const env = { HOME: tempHome(), PATH: process.env.PATH };
-    if (existsSync('/etc/asound.conf')) return; // a machine-wide config may define a device
     expect(hasOutputDevice(env)).toBe(false);
     await expect(openPlayback({ sampleRate: 16000, env })).rejects.toMatchObject({ code: 'not_supported', hint: expect.stringContaining('-o out.wav') });
   });
@@ -60,7 +42,7 @@ describe.skipIf(process.platform !== 'linux')('playback', () => {
     await expect(openPlayback({ sampleRate: 16000, env, childPath: join(home, 'missing-child.js') })).rejects.toMatchObject({ code: 'not_supported' });
   });
 
-  it.skipIf(!speakerInstalled() || !existsSync(playbackChildPath()))('plays through an ALSA file device exactly what was written', async () => {
+  it.skipIf(noPlay)(`plays through an ALSA file device exactly what was written${noPlay ? ` (skipped: ${noPlay})` : ''}`, async () => {
     const { home, out } = fileDeviceHome();
     const rate = 16000;
     const samples = signal(rate * 1.5, rate);
@@ -76,7 +58,7 @@ describe.skipIf(process.platform !== 'linux')('playback', () => {
     expect(played.subarray(sent.length).every((b) => b === 0)).toBe(true);
   });
 
-  it.skipIf(!speakerInstalled() || !existsSync(playbackChildPath()))('a device that aborts the audio backend is a not_supported error, not a crash', async () => {
+  it.skipIf(noPlay)(`a device that aborts the audio backend is a not_supported error, not a crash${noPlay ? ` (skipped: ${noPlay})` : ''}`, async () => {
     const home = tempHome();
     writeFileSync(join(home, '.asoundrc'), 'pcm.!default { type hw card 29 }\n'); // no such card
     const attempt = async (): Promise<void> => {
@@ -87,7 +69,7 @@ describe.skipIf(process.platform !== 'linux')('playback', () => {
     await expect(attempt()).rejects.toMatchObject({ code: 'not_supported', message: expect.stringContaining('No audio output device'), hint: expect.stringContaining('-o -') });
   });
 
-  it.skipIf(!speakerInstalled() || !existsSync(playbackChildPath()))('abort stops playback without an error', async () => {
+  it.skipIf(noPlay)(`abort stops playback without an error${noPlay ? ` (skipped: ${noPlay})` : ''}`, async () => {
     const { home } = fileDeviceHome();
     const playback = await openPlayback({ sampleRate: 22050, env: { ...process.env, HOME: home } });
     await playback.write(signal(22050, 22050));

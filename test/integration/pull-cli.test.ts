@@ -1,17 +1,15 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startHttpFixture, type HttpFixture } from '../helpers/http-fixture.js';
 import { buildMirror, FIXTURE_CATALOG, MIRROR_MODELS } from '../helpers/mirror.js';
 import { missingModels, testModel } from '../helpers/models.js';
+import { builtBin as bin } from '../helpers/daemon.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'dist', 'bin', 'murmur.js');
 
 describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm', () => {
   let mirror: string;
@@ -142,7 +140,7 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
     }
   });
 
-  it.skipIf(!existsSync(bin))('the built CLI pulls from a directory mirror and lists as JSON (no TTY)', async () => {
+  it('the built CLI pulls from a directory mirror and lists as JSON (no TTY)', async () => {
     const run = promisify(execFile);
     const e = { ...process.env, ...env({ MURMUR_MIRROR: mirror }) };
     const pulled = await run(process.execPath, [bin, 'pull', 'test-stories260k'], { env: e });
