@@ -53,6 +53,9 @@ export interface OutputPlan<T> {
   readonly onEnd?: (result: T | undefined, error?: unknown) => void;
 }
 
+/** The shortest time between two writes of a streamed body. */
+export const FLUSH_INTERVAL_MS = 10;
+
 /**
  * Streams a long piece of work as an HTTP body. Headers are held back until
  * the first bytes (or the end), so a failure before any output still
@@ -63,15 +66,40 @@ export interface OutputPlan<T> {
 export const streamResponse = async <T>(plan: OutputPlan<T>): Promise<Response> => {
   const cancelled = new AbortController();
   const signal = AbortSignal.any([plan.signal, cancelled.signal]);
-  const pending: Uint8Array[] = [];
+  // Bytes wait here and go out as one chunk on a later turn of the event
+  // loop, so the work's own loop carries on first (a generation hands its
+  // next token to the decoder) and the socket write overlaps the work
+  // instead of delaying it. Writes are at most FLUSH_INTERVAL_MS apart: a
+  // fast stream (hundreds of tokens a second) shares one write among the
+  // tokens of that interval, a slow one is never held back.
+  let pending: Uint8Array[] = [];
   let sink: ((bytes: Uint8Array) => void) | undefined;
+  let scheduled = false;
+  let flushedAt = -Infinity;
   let markFirst!: () => void;
   const first = new Promise<void>((resolve) => (markFirst = resolve));
+  const takePending = (): Uint8Array | undefined => {
+    const taken = pending;
+    pending = [];
+    return taken.length > 1 ? Buffer.concat(taken) : taken[0];
+  };
+  const flush = () => {
+    scheduled = false;
+    if (!sink) return;
+    flushedAt = performance.now();
+    const bytes = takePending();
+    if (bytes) sink(bytes);
+  };
 
   const running = plan.start((bytes) => {
     if (!bytes.length) return;
-    if (sink) sink(bytes);
-    else pending.push(bytes);
+    pending.push(bytes);
+    if (!scheduled) {
+      scheduled = true;
+      const wait = flushedAt + FLUSH_INTERVAL_MS - performance.now();
+      if (wait > 0) setTimeout(flush, wait);
+      else setImmediate(flush);
+    }
     markFirst();
   }, signal);
 
@@ -103,15 +131,20 @@ export const streamResponse = async <T>(plan: OutputPlan<T>): Promise<Response> 
           /* already closed by a cancel */
         }
       };
-      for (const bytes of pending.splice(0)) send(bytes);
+      const rest = takePending();
+      if (rest) send(rest);
       sink = send;
       running.then(
         (result) => {
-          for (const bytes of plan.tail(result)) send(bytes);
+          pending.push(...plan.tail(result));
+          const last = takePending();
+          if (last) send(last);
           close();
           plan.onEnd?.(result);
         },
         (error: unknown) => {
+          const earlier = takePending();
+          if (earlier) send(earlier);
           const last = isAbortError(error) || signal.aborted ? undefined : plan.failure(error);
           if (last) send(last);
           close(last || isAbortError(error) || signal.aborted ? undefined : error);
