@@ -5,25 +5,65 @@ import type { CommandContext } from '../context.js';
 /**
  * Makes sure `name` is installed: a catalog model that is not downloaded yet
  * is pulled now with progress bars on stderr, as `ollama run` does, so
- * `murmur chat qwen3 "hi"` works on a fresh machine. Returns the name.
+ * `murmur chat qwen3 "hi"` works on a fresh machine. A local file or folder,
+ * an hf: URI or a URL is pulled into the store the first time (under the
+ * name `pull` would give it) and used from there after. Returns the name to
+ * use.
  */
 export const ensureInstalled = async (ctx: CommandContext, runtime: Runtime, name: string, why = `${name} is not downloaded yet`): Promise<string> => {
   try {
     await runtime.getModel(name);
     return name;
   } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'model_not_found') return (await ensureImported(ctx, runtime, name)) ?? name;
     // Anything else (an alias the runtime resolves, such as tts-1, or a name it rejects) is the runtime's to report.
-    if ((error as { code?: string }).code !== 'model_not_downloaded') return name;
+    if (code !== 'model_not_downloaded') return name;
   }
   ctx.stderr.write(`${why}; pulling ${name}.\n`);
+  await pullWithBars(ctx, runtime, name);
+  return name;
+};
+
+const pullWithBars = async (ctx: CommandContext, runtime: Runtime, ref: string) => {
   const { createDownloadBars } = await import('./download-bars.js');
   const bars = createDownloadBars(ctx.stderr);
   try {
-    await runtime.pull(name, { onProgress: bars.onProgress, signal: ctx.signal });
+    return await runtime.pull(ref, { onProgress: bars.onProgress, signal: ctx.signal });
   } finally {
     bars.stop();
   }
-  return name;
+};
+
+/**
+ * For a path, hf: URI or URL: the name of the store's copy, pulled now when
+ * missing. Undefined for anything else (the runtime then reports the
+ * unknown name). A different model already installed under the same name
+ * is an error, not a silent substitute.
+ */
+const ensureImported = async (ctx: CommandContext, runtime: Runtime, ref: string): Promise<string | undefined> => {
+  const [{ loadCatalog }, { ModelNotFoundError }] = await Promise.all([import('../../src/catalog/catalog.js'), import('../../src/errors.js')]);
+  const catalog = await loadCatalog({ userPath: runtime.config.catalog });
+  let resolved;
+  try {
+    resolved = catalog.resolve(ref);
+  } catch (error) {
+    // A bare name the catalog does not know (an alias such as tts-1): the runtime's to answer or report.
+    if (error instanceof ModelNotFoundError) return undefined;
+    throw error;
+  }
+  if (resolved.type === 'catalog') return undefined;
+  const source = resolved.type === 'local' ? resolved.path : resolved.source;
+  const installed = await runtime.getModel(resolved.name).catch(() => undefined);
+  if (installed?.source === source) return installed.name;
+  if (installed) {
+    const { UsageError } = await import('../../src/errors.js');
+    throw new UsageError(`A different model is installed as '${resolved.name}' (from ${installed.source}).`, {
+      hint: `Pull this one under another name: \`murmur pull ${ref} --name NAME\`, then use NAME.`,
+    });
+  }
+  ctx.stderr.write(`${resolved.type === 'local' ? 'Importing' : 'Pulling'} ${ref} as ${resolved.name} (\`murmur rm ${resolved.name}\` removes it).\n`);
+  return (await pullWithBars(ctx, runtime, ref)).name;
 };
 
 export interface ModelChoice {

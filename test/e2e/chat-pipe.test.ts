@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,32 @@ describe.skipIf(missingModels(GGUF))('echo … | murmur chat (built CLI, real mo
     expect(body.usage.completionTokens).toBeGreaterThan(0);
     expect(body.usage.completionTokens).toBeLessThanOrEqual(16);
     expect(body.timings.tokensPerSecond).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('takes a GGUF path: imports it into the store once, then uses the store copy', async () => {
+    const file = join(home, 'imports', 'tiny-tales.gguf');
+    mkdirSync(join(home, 'imports'), { recursive: true });
+    copyFileSync(testModel(GGUF)!, file);
+    const first = await murmur(['chat', file, '--local', '--max-tokens', '8', '--json'], 'Once upon a time');
+    expect(first.stderr).toContain(`Importing ${file} as tiny-tales`);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout).model).toBe('tiny-tales');
+    const listed = spawnSync(process.execPath, [bin, 'list', '--json'], { env: env(), encoding: 'utf8' });
+    expect(JSON.parse(listed.stdout).map((m: { name: string }) => m.name)).toContain('tiny-tales');
+
+    const again = await murmur(['chat', file, '--local', '--max-tokens', '8'], 'Once upon a time');
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('Importing');
+    expect(again.stdout.trim().length).toBeGreaterThan(0);
+
+    // Another file of the same name is not silently swapped for the installed one.
+    const other = join(home, 'elsewhere', 'tiny-tales.gguf');
+    mkdirSync(join(home, 'elsewhere'), { recursive: true });
+    writeFileSync(other, readFileSync(file));
+    const clash = await murmur(['chat', other, '--local'], 'hi');
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toMatch(/A different model is installed as 'tiny-tales'/);
+    expect(clash.stderr).toMatch(/--name NAME/);
   }, 120_000);
 
   it('a missing model fails with a hint and exit 1, nothing on stdout', async () => {
