@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Pull figures (issue 2), run by hand after `npm run build`:
-//   node bench/pull.mjs [--size-mb 1024] [--runs 5]
+//   node bench/pull.mjs [--size-mb 1024] [--runs 5] [--dir DIR]
+// --dir: where the served file, curl's output and the pull's store live
+// (default the system's temporary directory). On a machine whose disk
+// write-back stalls at random, a tmpfs (/dev/shm) takes the disk out of both
+// sides and leaves the two clients' own costs.
 // 1. `murmur --help` wall time, median of 10 runs.
 // 2. A pull of a ~1 GB file from a local HTTP server (a separate process)
 //    with the built CLI vs `curl -o` of the same file: throughput ratio and
@@ -23,6 +27,8 @@ const arg = (name, fallback) => {
 };
 const sizeMb = arg('--size-mb', 1024);
 const runs = arg('--runs', 5);
+const dirArg = process.argv.indexOf('--dir');
+const baseDir = dirArg > 0 ? resolve(process.argv[dirArg + 1]) : tmpdir();
 if (!existsSync(bin)) throw new Error('Build first: npm run build');
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -42,7 +48,7 @@ for (let i = 0; i < 10; i++) {
 console.log(`murmur --help: median ${median(helps).toFixed(0)} ms over 10 runs (min ${Math.min(...helps).toFixed(0)}, max ${Math.max(...helps).toFixed(0)}); bare \`node -e ''\` median ${median(bare).toFixed(0)} ms`);
 
 // 2. the big file (no sha256 is vouched for, so none is computed, as in a pull of a bare URL): a real GGUF (so the pull recognizes it) padded with zeros.
-const work = mkdtempSync(join(tmpdir(), 'murmur-bench-'));
+const work = mkdtempSync(join(baseDir, 'murmur-bench-'));
 const served = join(work, 'www');
 mkdirSync(served);
 const big = join(served, 'big.gguf');
@@ -132,7 +138,7 @@ rmSync(work, { recursive: true, force: true });
 const mbps = (ms) => bytes / 1e6 / (ms / 1000);
 const c = median(curl);
 const m = median(murmur);
-console.log(`file: ${(bytes / 1e6).toFixed(0)} MB over http://127.0.0.1, ${runs} alternating rounds, medians; load average ${loadBefore} before, ${load()} after`);
+console.log(`file: ${(bytes / 1e6).toFixed(0)} MB over http://127.0.0.1 into ${baseDir}, ${runs} alternating rounds, medians; load average ${loadBefore} before, ${load()} after`);
 console.log(`curl -o:      ${c.toFixed(0)} ms  ${mbps(c).toFixed(0)} MB/s`);
 const x = median(transfer);
 console.log(`murmur pull:  ${m.toFixed(0)} ms  ${mbps(m).toFixed(0)} MB/s  (whole command: process start, catalog load, download, recognition, manifest)`);

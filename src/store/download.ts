@@ -2,11 +2,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { addAbortSignal, type Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, DownloadError } from '../errors.js';
-import { describeSource, isTransient, openSource, transient, type Source } from './mirror.js';
+import { describeSource, isTransient, openSource, transient, type Body, type Source } from './mirror.js';
 import { metaPath, storeFsError } from './paths.js';
 import { hashInto, mergeExpected, verifyDownload, type Expected } from './verify.js';
 
@@ -74,31 +72,33 @@ const interrupted = (url: string, cause: unknown) =>
   });
 
 /**
- * Streams `body` into `partial` (appending when resuming), calling `onChunk`
- * with each chunk once it is written. Each chunk is written synchronously as
- * it arrives: a write into the page cache takes microseconds, and on a
- * local 1 GB transfer writing at once reached ~92% of curl's throughput
- * where fs.WriteStream behind a hashing Transform (buffering, thread-pool
- * round trips) reached ~58% and asynchronous positional writes ~80%
- * (medians of 5 runs of the receive loop alone; bench/pull.mjs for the whole
- * command). The chunk is never held, so memory stays flat. Rejects with
- * the write error (ENOSPC …), the body's error, a premature close, or an
- * AbortError when `signal` fires.
+ * Writes `body` into `partial` (appending when resuming), calling `onChunk`
+ * with each piece once it is written. Each piece is written synchronously
+ * as it arrives, straight from the buffer the socket read into (see
+ * http-get.ts): a write into the page cache takes microseconds, and nothing
+ * is held or copied, so memory stays flat. (fs.WriteStream behind a hashing
+ * Transform reached ~58% of curl's throughput, asynchronous positional
+ * writes ~80%.) Rejects with the write error (ENOSPC …), the body's error
+ * (a dropped connection, the signal).
  */
-const receive = async (body: Readable, partial: string, append: boolean, signal: AbortSignal | undefined, onChunk: (chunk: Buffer) => void): Promise<void> => {
+const receive = async (body: Body, partial: string, append: boolean, onChunk: (chunk: Buffer) => void): Promise<void> => {
   const fd = openSync(partial, append ? 'a' : 'w');
+  let failed: unknown;
   try {
-    if (signal) addAbortSignal(signal, body);
-    body.on('data', (chunk: Buffer) => {
+    await body.forEach((chunk) => {
+      if (failed) return;
       try {
         for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done);
       } catch (error) {
-        body.destroy(error as Error);
+        failed = error;
+        body.discard();
         return;
       }
       onChunk(chunk);
+    }).catch((error: unknown) => {
+      if (!failed) throw error;
     });
-    await finished(body);
+    if (failed) throw failed;
   } finally {
     closeSync(fd);
   }
@@ -126,7 +126,7 @@ const attempt = async (options: DownloadOptions): Promise<DownloadResult> => {
     if (!resuming) received = 0;
     await writeFile(metaPath(partial), JSON.stringify({ url, validator: opened.validator, total } satisfies PartialMeta));
     let last = 0;
-    await receive(opened.body!, partial, resuming, signal, (chunk) => {
+    await receive(opened.body!, partial, resuming, (chunk) => {
       hash?.update(chunk);
       received += chunk.length;
       if (options.onProgress) {

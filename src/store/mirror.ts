@@ -1,12 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { get as httpGet, type IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { addAbortSignal } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { isHfUri, parseHfUri } from '../catalog/refs.js';
 import { DownloadError } from '../errors.js';
+import { httpGet, type HttpBody, type HttpHead } from './http-get.js';
 import { expectedFromHeaders, mergeExpected, type Expected } from './verify.js';
 
 /** Where the bytes of one URL actually come from. */
@@ -41,11 +41,14 @@ export const sourceFor = (url: string, mirror?: string): Source => {
 /** A short label of a source for messages: the URL, or the mirrored file path. */
 export const describeSource = (source: Source): string => (source.kind === 'http' ? source.url : source.path);
 
+/** A body being downloaded: its pieces in order (views of a reused buffer: use them before returning), or dropped. */
+export type Body = HttpBody;
+
 /** What opening a source at an offset gave. */
 export interface Opened {
   /** full: the body is the whole file; partial: it starts at `start`; complete: nothing more to read; restart: the offset is past the end. */
   readonly status: 'full' | 'partial' | 'complete' | 'restart';
-  readonly body?: Readable;
+  readonly body?: Body;
   readonly start: number;
   /** The whole file's length, when known. */
   readonly total?: number;
@@ -72,18 +75,17 @@ export const isTransient = (error: unknown): boolean => {
 const MAX_REDIRECTS = 10;
 const IDLE_TIMEOUT_MS = 30_000;
 
-const request = (url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> =>
-  new Promise((resolvePromise, reject) => {
-    const get = url.startsWith('https:') ? httpsGet : httpGet;
-    const req = get(url, { headers, signal }, resolvePromise);
-    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no data from ${new URL(url).host} for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      const host = new URL(url).host;
-      if (error.code === 'ECONNREFUSED') reject(transient(new DownloadError(`Could not connect to ${host} (connection refused).`, { cause: error })));
-      else if (error.code === 'ENOTFOUND' || error.code === 'EAI_NONAME') reject(new DownloadError(`Could not connect to ${host} (host not found).`, { cause: error }));
-      else reject(error);
-    });
-  });
+const request = async (url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<{ head: HttpHead; body: HttpBody }> => {
+  try {
+    return await httpGet(url, { headers, signal, idleTimeoutMs: IDLE_TIMEOUT_MS });
+  } catch (error) {
+    const host = new URL(url).host;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED') throw transient(new DownloadError(`Could not connect to ${host} (connection refused).`, { cause: error }));
+    if (code === 'ENOTFOUND' || code === 'EAI_NONAME') throw new DownloadError(`Could not connect to ${host} (host not found).`, { cause: error });
+    throw error;
+  }
+};
 
 const contentRange = (value: string | undefined): { start?: number; total?: number } => {
   const match = /^bytes\s+(?:(\d+)-\d+|\*)\/(\d+|\*)$/.exec(value?.trim() ?? '');
@@ -100,41 +102,55 @@ const openHttp = async (url: string, offset: number, validator: string | undefin
   let hints: Expected = {};
   let current = url;
   for (let hop = 0; ; hop++) {
-    const res = await request(current, headers, signal);
-    hints = mergeExpected(hints, expectedFromHeaders(res.headers));
-    const status = res.statusCode ?? 0;
-    if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
-      res.resume();
+    const { head, body } = await request(current, headers, signal);
+    const res = head.headers;
+    hints = mergeExpected(hints, expectedFromHeaders(res));
+    const status = head.status;
+    if ([301, 302, 303, 307, 308].includes(status) && res.location) {
+      body.discard();
       if (hop >= MAX_REDIRECTS) throw new DownloadError(`Too many redirects fetching ${url}.`);
-      current = new URL(res.headers.location, current).toString();
+      current = new URL(res.location, current).toString();
       continue;
     }
-    const etag = res.headers.etag;
-    const newValidator = etag && !etag.startsWith('W/') ? etag : res.headers['last-modified'];
+    const etag = res.etag;
+    const newValidator = etag && !etag.startsWith('W/') ? etag : res['last-modified'];
     if (status === 200) {
-      const length = Number(res.headers['content-length']);
-      return { status: 'full', body: res, start: 0, total: Number.isFinite(length) && res.headers['content-length'] ? length : undefined, validator: newValidator, hints };
+      const length = Number(res['content-length']);
+      return { status: 'full', body, start: 0, total: Number.isFinite(length) && res['content-length'] ? length : undefined, validator: newValidator, hints };
     }
     if (status === 206) {
-      const range = contentRange(res.headers['content-range']);
+      const range = contentRange(res['content-range']);
       if (range.start !== offset) {
-        res.destroy();
+        body.discard();
         throw transient(new DownloadError(`${current} answered a range starting at ${range.start}, not ${offset}.`));
       }
-      return { status: 'partial', body: res, start: offset, total: range.total, validator: newValidator ?? validator, hints };
+      return { status: 'partial', body, start: offset, total: range.total, validator: newValidator ?? validator, hints };
     }
-    res.resume();
+    body.discard();
     if (status === 416) {
-      const { total } = contentRange(res.headers['content-range']);
+      const { total } = contentRange(res['content-range']);
       return { status: total === offset ? 'complete' : 'restart', start: offset, total, validator, hints };
     }
     if (status === 404 || status === 410) throw new DownloadError(`Not found at ${current} (HTTP ${status}).`, { hint: 'Check the model name or URL (or that MURMUR_MIRROR holds this file).' });
-    const error = new DownloadError(`${new URL(current).host} answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''} for ${current}.`);
+    const error = new DownloadError(`${new URL(current).host} answered HTTP ${status}${head.statusMessage ? ` ${head.statusMessage}` : ''} for ${current}.`);
     throw status >= 500 || status === 429 ? transient(error) : error;
   }
 };
 
-const openFile = async (path: string, offset: number, validator: string | undefined): Promise<Opened> => {
+/** A file read in 1 MiB pieces, as a Body. */
+const fileBody = (path: string, start: number, signal?: AbortSignal): Body => {
+  const stream = createReadStream(path, { start, highWaterMark: 1 << 20 });
+  if (signal) addAbortSignal(signal, stream);
+  return {
+    forEach: (onChunk) => {
+      stream.on('data', (chunk) => onChunk(chunk as Buffer));
+      return finished(stream);
+    },
+    discard: () => stream.destroy(),
+  };
+};
+
+const openFile = async (path: string, offset: number, validator: string | undefined, signal?: AbortSignal): Promise<Opened> => {
   let info;
   try {
     info = await stat(path);
@@ -149,9 +165,9 @@ const openFile = async (path: string, offset: number, validator: string | undefi
   const base = { total: info.size, validator: own, hints: {} };
   if (offset > 0 && validator === own) {
     if (offset === info.size) return { ...base, status: 'complete', start: offset };
-    if (offset < info.size) return { ...base, status: 'partial', start: offset, body: createReadStream(path, { start: offset, highWaterMark: 1 << 20 }) };
+    if (offset < info.size) return { ...base, status: 'partial', start: offset, body: fileBody(path, offset, signal) };
   }
-  return { ...base, status: 'full', start: 0, body: createReadStream(path, { highWaterMark: 1 << 20 }) };
+  return { ...base, status: 'full', start: 0, body: fileBody(path, 0, signal) };
 };
 
 /**
@@ -160,4 +176,4 @@ const openFile = async (path: string, offset: number, validator: string | undefi
  * gathers LFS sha256/size hints; a server that ignores Range gives 'full'.
  */
 export const openSource = (source: Source, offset: number, validator: string | undefined, signal?: AbortSignal): Promise<Opened> =>
-  source.kind === 'http' ? openHttp(source.url, offset, validator, signal) : openFile(source.path, offset, validator);
+  source.kind === 'http' ? openHttp(source.url, offset, validator, signal) : openFile(source.path, offset, validator, signal);
