@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { CommandContext } from './context.js';
 import type { Runtime } from '../src/runtime/types.js';
 import type { ChatSettings } from './ui/chat-app.js';
@@ -93,7 +94,7 @@ const converse = async (ctx: CommandContext, runtime: Runtime, model: string, sy
 
 export const chatCommand = (ctx: CommandContext) =>
   new Command('chat')
-    .description('chat with a language model: a terminal UI, or one answer when piped or given a prompt')
+    .description(describeVerb('chat'))
     .argument('[model]', 'a chat model, pulled first if not downloaded (default: the catalog default, or another installed one)')
     .argument('[prompt...]', 'ask this, print the answer and exit (piped stdin is added after it)')
     .option('-s, --system <text>', 'system prompt')

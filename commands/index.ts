@@ -1,31 +1,70 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from './commander.js';
 import { describeVariables } from '../src/config.js';
 import { AppError } from '../src/errors.js';
 import { createProcessContext, type CommandContext } from './context.js';
 import { packageVersion } from '../src/project.js';
-import { pullCommand } from './pull.js';
-import { listCommand } from './list.js';
-import { showCommand } from './show.js';
-import { rmCommand } from './rm.js';
-import { serveCommand } from './serve.js';
-import { loadCommand } from './load.js';
-import { unloadCommand } from './unload.js';
-import { psCommand } from './ps.js';
-import { chatCommand } from './chat.js';
-import { transcribeCommand } from './transcribe.js';
-import { speakCommand } from './speak.js';
+import { verbs, type Verb } from './verbs.js';
 
-/** Builds the program. Command files import the core lazily inside their actions so `--help` stays fast. */
-export const buildProgram = (ctx: CommandContext): Command => {
+/** A verb's place-holder: enough for the top-level help and for commander to name it, without loading it. */
+const stubOf = (verb: Verb): Command => {
+  const stub = new Command(verb.name).description(verb.description);
+  if (verb.alias) stub.alias(verb.alias);
+  for (const arg of verb.args) stub.argument(arg);
+  return stub;
+};
+
+/** The top-level help lists place-holders as it lists the full commands ("[options]" included). */
+const stubs = new WeakMap<Command, Verb>();
+const defaultHelp = new Help();
+const subcommandTerm = (command: Command): string => {
+  const verb = stubs.get(command);
+  if (!verb) return defaultHelp.subcommandTerm(command);
+  return [`${verb.name}${verb.alias ? `|${verb.alias}` : ''}`, ...(verb.takesOptions ? ['[options]'] : []), ...verb.args].join(' ');
+};
+
+/**
+ * Builds the program: the full command of each verb in `load` (all of them
+ * when `load` is 'all'), a place-holder for the others. Command files
+ * import the core lazily inside their actions, so `--help` stays fast.
+ */
+export const buildProgram = async (ctx: CommandContext, load: readonly string[] | 'all' = 'all'): Promise<Command> => {
   const program = new Command('murmur')
     .description('Chat, speak and listen with local models, from the terminal or an OpenAI-compatible daemon.')
     .version(packageVersion(), '-v, --version')
     .option('--home <dir>', 'model store and state (default: MURMUR_HOME or ~/.murmur)')
     .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ subcommandTerm })
     .addHelpText('after', `\nEnvironment:\n${describeVariables()}\n\nRun \`murmur <command> --help\` for a command's options and examples.`);
 
-  for (const make of [pullCommand, listCommand, showCommand, rmCommand, chatCommand, speakCommand, serveCommand, loadCommand, unloadCommand, psCommand, transcribeCommand]) program.addCommand(make(ctx));
+  const wanted = (verb: Verb) => load === 'all' || load.includes(verb.name) || (verb.alias !== undefined && load.includes(verb.alias));
+  const commands = await Promise.all(
+    verbs.map(async (verb) => {
+      if (wanted(verb)) return (await verb.load())(ctx);
+      const stub = stubOf(verb);
+      stubs.set(stub, verb);
+      return stub;
+    }),
+  );
+  for (const command of commands) program.addCommand(command);
   return program;
+};
+
+/**
+ * The verbs a command line runs: its first word that is not an option (the
+ * word after `help`, for `murmur help pull`). The global `--home` takes a value.
+ */
+export const verbsOf = (argv: readonly string[]): string[] => {
+  const words: string[] = [];
+  for (let i = 2; i < argv.length && words.length < 2; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (arg === '--home') i++;
+    else if (!arg.startsWith('-')) {
+      words.push(arg);
+      if (arg !== 'help') break;
+    }
+  }
+  return words;
 };
 
 const applyStreams = (command: Command, ctx: CommandContext): void => {
@@ -57,9 +96,9 @@ export const reportError = (error: unknown, ctx: CommandContext): number => {
 
 /** Runs the CLI on `argv` (process.argv shape) and returns the exit code. */
 export const run = async (argv: readonly string[], ctx: CommandContext = createProcessContext()): Promise<number> => {
-  const program = buildProgram(ctx);
-  applyStreams(program, ctx);
   try {
+    const program = await buildProgram(ctx, verbsOf(argv));
+    applyStreams(program, ctx);
     await program.parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { CommandContext } from './context.js';
 import { openStore, printJson, withExamples, withJson } from './shared.js';
 
@@ -7,7 +8,7 @@ export const listCommand = (ctx: CommandContext) =>
     withJson(
       new Command('list')
         .alias('ls')
-        .description('list installed models (with --all, the catalog too)')
+        .description(describeVerb('list'))
         .option('-a, --all', 'add every catalog entry, marking the installed ones'),
     ),
     ['murmur list', 'murmur ls --all', 'murmur list --json | jq -r ".[].name"'],

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { CommandContext } from './context.js';
 import { printJson, withExamples, withJson } from './shared.js';
 
@@ -6,7 +7,7 @@ export const loadCommand = (ctx: CommandContext) =>
   withExamples(
     withJson(
       new Command('load')
-        .description('load a model into the running daemon and keep it warm')
+        .description(describeVerb('load'))
         .argument('<model>', 'an installed model (see `murmur list`)')
         .option('--keep-alive <duration>', 'how long it stays loaded when idle: 30s, 5m, 1h, -1 forever (default: the daemon\'s)')
         .option('--host <url>', 'the daemon to use (default: MURMUR_HOST)'),

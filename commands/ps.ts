@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { LoadedModel } from '../src/runtime/types.js';
 import type { CommandContext } from './context.js';
 import { printJson, withExamples, withJson } from './shared.js';
@@ -7,7 +8,7 @@ export const psCommand = (ctx: CommandContext) =>
   withExamples(
     withJson(
       new Command('ps')
-        .description('list the models loaded in the running daemon')
+        .description(describeVerb('ps'))
         .option('--host <url>', 'the daemon to ask (default: MURMUR_HOST)'),
     ),
     ['murmur ps', 'murmur ps --json | jq -r .[].name'],

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { InstalledModel } from '../src/store/types.js';
 import type { CommandContext } from './context.js';
 import { openStore, warnError, withExamples, withJson } from './shared.js';
@@ -13,7 +14,7 @@ export const pullCommand = (ctx: CommandContext) =>
   withExamples(
     withJson(
       new Command('pull')
-        .description('download models into the store (resumable, verified), or import a local file or directory')
+        .description(describeVerb('pull'))
         .argument('<model...>', 'catalog name (see `murmur list --all`), hf:owner/repo/file, an https URL, or a local path')
         .option('--force', 'download again even when installed')
         .option('--name <name>', 'install under this name (for URLs and local imports)'),

@@ -1,9 +1,10 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { CommandContext } from './context.js';
 import { openStore, warnError, withExamples } from './shared.js';
 
 export const rmCommand = (ctx: CommandContext) =>
-  withExamples(new Command('rm').alias('remove').description('remove installed models').argument('<model...>', 'installed model names (see `murmur list`)'), [
+  withExamples(new Command('rm').alias('remove').description(describeVerb('rm')).argument('<model...>', 'installed model names (see `murmur list`)'), [
     'murmur rm qwen3-0.6b',
     'murmur rm piper-en-us-amy-low whisper-tiny.en',
   ]).action(async (models: string[], _flags: unknown, command: Command) => {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from './commander.js';
 import type { Config } from '../src/config.js';
 import type { Runtime } from '../src/runtime/types.js';
 import type { CommandContext } from './context.js';

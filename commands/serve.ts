@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { CommandContext } from './context.js';
 import { commandConfig, withExamples } from './shared.js';
 
@@ -27,7 +28,7 @@ const examples = [
 export const serveCommand = (ctx: CommandContext) =>
   withExamples(
     new Command('serve')
-      .description('run the daemon: OpenAI-compatible endpoints over HTTP, models kept warm')
+      .description(describeVerb('serve'))
       .option('--host <address>', 'address to bind', '127.0.0.1')
       .option('-p, --port <port>', "port to listen on, 0 for any free one (default: MURMUR_HOST's port or 11470)")
       .option('--api-key <key>', 'require this bearer key on every route but /health (default: MURMUR_API_KEY)')

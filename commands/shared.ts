@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import type { Command } from './commander.js';
 import type { Catalog } from '../src/catalog/catalog.js';
 import type { Config } from '../src/config.js';
 import type { Store } from '../src/store/types.js';

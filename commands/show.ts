@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { CatalogEntry } from '../src/catalog/schema.js';
 import type { InstalledModel } from '../src/store/types.js';
 import type { CommandContext } from './context.js';
@@ -11,7 +12,7 @@ const lines = (pairs: [string, string | undefined][]) =>
   pairs.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`).join('\n') + '\n';
 
 export const showCommand = (ctx: CommandContext) =>
-  withExamples(withJson(new Command('show').description('details of a model: installed files and layout, or its catalog entry').argument('<model>', 'a model name or alias')), [
+  withExamples(withJson(new Command('show').description(describeVerb('show')).argument('<model>', 'a model name or alias')), [
     'murmur show qwen3-0.6b',
     'murmur show piper-en-us-amy-low --json',
   ]).action(async (model: string, flags: { json?: boolean }, command: Command) => {

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { Runtime } from '../src/runtime/types.js';
 import type { CommandContext } from './context.js';
 
@@ -54,7 +55,7 @@ const listVoices = async (ctx: CommandContext, runtime: Runtime, model: string |
 
 export const speakCommand = (ctx: CommandContext) =>
   new Command('speak')
-    .description('say text aloud, or write it to an audio file: streamed sentence by sentence')
+    .description(describeVerb('speak'))
     .argument('[text...]', 'what to say; "-" (or nothing, with a pipe) reads stdin')
     .option('-m, --model <name>', 'a voice model, pulled first if not downloaded (default: MURMUR_TTS_MODEL, else the catalog default voice)')
     .option('--voice <name>', 'a voice of the model (see --voices; default: MURMUR_VOICE, else the model default)')

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Command, Option } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { CommandContext } from './context.js';
 import type { TranscribeFlags } from './ui/transcribe-run.js';
 
@@ -22,7 +23,7 @@ interface RawFlags extends Omit<TranscribeFlags, 'format'> {
 
 export const transcribeCommand = (ctx: CommandContext) =>
   new Command('transcribe')
-    .description('turn speech in audio files (wav natively; mp3, flac, ogg and more decoded) into text or subtitles')
+    .description(describeVerb('transcribe'))
     .argument('<file...>', "audio files, or '-' for stdin")
     .option('-m, --model <name>', 'a speech-to-text model, pulled first if not downloaded (default: MURMUR_ASR_MODEL, else the catalog default)')
     .option('-l, --language <code>', 'the spoken language, e.g. en (models that take one; default: detected)')

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command } from './commander.js';
+import { describeVerb } from './verbs.js';
 import type { CommandContext } from './context.js';
 import { printJson, withExamples, withJson } from './shared.js';
 
@@ -6,7 +7,7 @@ export const unloadCommand = (ctx: CommandContext) =>
   withExamples(
     withJson(
       new Command('unload')
-        .description('unload models from the running daemon, freeing their memory')
+        .description(describeVerb('unload'))
         .argument('[model...]', 'loaded models (see `murmur ps`)')
         .option('--all', 'unload every loaded model')
         .option('--host <url>', 'the daemon to use (default: MURMUR_HOST)'),

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import type { Command } from '../../commands/commander.js';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../commands/index.js';
 import type { CommandContext } from '../../commands/context.js';
@@ -41,7 +41,7 @@ const fakeContext = (): CommandContext => ({
   config: (overrides) => loadConfig({}, overrides),
 });
 
-const commands: readonly Command[] = buildProgram(fakeContext()).commands;
+const commands: readonly Command[] = (await buildProgram(fakeContext())).commands;
 const pageOf = (name: string) => `man/murmur-${name}.1`;
 
 /** The verbs ../shared/DESIGN.md promises users: each must have a page whether or not it is built yet. */
