@@ -5,7 +5,7 @@ import { cors } from 'hono/cors';
 import { routePath } from 'hono/route';
 import { AppError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
-import type { RouteDeps, ServerEnv } from './context.js';
+import { refuseBody, type RouteDeps, type ServerEnv } from './context.js';
 import { toHttpError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
@@ -140,9 +140,7 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const globalLimit = bodyLimit({
     maxSize: limit,
-    onError: () => {
-      throw new AppError('payload_too_large', `The request body is larger than the daemon's limit of ${limit} bytes.`);
-    },
+    onError: (c) => refuseBody(c, new AppError('payload_too_large', `The request body is larger than the daemon's limit of ${limit} bytes.`)),
   });
   // Audio uploads have their own, larger limit (set on their routes).
   app.use('*', (c, next) => (UPLOAD_PATHS.includes(c.req.path) ? next() : globalLimit(c, next)));

@@ -105,7 +105,7 @@ describe.skipIf(skip)(`murmur serve under bad input (real daemon, real model)${s
   });
 
   it('a body over the limit is a 413 in OpenAI shape', async () => {
-    const big = JSON.stringify({ model: GOOD, messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }] });
+    const big = JSON.stringify({ model: GOOD, messages: [{ role: 'user', content: 'x'.repeat(16 * 1024 * 1024) }] });
     const res = await post('/v1/chat/completions', big);
     expect(res.status).toBe(413);
     expect(res.headers.get('connection')).toBe('close');

@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import type { TranscribeResult } from '../../runtime/types.js';
 import { transcriptFormats, type TranscriptFormat } from '../../text/subtitles.js';
 import { formatTranscript, jsonBody, usageBody, verboseBody } from '../../text/transcript-format.js';
-import { requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
+import { refuseBody, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { streamGeneration } from '../sse.js';
 
 /** Largest upload the transcription routes take: 100 MiB (about 50 minutes of 16 kHz 16-bit WAV, hours of mp3). */
@@ -60,12 +60,14 @@ export const audioTranscriptionsRoutes = (deps: RouteDeps, options: Transcriptio
   const maxBytes = options.maxBytes ?? DEFAULT_UPLOAD_LIMIT;
   const limit = bodyLimit({
     maxSize: maxBytes,
-    onError: () => {
-      throw new AppError('payload_too_large', `The upload is larger than the daemon's limit of ${maxBytes} bytes.`, {
-        param: 'file',
-        hint: 'Split the audio, or send a compressed format (mp3, ogg, flac).',
-      });
-    },
+    onError: (c) =>
+      refuseBody(
+        c,
+        new AppError('payload_too_large', `The upload is larger than the daemon's limit of ${maxBytes} bytes.`, {
+          param: 'file',
+          hint: 'Split the audio, or send a compressed format (mp3, ogg, flac).',
+        }),
+      ),
   });
 
   const handle = (task: 'transcribe' | 'translate') => async (c: Context<ServerEnv>) => {
