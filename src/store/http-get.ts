@@ -100,7 +100,14 @@ export const httpGet = (url: string, options: HttpGetOptions = {}): Promise<{ he
     let settleBody: ((error?: Error) => void) | undefined;
 
     const onRead = (bytes: number, buffer: Buffer): boolean => {
-      const parsed = parser.execute(buffer, 0, bytes);
+      let parsed: number | Error;
+      try {
+        parsed = parser.execute(buffer, 0, bytes);
+      } catch (error) {
+        // The reader's own callback threw: that ends the body with its error.
+        socket.destroy(error as Error);
+        return false;
+      }
       if (parsed instanceof Error) {
         socket.destroy(withCode(`malformed HTTP response from ${target.host}: ${parsed.message}`, 'HPE_INVALID', parsed));
         return false;

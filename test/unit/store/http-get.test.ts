@@ -143,3 +143,14 @@ describe('httpGet', () => {
     }
   });
 });
+
+describe('httpGet, a reader that throws', () => {
+  it('ends the body with the reader’s error instead of crashing the process', async () => {
+    const { body } = await httpGet(`${base}/big`);
+    await expect(
+      body.forEach(() => {
+        throw new Error('disk on fire');
+      }),
+    ).rejects.toThrow('disk on fire');
+  });
+});
