@@ -1,6 +1,7 @@
 import { cp, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Catalog, ModelRef } from '../catalog/catalog.js';
+import { closestNames } from '../catalog/resolve.js';
 import type { CatalogEntry, Family, ModelFile, ModelKind } from '../catalog/schema.js';
 import type { Config } from '../config.js';
 import { AppError, ModelNotDownloadedError, ModelNotFoundError, UsageError } from '../errors.js';
@@ -71,8 +72,11 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
   const paths = storePaths(config.home);
   const recognize = deps.recognize ?? defaultRecognize;
 
+  // Names are matched as typed, then lower-cased (pull lower-cases the names it derives: `Stories260K.gguf` is `stories260k`), then as a catalog alias.
   const get = async (name: string): Promise<InstalledModel | undefined> =>
-    (await readInstalled(paths, name)) ?? (catalog.find(name) ? readInstalled(paths, catalog.find(name)!.name) : undefined);
+    (await readInstalled(paths, name)) ??
+    (name !== name.toLowerCase() ? await readInstalled(paths, name.toLowerCase()) : undefined) ??
+    (catalog.find(name) ? readInstalled(paths, catalog.find(name)!.name) : undefined);
 
   const fetchFile = async (file: ModelFile, staging: string, model: string, emit: (e: PullEvent) => void, archiveGuess: boolean, signal?: AbortSignal) => {
     const url = toDownloadUrl(file.url);
@@ -193,7 +197,9 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       if (model) return model;
       const entry = catalog.find(name);
       if (entry) throw new ModelNotDownloadedError(entry.name);
-      throw new ModelNotFoundError(name, catalog.suggest(name));
+      // Installed models close to the name first (a typo of one's own import), then the catalog's.
+      const installed = closestNames(name, await readdir(paths.models).catch(() => [] as string[]), 2);
+      throw new ModelNotFoundError(name, [...new Set([...installed, ...catalog.suggest(name)])].slice(0, 3));
     },
     async pull(ref, options = {}) {
       options.onProgress?.({ status: 'resolving', model: ref });

@@ -146,6 +146,12 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('pull through a mirror', () => 
     expect(file).toMatchObject({ name: 'my-llm', kind: 'llm', family: 'gguf', layout: { model: 'stories260K.gguf' } });
     expect(existsSync(gguf())).toBe(true);
     expect((await store.list()).map((m) => m.name)).toEqual(['my-llm', 'my-voice']);
+
+    // Names pull derives are lower-case; a user typing the file's own spelling still finds it, and a typo gets the installed name suggested.
+    const derived = await store.pull(gguf());
+    expect(derived.name).toBe('stories260k');
+    expect((await store.get('Stories260K'))?.name).toBe('stories260k');
+    await expect(store.require('storis260k')).rejects.toMatchObject({ code: 'model_not_found', hint: expect.stringContaining("'stories260k'") });
   });
 
   it('two concurrent pulls of one model both succeed with one download', async () => {
