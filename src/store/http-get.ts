@@ -112,7 +112,7 @@ export const httpGet = (url: string, options: HttpGetOptions = {}): Promise<{ he
         socket.destroy(withCode(`malformed HTTP response from ${target.host}: ${parsed.message}`, 'HPE_INVALID', parsed));
         return false;
       }
-      // Nobody reads yet: stop the socket until forEach (the next read would overwrite the buffer).
+      // Nobody reads yet: pause the socket until forEach, so at most one read's worth waits (copied) in `early`.
       return consumer !== undefined || head === undefined;
     };
     const connectOptions = { host, port, onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: onRead } };
