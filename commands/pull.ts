@@ -15,7 +15,7 @@ export const pullCommand = (ctx: CommandContext) =>
     withJson(
       new Command('pull')
         .description(describeVerb('pull'))
-        .argument('<model...>', 'catalog name (see `murmur list --all`), hf:owner/repo/file, an https URL, or a local path')
+        .argument('<model...>', 'catalog name (see `murmur list --all`), hf:owner/repo/file, hf:owner/repo:QUANT, an https URL, or a local path')
         .option('--force', 'download again even when installed')
         .option('--name <name>', 'install under this name (for URLs and local imports)'),
     ),
@@ -23,6 +23,7 @@ export const pullCommand = (ctx: CommandContext) =>
       'murmur pull qwen3-0.6b',
       'murmur pull piper-en-us-amy-low whisper-tiny.en     # several at once',
       'murmur pull hf:Qwen/Qwen3-0.6B-GGUF/Qwen3-0.6B-Q8_0.gguf',
+      'murmur pull hf:unsloth/Qwen3-0.6B-GGUF:Q4_K_M           # one quantization of a repository',
       'murmur pull ./my-voice/ --name my-voice              # import a local model',
       'MURMUR_MIRROR=/srv/murmur-mirror murmur pull silero-vad --json',
     ],

@@ -28,7 +28,7 @@ export const isHttpUrl = (ref: string): boolean => /^https?:\/\//i.test(ref.trim
 /**
  * Parses `hf:owner/repo/path/to/file` or `hf:owner/repo/path/to/file@revision`
  * into its parts and its `resolve` URL. Throws UsageError when the URI names
- * no file (node-llama-cpp's `hf:owner/repo:quant` form is not supported).
+ * no file (`hf:owner/repo:quant` is parseHfQuantUri's).
  */
 export const parseHfUri = (uri: string): HfUri => {
   const body = uri.trim().replace(/^hf:/i, '').replace(/^\/+/, '');
@@ -42,7 +42,7 @@ export const parseHfUri = (uri: string): HfUri => {
     path = path.slice(0, at);
   }
   if (!owner || !repo || !path || !revision || repo.includes(':') || path.endsWith('/')) {
-    throw new UsageError(`'${uri}' is not a usable hf: URI; it must name a file: hf:owner/repo/path/to/file[@revision].`, {
+    throw new UsageError(`'${uri}' is not a usable hf: URI; it must name a file (hf:owner/repo/path/to/file[@revision]) or a quantization (hf:owner/repo:Q4_K_M).`, {
       hint: `For example \`murmur pull ${example}\`.`,
       param: 'model',
     });
@@ -50,6 +50,40 @@ export const parseHfUri = (uri: string): HfUri => {
   const encodedPath = path.split('/').map(encodeURIComponent).join('/');
   const url = `https://huggingface.co/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/resolve/${encodeURIComponent(revision)}/${encodedPath}`;
   return { owner, repo, path, revision, url };
+};
+
+/**
+ * `hf:owner/repo:QUANT[@revision]`: one quantization of a GGUF repository,
+ * as node-llama-cpp and Ollama (`hf.co/owner/repo:Q4_K_M`) name it. The
+ * file is found by listing the repository (see store/hf-quant.ts).
+ */
+export interface HfQuantUri {
+  readonly owner: string;
+  readonly repo: string;
+  /** As typed, e.g. `Q4_K_M`. */
+  readonly quant: string;
+  readonly revision: string;
+  /** The repository's file list: Hugging Face's tree API. */
+  readonly listUrl: string;
+  /** Where a file of it downloads from, by its path in the repository. */
+  readonly fileUrl: (path: string) => string;
+}
+
+/** Parses `hf:owner/repo:QUANT[@revision]`; undefined for any other form. */
+export const parseHfQuantUri = (uri: string): HfQuantUri | undefined => {
+  const match = /^hf:\/*([^/\s:@]+)\/([^/\s:@]+):([^/\s:@]+)(?:@([^/\s:@]+))?$/i.exec(uri.trim());
+  if (!match) return undefined;
+  const [, owner, repo, quant, revision = 'main'] = match as unknown as [string, string, string, string, string | undefined];
+  const base = `https://huggingface.co`;
+  const id = `${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
+  return {
+    owner,
+    repo,
+    quant,
+    revision,
+    listUrl: `${base}/api/models/${id}/tree/${encodeURIComponent(revision)}?recursive=true`,
+    fileUrl: (path) => `${base}/${id}/resolve/${encodeURIComponent(revision)}/${path.split('/').map(encodeURIComponent).join('/')}`,
+  };
 };
 
 const archiveSuffixes: readonly (readonly [string, ArchiveType])[] = [

@@ -4,7 +4,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { distance } from 'fastest-levenshtein';
 import { AppError, ModelNotFoundError } from '../errors.js';
 import type { Catalog } from './catalog.js';
-import { deriveModelName, isHfUri, isHttpUrl, parseHfUri, remoteFile } from './refs.js';
+import { deriveModelName, isHfUri, isHttpUrl, parseHfQuantUri, parseHfUri, remoteFile, sanitizeModelName, type HfQuantUri } from './refs.js';
 import type { CatalogEntry, ModelFile } from './schema.js';
 
 /** What a model reference typed by a user stands for. */
@@ -16,7 +16,9 @@ export type ModelRef =
       readonly name: string;
       /** What the user typed: an hf: URI or a URL. */
       readonly source: string;
+      /** Empty for `quant`, whose files are found by listing the repository when it is pulled. */
       readonly files: ModelFile[];
+      readonly quant?: HfQuantUri;
     }
   | {
       readonly type: 'local';
@@ -63,6 +65,9 @@ const local = (path: string): ModelRef => ({ type: 'local', name: deriveModelNam
 export const resolveRef = (ref: string, catalog: Pick<Catalog, 'find' | 'suggest'>, options: ResolveOptions = {}): ModelRef => {
   const value = ref.trim();
   if (isHfUri(value)) {
+    const quant = parseHfQuantUri(value);
+    // `hf:unsloth/Qwen3-0.6B-GGUF:Q4_K_M` is stored as `qwen3-0.6b-q4_k_m`.
+    if (quant) return { type: 'remote', name: sanitizeModelName(`${quant.repo.replace(/[-_.]gguf$/i, '')}-${quant.quant}`), source: value, files: [], quant };
     const hf = parseHfUri(value);
     return { type: 'remote', name: deriveModelName(hf.path), source: value, files: [remoteFile(hf.url)] };
   }

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { AppError, ModelNotDownloadedError, ModelNotFoundError, UsageError } from '../errors.js';
 import { downloadFile } from './download.js';
 import { archiveTypeOf, extractArchive } from './extract.js';
+import { quantFiles } from './hf-quant.js';
 import { withLock } from './lock.js';
 import { sourceFor, toDownloadUrl } from './mirror.js';
 import { ensureStoreDirs, isValidModelName, MANIFEST, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
@@ -146,7 +147,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       } else {
         entry = resolved.type === 'catalog' ? resolved.entry : undefined;
         source = resolved.type === 'catalog' ? resolved.entry.name : resolved.source;
-        const files = resolved.type === 'catalog' ? resolved.entry.files : resolved.files;
+        const files = resolved.type === 'catalog' ? resolved.entry.files : resolved.quant ? await quantFiles(resolved.quant, config.mirror, signal) : resolved.files;
         for (const file of files) {
           const got = await fetchFile(file, staging, name, emit, resolved.type === 'remote', signal);
           if (got) hashes.set(got.path, got.sha256);

@@ -53,9 +53,14 @@ describe('Catalog.resolve', () => {
     expect(ref.files[0]!.url).toBe('https://huggingface.co/owner/repo/resolve/v1.2/onnx/model.int8.onnx');
   });
 
-  it('rejects an hf: URI that names no file', () => {
+  it('rejects an hf: URI that names neither a file nor a quantization', () => {
     expect(thrown(() => catalog.resolve('hf:Qwen/Qwen3-0.6B-GGUF'))).toBeInstanceOf(UsageError);
-    expect(thrown(() => catalog.resolve('hf:Qwen/Qwen3-0.6B-GGUF:Q8_0'))).toBeInstanceOf(UsageError);
+    expect(thrown(() => catalog.resolve('hf:Qwen/Qwen3-0.6B-GGUF:'))).toBeInstanceOf(UsageError);
+  });
+
+  it('takes hf:owner/repo:QUANT as a quantization to look up when pulled, named after the repository and the quantization', () => {
+    const ref = catalog.resolve('hf:Qwen/Qwen3-0.6B-GGUF:Q8_0');
+    expect(ref).toMatchObject({ type: 'remote', name: 'qwen3-0.6b-q8_0', source: 'hf:Qwen/Qwen3-0.6B-GGUF:Q8_0', files: [], quant: { owner: 'Qwen', repo: 'Qwen3-0.6B-GGUF', quant: 'Q8_0' } });
   });
 
   it('turns a URL into a remote file, flagging archives', () => {
