@@ -42,7 +42,7 @@ const pullWithBars = async (ctx: CommandContext, runtime: Runtime, ref: string) 
  * is an error, not a silent substitute.
  */
 const ensureImported = async (ctx: CommandContext, runtime: Runtime, ref: string): Promise<string | undefined> => {
-  const [{ loadCatalog }, { ModelNotFoundError }] = await Promise.all([import('../../src/catalog/catalog.js'), import('../../src/errors.js')]);
+  const [{ loadCatalog }, { ModelNotFoundError, UsageError }] = await Promise.all([import('../../src/catalog/catalog.js'), import('../../src/errors.js')]);
   const catalog = await loadCatalog({ userPath: runtime.config.catalog });
   let resolved;
   try {
@@ -57,7 +57,6 @@ const ensureImported = async (ctx: CommandContext, runtime: Runtime, ref: string
   const installed = await runtime.getModel(resolved.name).catch(() => undefined);
   if (installed?.source === source) return installed.name;
   if (installed) {
-    const { UsageError } = await import('../../src/errors.js');
     throw new UsageError(`A different model is installed as '${resolved.name}' (from ${installed.source}).`, {
       hint: `Pull this one under another name: \`murmur pull ${ref} --name NAME\`, then use NAME.`,
     });

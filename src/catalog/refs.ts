@@ -47,10 +47,12 @@ export const parseHfUri = (uri: string): HfUri => {
       param: 'model',
     });
   }
-  const encodedPath = path.split('/').map(encodeURIComponent).join('/');
-  const url = `https://huggingface.co/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/resolve/${encodeURIComponent(revision)}/${encodedPath}`;
-  return { owner, repo, path, revision, url };
+  return { owner, repo, path, revision, url: hfResolveUrl(owner, repo, revision, path) };
 };
+
+/** Where a file of a Hugging Face repository downloads from: `https://huggingface.co/<owner>/<repo>/resolve/<revision>/<path>`. */
+const hfResolveUrl = (owner: string, repo: string, revision: string, path: string): string =>
+  `https://huggingface.co/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/resolve/${encodeURIComponent(revision)}/${path.split('/').map(encodeURIComponent).join('/')}`;
 
 /**
  * `hf:owner/repo:QUANT[@revision]`: one quantization of a GGUF repository,
@@ -74,15 +76,13 @@ export const parseHfQuantUri = (uri: string): HfQuantUri | undefined => {
   const match = /^hf:\/*([^/\s:@]+)\/([^/\s:@]+):([^/\s:@]+)(?:@([^/\s:@]+))?$/i.exec(uri.trim());
   if (!match) return undefined;
   const [, owner, repo, quant, revision = 'main'] = match as unknown as [string, string, string, string, string | undefined];
-  const base = `https://huggingface.co`;
-  const id = `${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
   return {
     owner,
     repo,
     quant,
     revision,
-    listUrl: `${base}/api/models/${id}/tree/${encodeURIComponent(revision)}?recursive=true`,
-    fileUrl: (path) => `${base}/${id}/resolve/${encodeURIComponent(revision)}/${path.split('/').map(encodeURIComponent).join('/')}`,
+    listUrl: `https://huggingface.co/api/models/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/tree/${encodeURIComponent(revision)}?recursive=true`,
+    fileUrl: (path) => hfResolveUrl(owner, repo, revision, path),
   };
 };
 

@@ -15,8 +15,6 @@ interface TreeEntry {
 const SPLIT = /-(\d{5})-of-\d{5}(?=\.gguf$)/i;
 const LISTING_LIMIT = 16 * 1024 * 1024;
 
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** Reads a small JSON document (through MURMUR_MIRROR like any download). */
 const fetchJson = async (url: string, mirror: string | undefined, signal?: AbortSignal): Promise<unknown> => {
   const opened = await openSource(sourceFor(url, mirror), 0, undefined, signal);
@@ -39,10 +37,17 @@ const fetchJson = async (url: string, mirror: string | undefined, signal?: Abort
   }
 };
 
-/** The quantization a GGUF file name carries, as matched against what the user typed: `…-Q4_K_M.gguf` → has `q4_k_m`. */
+/**
+ * Whether a GGUF file name carries the quantization typed: its name, cut at
+ * '-' and '.', holds the quantization's own pieces in a row, ignoring case
+ * (`Qwen3-0.6B-Q4_K_M.gguf` carries `Q4_K_M`, `gemma-3-UD-Q4_K_XL.gguf`
+ * carries `UD-Q4_K_XL`). '_' does not cut: `Q4_K` is not `Q4_K_M`.
+ */
 const namesQuant = (path: string, quant: string): boolean => {
-  const base = (path.split('/').at(-1) ?? path).replace(SPLIT, '').replace(/\.gguf$/i, '');
-  return new RegExp(`(^|[-_.])${escapeRegExp(quant)}($|[-_.])`, 'i').test(base);
+  const pieces = (text: string) => text.toLowerCase().split(/[-.]/).filter(Boolean);
+  const name = pieces((path.split('/').at(-1) ?? path).replace(SPLIT, '').replace(/\.gguf$/i, ''));
+  const wanted = pieces(quant);
+  return wanted.length > 0 && name.some((_, i) => wanted.every((piece, j) => name[i + j] === piece));
 };
 
 /**

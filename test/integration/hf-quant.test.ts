@@ -42,6 +42,8 @@ describe.skipIf(missingModels(GGUF))('pull hf:owner/repo:QUANT through a mirror'
       'Tales-F16-00001-of-00002.gguf': whole.subarray(0, whole.length - 1000), // the header and tensor list whole, as in a real first part
       'Tales-F16-00002-of-00002.gguf': whole.subarray(whole.length - 1000),
       'mmproj-Tales-Q8_0.gguf': Buffer.from('a projector'),
+      'Tales-UD-Q4_K_XL.gguf': whole,
+      'Tales-Q4_K_S.gguf': Buffer.from('not the one asked for'),
       'README.md': Buffer.from('# tales'),
     };
     const listing = Object.entries(files).map(([path, bytes]) => ({
@@ -77,6 +79,13 @@ describe.skipIf(missingModels(GGUF))('pull hf:owner/repo:QUANT through a mirror'
     expect(model.name).toBe('tales-f16');
     expect(model.files.map((f) => f.path).sort()).toEqual(['Tales-F16-00001-of-00002.gguf', 'Tales-F16-00002-of-00002.gguf']);
     expect(model.layout).toMatchObject({ model: 'Tales-F16-00001-of-00002.gguf' });
+  });
+
+  it('matches the quantization as a whole name piece: a dashed one is found, a prefix is not', async () => {
+    const { store } = makeTestStore(catalog, server.url);
+    const dashed = await store.pull('hf:tiny/Tales-GGUF:ud-q4_k_xl');
+    expect(dashed.files.map((f) => f.path)).toEqual(['Tales-UD-Q4_K_XL.gguf']);
+    await expect(store.pull('hf:tiny/Tales-GGUF:Q4_K')).rejects.toMatchObject({ message: expect.stringContaining("no GGUF file for 'Q4_K'") });
   });
 
   it('names the quantizations there are when the one asked for is missing, and an unknown repository', async () => {
