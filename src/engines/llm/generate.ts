@@ -1,6 +1,18 @@
-import type { ChatWrapper, Llama, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
+import type {
+  ChatHistoryItem,
+  ChatModelFunctions,
+  ChatWrapper,
+  ChatWrapperGenerateContextStateOptions,
+  ChatWrapperGeneratedContextState,
+  Llama,
+  LlamaGrammar,
+  LlamaModel,
+  LlamaText,
+  Token,
+  Tokenizer,
+} from 'node-llama-cpp';
 import { AppError } from '../../errors.js';
-import type { GenerationCallbacks, ResponseFormat, SamplingOptions, ToolCall } from '../../runtime/types.js';
+import type { GenerationCallbacks, ResponseFormat, SamplingOptions, ToolCall } from '../../types/chat.js';
 import type { EngineChatRequest, EngineCompletionRequest, EngineGeneration } from '../types.js';
 import { newToolCallId, toChatHistory, toFinishReason, toFunctions } from './history.js';
 import type { SequencePool } from './sequence-pool.js';
@@ -87,6 +99,57 @@ const stopwatch = () => {
   };
 };
 
+/**
+ * Renders and tokenizes the chat prompt once, and gives back a per-request
+ * view of the chat wrapper that answers LlamaChat's own render of this same
+ * prompt from that work.
+ *
+ * Why: we must know the prompt's length before generating, to refuse a
+ * prompt that does not fit and to cap the reply at the room left (maxTokens
+ * is read once, when generateResponse starts). node-llama-cpp takes no
+ * tokens, only a history that it renders and tokenizes again itself, and has
+ * no hook before evaluation that could refuse or resize the request: a
+ * custom contextShift strategy is only reached once the prompt already
+ * overflows, and its errors are swallowed (logged, then the default strategy
+ * erases history instead); the sequence's token meter counts only after
+ * evaluation, and only the tokens not already in the sequence. So we keep
+ * our render and hand it over. Only a render of the identical request
+ * (the same history items, functions and documentFunctionParams; the render
+ * is a pure function of them) is answered from the cache, so anything
+ * node-llama-cpp renders later (a history grown by the reply or by function
+ * calls, a context shift) still goes to the real wrapper, and a change in
+ * its internals costs a second render, never a wrong one.
+ */
+const renderPrompt = (
+  chatWrapper: ChatWrapper,
+  tokenizer: Tokenizer,
+  history: ChatHistoryItem[],
+  functions: ChatModelFunctions | undefined,
+): { promptTokens: number; chatWrapper: ChatWrapper } => {
+  const documentFunctionParams = functions ? true : undefined;
+  const state = chatWrapper.generateContextState({ chatHistory: history, availableFunctions: functions, documentFunctionParams });
+  const tokens: readonly Token[] = state.contextText.tokenize(tokenizer);
+  const rendered = state.contextText;
+  const contextText: LlamaText = Object.create(rendered, {
+    tokenize: {
+      value: (by: Tokenizer, options?: 'trimLeadingSpace'): Token[] =>
+        by === tokenizer && options === undefined ? [...tokens] : rendered.tokenize(by, options),
+    },
+  });
+  const samePrompt = (options: ChatWrapperGenerateContextStateOptions) =>
+    options.availableFunctions === functions &&
+    options.documentFunctionParams === documentFunctionParams &&
+    options.chatHistory.length === history.length &&
+    options.chatHistory.every((item, i) => item === history[i]);
+  const view: ChatWrapper = Object.create(chatWrapper, {
+    generateContextState: {
+      value: (options: ChatWrapperGenerateContextStateOptions): ChatWrapperGeneratedContextState =>
+        samePrompt(options) ? { ...state, contextText } : chatWrapper.generateContextState(options),
+    },
+  });
+  return { promptTokens: tokens.length, chatWrapper: view };
+};
+
 /** One chat turn on a borrowed sequence. */
 export const runChat = async (ctx: GenerateContext, request: EngineChatRequest): Promise<EngineGeneration> => {
   const functions = toFunctions(request.tools, request.toolChoice);
@@ -97,17 +160,12 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
     });
   }
   const history = toChatHistory(request.messages);
-  const { contextText } = ctx.chatWrapper.generateContextState({
-    chatHistory: history,
-    availableFunctions: functions,
-    documentFunctionParams: functions ? true : undefined,
-  });
-  const promptTokens = contextText.tokenize(ctx.model.tokenizer).length;
+  const { promptTokens, chatWrapper } = renderPrompt(ctx.chatWrapper, ctx.model.tokenizer, history, functions);
   if (promptTokens >= ctx.contextSize) throw tooLong(ctx.name, promptTokens, ctx.contextSize);
   const grammar = await grammarFor(ctx.llama, request.responseFormat);
 
   const { sequence, give } = await ctx.pool.borrow();
-  const chat = new ctx.lib.LlamaChat({ contextSequence: sequence, chatWrapper: ctx.chatWrapper, autoDisposeSequence: false });
+  const chat = new ctx.lib.LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
   const before = sequence.tokenMeter.getState();
   const clock = stopwatch();
   try {
