@@ -1,6 +1,6 @@
 import { Command } from './commander.js';
 import { describeVerb } from './verbs.js';
-import type { LoadedModel } from '../src/runtime/types.js';
+import type { LoadedModel } from '../src/types/models.js';
 import type { CommandContext } from './context.js';
 import { printJson, withExamples, withJson } from './shared.js';
 

@@ -103,7 +103,7 @@ export const speakCommand = (ctx: CommandContext) =>
       const argument = words.length && !(words.length === 1 && words[0] === '-') ? words.join(' ') : undefined;
       if (!argument && ctx.stdin.isTTY && words[0] !== '-') throw new UsageError('No text: give it as an argument, or pipe it on stdin (or pass "-").');
       const { openSink } = await import('./ui/speak-output.js');
-      const { sentenceBatches } = await import('./ui/speak-input.js');
+      const { feedSession } = await import('./ui/speak-input.js');
       let target: Parameters<typeof openSink>[0] = { kind: 'speakers' };
       if (options.output === '-') target = { kind: 'stdout', format: format ?? 'wav' };
       else if (options.output) {
@@ -113,19 +113,20 @@ export const speakCommand = (ctx: CommandContext) =>
         target = { kind: 'file', path: options.output, format: (format ?? fromPath) as Format };
       }
       const sink = await openSink(target, ctx.stdout);
-      let said = 0;
-      let batches = 0;
+      let summary;
       try {
-        for await (const text of sentenceBatches(argument ?? ctx.stdin)) {
-          batches += 1;
-          const result = await runtime.speak({ model, text, voice: options.voice, speed, signal: ctx.signal, onAudio: (chunk) => sink.write(chunk.samples, chunk.sampleRate) });
-          said += result.samples.length;
-        }
-        if (!batches) throw new UsageError('There is no text to speak: the input is empty or only whitespace.');
+        const session = await runtime.openSpeech({ model, voice: options.voice, speed, signal: ctx.signal });
+        const feeding = feedSession(session, argument ?? ctx.stdin);
+        feeding.catch(() => undefined); // awaited below, after the audio
+        for await (const chunk of session) sink.write(chunk.samples, chunk.sampleRate);
+        await feeding;
+        summary = await session.done;
+        if (summary.cancelled) ctx.signal.throwIfAborted();
+        if (!summary.characters) throw new UsageError('There is no text to speak: the input is empty or only whitespace.');
         await sink.end();
       } catch (error) {
         await sink.abort();
         throw error;
       }
-      if (!said) ctx.stderr.write('murmur: nothing in the text could be spoken by this voice.\n');
+      if (!summary.samples) ctx.stderr.write('murmur: nothing in the text could be spoken by this voice.\n');
     });

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'store_not_writable'
   | 'no_space'
   | 'engine_load_failed'
+  | 'engine_crashed'
   | 'invalid_request'
   | 'context_length_exceeded'
   | 'payload_too_large'

@@ -18,74 +18,56 @@ export interface SpokenReply {
 }
 
 /**
- * The voice model chat --speak uses: MURMUR_TTS_MODEL, else the catalog's
- * default voice when installed, else the first installed voice model.
- * Throws (with a hint to pull one) when none is installed.
- */
-const chooseVoiceModel = async (runtime: Runtime): Promise<string> => {
-  const { resolveSpeechModel } = await import('../../src/runtime/speech-models.js');
-  const store = { list: () => runtime.listModels(), get: (name: string) => runtime.getModel(name).catch(() => undefined) };
-  const model = await resolveSpeechModel({ config: runtime.config, store }, 'tts');
-  // Not installed: the store's error says how to pull it.
-  return (await runtime.getModel(model)).name;
-};
-
-/**
- * Opens the speakers and picks the voice model, before anything is
+ * Opens the speakers and a speech session (which picks the voice model:
+ * MURMUR_TTS_MODEL, else the default voice model), before anything is
  * generated: no output device (the same error as `murmur speak`) or no
- * voice model fails here. The voice is MURMUR_VOICE or the model's default.
+ * voice model fails here. The session splits the streamed reply into
+ * sentences and speaks them in order; this only plays what it makes.
  */
 export const openSpokenReply = async (ctx: CommandContext, runtime: Runtime): Promise<SpokenReply> => {
-  const [{ openSink }, { createSentenceSplitter }] = await Promise.all([import('./speak-output.js'), import('../../src/text/sentences.js')]);
+  const { openSink } = await import('./speak-output.js');
   const sink = await openSink({ kind: 'speakers' }, ctx.stdout).catch(async (error: unknown) => {
     const { AppError } = await import('../../src/errors.js');
     if (!(error instanceof AppError) || error.code !== 'not_supported') throw error;
     // speak's own message; a hint that fits chat, which has no -o.
     throw new AppError(error.code, error.message, { hint: 'Drop --speak, or pipe the answer to a file: `murmur chat MODEL "…" | murmur speak -o speech.wav`.', cause: error });
   });
-  let model: string;
+  let session: Awaited<ReturnType<Runtime['openSpeech']>>;
   try {
-    model = await chooseVoiceModel(runtime);
+    session = await runtime.openSpeech({ signal: ctx.signal });
   } catch (error) {
     await sink.abort();
     throw error;
   }
-  const splitter = createSentenceSplitter();
-  let chain: Promise<void> = Promise.resolve();
-  let failure: unknown;
+  const played = (async () => {
+    for await (const chunk of session) sink.write(chunk.samples, chunk.sampleRate);
+  })();
+  // Kept, not left unhandled: end() reports the failure.
+  played.catch(() => undefined);
   let stopped = false;
 
-  const say = (sentences: readonly string[]) => {
-    for (const sentence of sentences) {
-      if (!sentence.trim()) continue;
-      chain = chain
-        .then(async () => {
-          if (failure !== undefined || stopped) return;
-          await runtime.speak({ model, text: sentence, signal: ctx.signal, onAudio: (chunk) => sink.write(chunk.samples, chunk.sampleRate) });
-        })
-        // Kept, not left unhandled: end() reports the first failure.
-        .catch((error: unknown) => void (failure ??= error));
-    }
-  };
-
   return {
-    push: (text) => say(splitter.push(text)),
+    push: (text) => {
+      if (!stopped) session.append(text);
+    },
     async end() {
-      say(splitter.flush());
-      await chain;
-      if (failure !== undefined) {
-        stopped = true;
-        await sink.abort();
-        throw failure;
-      }
+      if (stopped) return;
       stopped = true;
+      session.close();
+      try {
+        await played;
+      } catch (error) {
+        await sink.abort();
+        throw error;
+      }
       await sink.end();
     },
     async abort() {
       if (stopped) return;
       stopped = true;
+      session.cancel();
       await sink.abort();
-      await chain;
+      await played.catch(() => undefined);
     },
   };
 };

@@ -1,4 +1,4 @@
-import type { ChatMessage, FinishReason } from '../../src/runtime/types.js';
+import type { ChatMessage, FinishReason } from '../../src/types/chat.js';
 import {
   continueLine, deleteBackward, deleteWordBackward, emptyInput, inputOf, insertText,
   moveCursor, moveLine, moveToLineEdge, type InputBuffer,

@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import type { ChatMessage } from '../../src/runtime/types.js';
+import type { ChatMessage } from '../../src/types/chat.js';
 
 /** A conversation as `/save` writes it. */
 export interface Transcript {

@@ -1,61 +1,25 @@
 import type { Readable } from 'node:stream';
+import type { SpeechSession } from '../../src/runtime/speech-session.js';
 
 /**
- * The text `murmur speak` says, as batches of whole sentences ready to
- * synthesize. From stdin, sentences are yielded as soon as they are complete
- * (a line ending counts as an end), so `tail -f log | murmur speak` speaks
- * each line as it comes; whatever is complete when the previous batch
- * finishes goes together, up to `maxCharacters`.
+ * Feeds `murmur speak`'s text into a speech session: the argument at once,
+ * or stdin as it arrives (the session speaks each sentence, and each line,
+ * as soon as it is complete, so `tail -f log | murmur speak` speaks every
+ * line as it comes). Closes the session at the end of the input; a read
+ * error cancels it and is thrown.
  */
-export async function* sentenceBatches(source: string | Readable, maxCharacters = 4000): AsyncGenerator<string> {
-  const { createSentenceSplitter } = await import('../../src/text/sentences.js');
-  const splitter = createSentenceSplitter();
-  const ready: string[] = [];
-  let ended = false;
-  let wake: (() => void) | undefined;
-  let failure: unknown;
-
-  const add = (sentences: readonly string[]) => {
-    for (const s of sentences) if (s.trim()) ready.push(s.trim());
-    wake?.();
-  };
-
+export const feedSession = async (session: SpeechSession, source: string | Readable): Promise<void> => {
   if (typeof source === 'string') {
-    add(splitter.push(source));
-    add(splitter.flush());
-    ended = true;
-  } else {
-    source.setEncoding('utf8');
-    source.on('data', (chunk: string) => {
-      // A line is a unit of its own: text piped line by line is spoken line by line.
-      const lines = chunk.split(/(?<=\n)/);
-      for (const line of lines) {
-        add(splitter.push(line));
-        if (line.endsWith('\n')) add(splitter.flush());
-      }
-    });
-    source.once('end', () => {
-      add(splitter.flush());
-      ended = true;
-      wake?.();
-    });
-    source.once('error', (error) => {
-      failure = error;
-      ended = true;
-      wake?.();
-    });
+    session.append(source);
+    session.close();
+    return;
   }
-
-  for (;;) {
-    if (failure) throw failure;
-    if (ready.length) {
-      let batch = ready.shift()!;
-      while (ready.length && batch.length + 1 + ready[0]!.length <= maxCharacters) batch += ` ${ready.shift()!}`;
-      yield batch;
-      continue;
-    }
-    if (ended) return;
-    await new Promise<void>((resolve) => (wake = resolve));
-    wake = undefined;
+  source.setEncoding('utf8');
+  try {
+    for await (const chunk of source as AsyncIterable<string>) session.append(chunk);
+    session.close();
+  } catch (error) {
+    session.cancel();
+    throw error;
   }
-}
+};

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { Runtime, TranscribeResult } from '../../src/runtime/types.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import type { TranscribeResult } from '../../src/types/transcript.js';
 import type { TranscriptFormat } from '../../src/text/subtitles.js';
 import { AppError, UsageError } from '../../src/errors.js';
 import { loadCatalog } from '../../src/catalog/catalog.js';

@@ -1,38 +1,9 @@
 import { z } from 'zod';
 
-/** What a model does. */
-export const modelKinds = ['llm', 'embedding', 'tts', 'asr', 'vad'] as const;
-export type ModelKind = (typeof modelKinds)[number];
+import { engineNames, families, modelKinds } from '../types/models.js';
 
-/** Which native package runs it. */
-export const engines = ['llama-cpp', 'sherpa-onnx'] as const;
-export type EngineName = (typeof engines)[number];
-
-/**
- * The model family inside an engine: which sherpa-onnx config block it needs
- * (vits, kokoro, whisper, …) or `gguf` for node-llama-cpp.
- */
-export const families = [
-  'gguf',
-  'vits',
-  'kokoro',
-  'kitten',
-  'matcha',
-  'whisper',
-  'moonshine',
-  'moonshine-v2',
-  'sense-voice',
-  'paraformer',
-  'transducer',
-  'nemo-transducer',
-  'nemo-ctc',
-  'zipformer-ctc',
-  'streaming-transducer',
-  'tdnn',
-  'silero-vad',
-  'ten-vad',
-] as const;
-export type Family = (typeof families)[number];
+export type { EngineName, Family, ModelKind } from '../types/models.js';
+export { engineNames as engines, families, modelKinds };
 
 export const archiveTypes = ['tar.bz2', 'tar.gz', 'tar'] as const;
 export type ArchiveType = (typeof archiveTypes)[number];
@@ -67,7 +38,7 @@ export const catalogEntrySchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a name is lower-case letters, digits, ".", "-" and "_"'),
   aliases: z.array(z.string().min(1)).optional(),
   kind: z.enum(modelKinds),
-  engine: z.enum(engines),
+  engine: z.enum(engineNames),
   family: z.enum(families),
   description: z.string(),
   license: z.string(),

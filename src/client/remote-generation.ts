@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import type { ChatRequest, CompletionRequest, FinishReason, GenerationResult, ToolCall, Usage } from '../runtime/types.js';
+import type { ChatRequest, CompletionRequest, FinishReason, GenerationResult, ToolCall, Usage } from '../types/chat.js';
 import { fromErrorBody } from '../server/errors.js';
 import { readSseData } from './event-stream.js';
 

@@ -1,17 +1,13 @@
 import type { Config } from '../config.js';
 import { AppError, isAbortError } from '../errors.js';
-import type {
-  ChatMessage,
-  ChatRequest,
-  CompletionRequest,
-  EmbedResult,
-  GenerationResult,
-  LoadedModel,
-  Runtime,
-  VoiceList,
-} from '../runtime/types.js';
+import type { Runtime } from '../runtime/types.js';
+import type { ChatMessage, ChatRequest, CompletionRequest, EmbedResult, GenerationResult } from '../types/chat.js';
+import type { LoadedModel } from '../types/models.js';
+import type { VoiceList } from '../types/speech.js';
 import type { InstalledModel, PullEvent } from '../store/types.js';
 import { fromErrorBody } from '../server/errors.js';
+import { concatFloat32 } from '../audio/pcm.js';
+import { createSpeechSession } from '../runtime/speech-session.js';
 import { readNdjson } from './event-stream.js';
 import { readGeneration, type GenerationKind } from './remote-generation.js';
 import { remoteSpeak } from './remote-speech.js';
@@ -116,6 +112,29 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
   return {
     config,
     speak: (request) => remoteSpeak(send, request),
+    // Until the daemon's session doors exist, a remote session speaks each ready batch of sentences with one request.
+    openSpeech: async (options = {}) =>
+      createSpeechSession({
+        model: options.model,
+        voice: options.voice,
+        signal: options.signal,
+        synthesize: async (text, signal) => {
+          const parts: Float32Array[] = [];
+          let sampleRate = 0;
+          await remoteSpeak(send, {
+            model: options.model,
+            voice: options.voice,
+            speed: options.speed,
+            text,
+            signal,
+            onAudio: (chunk) => {
+              parts.push(chunk.samples);
+              sampleRate = chunk.sampleRate;
+            },
+          });
+          return { samples: concatFloat32(parts), sampleRate: sampleRate || 24_000 };
+        },
+      }),
     async voices(model) {
       const body = await getJson<{ data: { model: string; default_voice?: string | null; voices: VoiceList['voices'] }[] }>(
         'GET',

@@ -1,7 +1,7 @@
 import { concatFloat32, createS16leReader } from '../audio/pcm.js';
 import { AppError } from '../errors.js';
 import { fromErrorBody } from '../server/errors.js';
-import type { SpeakRequest, SpeakResult } from '../runtime/types.js';
+import type { SpeakRequest, SpeakResult } from '../types/speech.js';
 import { readSseData } from './event-stream.js';
 
 /** How RemoteRuntime sends a request (and turns an error status into an AppError). */
@@ -43,6 +43,7 @@ export const remoteSpeak = async (send: Send, request: SpeakRequest): Promise<Sp
   let sampleRate = Number(res.headers.get('X-Sample-Rate')) || 24_000;
   const parts: Float32Array[] = [];
   let firstAudioMs: number | undefined;
+  let made = 0;
   let done: DoneEvent | undefined;
   const pcm = createS16leReader();
   for await (const data of readSseData(res.body!)) {
@@ -53,7 +54,8 @@ export const remoteSpeak = async (send: Send, request: SpeakRequest): Promise<Sp
       const samples = pcm.push(Buffer.from(event.audio, 'base64'));
       if (!samples.length) continue;
       firstAudioMs ??= performance.now() - started;
-      parts.push(samples);
+      made += samples.length;
+      if (!request.onAudio) parts.push(samples);
       request.onAudio?.({ samples, sampleRate, text: event.text ?? '' });
     } else if ('type' in event && event.type === 'speech.audio.done') {
       done = event;
@@ -63,12 +65,13 @@ export const remoteSpeak = async (send: Send, request: SpeakRequest): Promise<Sp
   if (!done) throw new AppError('internal', 'The daemon ended the speech stream without finishing it.');
   const samples = concatFloat32(parts);
   const totalMs = performance.now() - started;
-  const seconds = samples.length / sampleRate;
+  const seconds = made / sampleRate;
   return {
     model: done.model ?? request.model ?? '',
     voice: done.voice ?? request.voice ?? '',
     sampleRate,
     samples,
+    sampleCount: made,
     characters: done.characters ?? request.text.length,
     timings: {
       firstAudioMs: firstAudioMs ?? totalMs,

@@ -1,7 +1,7 @@
 import { openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
 import { AppError, isAbortError } from '../errors.js';
-import type { AudioInput, TranscribeRequest, TranscribeResult, TranscriptSegment } from '../runtime/types.js';
+import type { AudioInput, TranscribeRequest, TranscribeResult, TranscriptSegment } from '../types/transcript.js';
 import { fromErrorBody } from '../server/errors.js';
 
 /** Where and how RemoteRuntime reaches the daemon. */

@@ -1,11 +1,6 @@
-import type { ModelKind } from '../catalog/schema.js';
+import type { ModelKind } from '../types/models.js';
 import type { InstalledModel } from '../store/types.js';
-import type {
-  ChatRequest,
-  CompletionRequest,
-  EmbedResult,
-  GenerationResult,
-} from '../runtime/types.js';
+import type { ChatRequest, CompletionRequest, EmbedResult, GenerationResult } from '../types/chat.js';
 
 /**
  * The small interfaces every engine implements. The model manager only knows
@@ -13,18 +8,39 @@ import type {
  * LLM engine without it changing.
  */
 
-/** A loaded model, whatever engine runs it. */
-export interface EngineHandle {
-  readonly kind: ModelKind;
+/** What an engine measures of a loaded model now. */
+export interface EngineStats {
   /** Bytes of memory held (weights plus contexts, RAM + VRAM), as the engine estimates it. */
   readonly memoryBytes: number;
-  /** Frees everything the model holds. Safe to call twice. */
+}
+
+/**
+ * A loaded model, whatever engine runs it and wherever (this process or a
+ * child). Requests and results crossing it are plain data, so a handle can
+ * be a proxy to another process: the only functions are streaming
+ * callbacks, and signals stand for cancel messages.
+ */
+export interface EngineHandle {
+  readonly kind: ModelKind;
+  /** Asks the engine what it holds now (a child process answers over its channel). */
+  stats(): Promise<EngineStats>;
+  /**
+   * Settles with the reason when the engine dies under the handle (its
+   * process exited); absent or never settling for an engine in this
+   * process. The model manager then evicts the model and fails its calls
+   * with AppError('engine_crashed').
+   */
+  readonly died?: Promise<Error>;
+  /** Frees everything the model holds. Safe to call twice, and after a death. */
   dispose(): Promise<void>;
 }
 
 export interface EngineLoadOptions {
   readonly signal?: AbortSignal;
 }
+
+/** Picks the engine factory that runs an installed model (src/engines/registry.ts by default). */
+export type EngineResolver = (model: InstalledModel) => EngineFactory;
 
 /** Loads an installed model into an engine. */
 export type EngineFactory<H extends EngineHandle = EngineHandle> = (

@@ -13,12 +13,13 @@ export interface CreateRuntimeDeps extends Partial<LocalRuntimeDeps> {
  * is first used.
  */
 export const createRuntime = async (config: Config, deps: CreateRuntimeDeps = {}): Promise<LocalRuntime> => {
+  const { loadCatalog } = await import('../catalog/catalog.js');
+  // One parse per runtime: the store and the runtime's defaults share it.
+  const catalog = deps.catalog ?? (await loadCatalog({ userPath: config.catalog }));
   let store = deps.store;
   if (!store) {
-    const { loadCatalog } = await import('../catalog/catalog.js');
     const { createStore } = await import('../store/store.js');
-    const catalog = deps.catalog ?? (await loadCatalog({ userPath: config.catalog }));
     store = createStore(config, catalog);
   }
-  return createLocalRuntime(config, { ...deps, store });
+  return createLocalRuntime(config, { ...deps, catalog, store });
 };

@@ -1,22 +1,29 @@
-import type { ModelKind, EngineName } from '../catalog/schema.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { ModelKind, EngineName } from '../types/models.js';
 import type { Config } from '../config.js';
-import { createLlamaCppEngine } from '../engines/llm/llama-cpp.js';
-import { createSherpaEngine } from '../engines/speech/sherpa.js';
-import type { EngineFactory, EngineGeneration, EngineHandle, LlmHandle } from '../engines/types.js';
+import { createEngineRegistry } from '../engines/registry.js';
+import type { EngineFactory, EngineGeneration, EngineHandle, EngineResolver, LlmHandle } from '../engines/types.js';
 import { AppError } from '../errors.js';
 import type { InstalledModel, Store } from '../store/types.js';
 import { createModelManager, type ModelManager } from './model-manager.js';
 import { transcribeLocal } from './transcribe-local.js';
 import type { TtsHandle } from '../engines/speech/tts-types.js';
-import { checkSpeakRequest, synthesizeSpeech, voiceList } from './speak.js';
-import { resolveSpeechModel } from './speech-models.js';
-import type { EmbedResult, GenerationResult, Runtime, SpeakResult, VoiceList } from './types.js';
+import { checkSpeakRequest, MAX_SPEED, MIN_SPEED, resolveVoice, synthesizeSpeech, voiceList } from './speak.js';
+import { createSpeechSession } from './speech-session.js';
+import { resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
+import type { Runtime } from './types.js';
+import type { EmbedResult, GenerationResult } from '../types/chat.js';
+import type { SpeakResult, VoiceList } from '../types/speech.js';
 
 /** What LocalRuntime needs from outside; tests pass a small fake store and fake engines. */
 export interface LocalRuntimeDeps {
   readonly store: Pick<Store, 'list' | 'get' | 'require' | 'pull' | 'remove'>;
+  /** The catalog the store was built with (defaults and aliases); read once from config.catalog when absent. */
+  readonly catalog?: Catalog;
   /** Engines by name; 'llama-cpp' and 'sherpa-onnx' default to the native engines, loaded on first use. */
   readonly engines?: Partial<Record<EngineName, EngineFactory>>;
+  /** Which factory runs a model (default: src/engines/registry.ts with `engines` as overrides). */
+  readonly engineFor?: EngineResolver;
   /** Requests per model that may wait for a slot before 'overloaded' (default 8 × parallel). */
   readonly maxQueued?: number;
   /** Bytes loaded models may hold before idle ones are unloaded, least recently used first (default unbounded). */
@@ -66,13 +73,13 @@ const finish = (name: string, result: EngineGeneration, waitedMs: number): Gener
  */
 export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): LocalRuntime => {
   const { store } = deps;
-  const engines: Partial<Record<EngineName, EngineFactory>> = { ...deps.engines };
-  const engineFor = (model: InstalledModel): EngineFactory => {
-    if (model.engine === 'llama-cpp') return (engines['llama-cpp'] ??= createLlamaCppEngine(config));
-    if (model.engine === 'sherpa-onnx') return (engines['sherpa-onnx'] ??= createSherpaEngine(config));
-    const factory = engines[model.engine];
-    if (!factory) throw new AppError('not_supported', `No ${model.engine} engine is available for '${model.name}'.`);
-    return factory;
+  const engineFor = deps.engineFor ?? createEngineRegistry(config, deps.engines);
+  let catalog: Promise<Catalog> | undefined = deps.catalog && Promise.resolve(deps.catalog);
+  const resolving: SpeechModelDeps & Pick<LocalRuntimeDeps, 'store'> & { readonly config: Config } = {
+    config,
+    store,
+    // Parsed once per runtime, on first need.
+    catalog: () => (catalog ??= import('../catalog/catalog.js').then(({ loadCatalog }) => loadCatalog({ userPath: config.catalog }))),
   };
 
   const models = createModelManager({
@@ -105,7 +112,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     speak: async (request) => {
       checkSpeakRequest(request);
       return use<TtsHandle, SpeakResult>(
-        await resolveSpeechModel({ config, store }, 'tts', request.model),
+        await resolveSpeechModel(resolving, 'tts', request.model),
         ['tts'],
         'speak',
         (handle, found, waited) => synthesizeSpeech(handle, found.name, request, waited, config.voice),
@@ -113,7 +120,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       );
     },
     voices: async (name) => {
-      const chosen = name ? [await store.require(await resolveSpeechModel({ config, store }, 'tts', name))] : (await store.list()).filter((m) => m.kind === 'tts');
+      const chosen = name ? [await store.require(await resolveSpeechModel(resolving, 'tts', name))] : (await store.list()).filter((m) => m.kind === 'tts');
       return Promise.all(
         chosen.map((model) =>
           model.kind === 'tts' && model.voices?.length
@@ -122,7 +129,32 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
         ),
       );
     },
-    transcribe: (request) => transcribeLocal({ config, store, use }, request),
+    openSpeech: async (options = {}) => {
+      const speed = options.speed ?? 1;
+      if (!(Number.isFinite(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
+        throw new AppError('invalid_request', `Speed must be between ${MIN_SPEED} and ${MAX_SPEED}, not ${speed}.`, { param: 'speed' });
+      }
+      const model = await store.require(await resolveSpeechModel(resolving, 'tts', options.model));
+      requireKind(model, ['tts'], 'speak');
+      // One lease for the session's life: no lookup, manifest read or load per sentence.
+      const lease = await models.lease(model.name, { signal: options.signal });
+      try {
+        const handle = lease.handle as TtsHandle;
+        const voice = resolveVoice(handle, options.voice, model.name, config.voice);
+        return createSpeechSession({
+          model: model.name,
+          voice: voice.name,
+          signal: options.signal,
+          synthesize: (text, signal) =>
+            lease.run(async () => ({ samples: await handle.synthesize(text, { sid: voice.id, speed, signal }), sampleRate: handle.sampleRate }), { signal }),
+          onEnd: () => lease.release(),
+        });
+      } catch (error) {
+        lease.release();
+        throw error;
+      }
+    },
+    transcribe: (request) => transcribeLocal({ ...resolving, use }, request),
     chat: ({ model, ...request }) =>
       use<LlmHandle, GenerationResult>(
         model,

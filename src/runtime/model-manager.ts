@@ -1,5 +1,6 @@
 import type { EngineHandle } from '../engines/types.js';
-import type { LoadedModel } from './types.js';
+import { AppError } from '../errors.js';
+import type { LoadedModel } from '../types/models.js';
 import { abortReason, createSlotQueue, type SlotQueue } from './queue.js';
 
 /**
@@ -7,6 +8,9 @@ import { abortReason, createSlotQueue, type SlotQueue } from './queue.js';
  * at once, `parallel` requests per model at a time with a bounded queue
  * behind them, keep-alive with idle unload, and a bound on loaded models with
  * least-recently-used eviction. Engine-agnostic: it only sees EngineHandle.
+ * A session leases a model for its whole life (no lookup per call), and a
+ * handle whose engine dies is evicted with its calls failed as
+ * 'engine_crashed', so the next request loads it afresh.
  */
 
 export interface ModelManagerOptions {
@@ -33,9 +37,25 @@ export interface ManagerLoadOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * A model held for a session's whole life: it stays loaded (no eviction, no
+ * idle unload) until released, and each call takes a slot of its own, so a
+ * long session does not starve other requests.
+ */
+export interface ModelLease extends AsyncDisposable {
+  readonly name: string;
+  readonly handle: EngineHandle;
+  /** Runs `fn` on the handle once a slot is free. */
+  run<T>(fn: (handle: EngineHandle) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+  /** Gives the model back (safe to call twice). */
+  release(): void;
+}
+
 export interface ModelManager extends AsyncDisposable {
   /** Runs `fn` with the loaded model once a slot is free; loads it first when needed. */
   run<T>(name: string, fn: (handle: EngineHandle) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+  /** Loads (or shares) a model and holds it until the lease is released. */
+  lease(name: string, options?: { signal?: AbortSignal }): Promise<ModelLease>;
   /** Loads (or keeps) a model and sets its keep-alive. */
   load(name: string, options?: ManagerLoadOptions): Promise<LoadedModel>;
   /** Unloads the named models (or all); models busy with requests go once those finish. */
@@ -52,6 +72,13 @@ interface Entry {
   readonly queue: SlotQueue;
   handle?: EngineHandle;
   loadedAt?: Date;
+  /** The engine's last answer to stats() (read at load and after each call). */
+  memoryBytes: number;
+  /** Set when the engine died: every call on the entry fails with it. */
+  crash?: AppError;
+  /** Rejects with `crash` when the engine dies (calls race it). */
+  readonly dead: Promise<never>;
+  die: (error: AppError) => void;
   keepAliveMs: number;
   /** Callers holding the entry: loading, queued or running. */
   users: number;
@@ -116,7 +143,47 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
   const idle = (entry: Entry) => entry.users === 0 && entry.handle !== undefined && !entry.closing;
 
   const maxMemory = options.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
-  const memory = () => [...entries.values()].reduce((sum, entry) => sum + (entry.handle?.memoryBytes ?? 0), 0);
+  const memory = () => [...entries.values()].reduce((sum, entry) => sum + entry.memoryBytes, 0);
+
+  /** Asks the engine what it holds now, then re-checks the memory bound. */
+  const refresh = (entry: Entry) => {
+    const handle = entry.handle;
+    if (!handle || entry.closing) return;
+    handle.stats().then(
+      (stats) => {
+        entry.memoryBytes = stats.memoryBytes;
+        evict(options.maxLoaded);
+      },
+      () => undefined,
+    );
+  };
+
+  /** The engine under `entry` died: evict it now and fail its calls (queued ones too). */
+  const crashed = (entry: Entry, reason: Error) => {
+    if (entry.crash) return;
+    const error = new AppError('engine_crashed', `The engine running '${entry.name}' stopped unexpectedly (${reason.message}).`, {
+      hint: 'murmur loads it again on the next request; if it keeps happening, the model file may be bad (`murmur pull NAME --force`).',
+      cause: reason,
+    });
+    entry.crash = error;
+    entry.die(error);
+    if (entries.get(entry.name) === entry) entries.delete(entry.name);
+    entry.closing = true;
+    clearTimeout(entry.timer);
+    void dispose(entry);
+  };
+
+  /** Runs `fn` in a slot of `entry`, failing at once if its engine dies meanwhile. */
+  const inSlot = async <T>(entry: Entry, handle: EngineHandle, fn: (handle: EngineHandle) => Promise<T>, signal?: AbortSignal): Promise<T> => {
+    const release = await Promise.race([entry.queue.acquire(signal), entry.dead]);
+    try {
+      if (entry.crash) throw entry.crash;
+      return await Promise.race([fn(handle), entry.dead]);
+    } finally {
+      release();
+      refresh(entry);
+    }
+  };
 
   /** Unloads least recently used idle models until at most `keep` remain within the memory bound. */
   const evict = (keep: number) => {
@@ -139,10 +206,20 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     let entry = entries.get(name);
     if (!entry) {
       evict(options.maxLoaded - 1);
-      const promise = options.load(name, stopping.signal);
+      const promise = options.load(name, stopping.signal).then(async (handle) => {
+        // Memory is known before the model counts as loaded, so the bound sees it at once.
+        created.memoryBytes = (await handle.stats().catch(() => ({ memoryBytes: 0 }))).memoryBytes;
+        return handle;
+      });
+      let die!: (error: AppError) => void;
+      const dead = new Promise<never>((_, reject) => (die = reject));
+      dead.catch(() => undefined);
       const created: Entry = {
         name,
         promise,
+        memoryBytes: 0,
+        dead,
+        die,
         queue: createSlotQueue({ slots: options.parallel, maxQueued, label: name }),
         keepAliveMs: options.keepAliveMs,
         users: 0,
@@ -154,6 +231,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
         (handle) => {
           created.handle = handle;
           created.loadedAt = new Date();
+          handle.died?.then((reason) => crashed(created, reason), () => undefined);
           evict(options.maxLoaded);
         },
         () => {
@@ -185,7 +263,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     return {
       name: entry.name,
       kind: entry.handle!.kind,
-      memoryBytes: entry.handle!.memoryBytes,
+      memoryBytes: entry.memoryBytes,
       inFlight: entry.queue.active,
       queued: entry.queue.queued,
       loadedAt: entry.loadedAt!,
@@ -198,15 +276,37 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
       const entry = enter(name);
       try {
         const handle = await withSignal(entry.promise, signal);
-        const release = await entry.queue.acquire(signal);
-        try {
-          return await fn(handle);
-        } finally {
-          release();
-        }
+        return await inSlot(entry, handle, fn, signal);
       } finally {
         leave(entry);
       }
+    },
+    async lease(name, { signal } = {}) {
+      const entry = enter(name);
+      let handle: EngineHandle;
+      try {
+        handle = await withSignal(entry.promise, signal);
+        if (entry.crash) throw entry.crash;
+      } catch (error) {
+        leave(entry);
+        throw error;
+      }
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        leave(entry);
+      };
+      return {
+        name,
+        handle,
+        run: (fn, { signal: callSignal } = {}) => {
+          if (!held) return Promise.reject(new AppError('internal', `The lease on '${name}' was released.`));
+          return inSlot(entry, handle, fn, callSignal);
+        },
+        release,
+        [Symbol.asyncDispose]: async () => release(),
+      };
     },
     async load(name, { keepAliveMs, signal } = {}) {
       const entry = enter(name);

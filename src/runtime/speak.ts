@@ -2,7 +2,7 @@ import type { TtsHandle, TtsVoice } from '../engines/speech/tts-types.js';
 import { concatFloat32 } from '../audio/pcm.js';
 import { AppError } from '../errors.js';
 import { splitSentences } from '../text/sentences.js';
-import type { AudioChunk, SpeakRequest, SpeakResult, VoiceList } from './types.js';
+import type { AudioChunk, SpeakRequest, SpeakResult, VoiceList } from '../types/speech.js';
 
 /** The most characters one speak request may carry (the API's limit; OpenAI's own is 4096). */
 export const MAX_SPEAK_CHARACTERS = 100_000;
@@ -88,24 +88,28 @@ export const synthesizeSpeech = async (handle: TtsHandle, model: string, request
   const speed = request.speed ?? 1;
   const parts: Float32Array[] = [];
   let firstAudioMs: number | undefined;
+  let made = 0;
   const sentences = splitSentences(request.text).filter((s) => s.trim());
   for (const sentence of sentences) {
     request.signal?.throwIfAborted();
     const samples = await handle.synthesize(sentence, { sid: voice.id, speed, signal: request.signal });
     if (!samples.length) continue;
     firstAudioMs ??= performance.now() - started;
-    parts.push(samples);
+    made += samples.length;
+    // Streamed audio is not also kept: a long text would otherwise hold all of it.
+    if (!request.onAudio) parts.push(samples);
     const chunk: AudioChunk = { samples, sampleRate: handle.sampleRate, text: sentence };
     request.onAudio?.(chunk);
   }
   const samples = concatFloat32(parts);
   const totalMs = performance.now() - started;
-  const seconds = samples.length / handle.sampleRate;
+  const seconds = made / handle.sampleRate;
   return {
     model,
     voice: voice.name,
     sampleRate: handle.sampleRate,
     samples,
+    sampleCount: made,
     characters: request.text.length,
     timings: {
       firstAudioMs: firstAudioMs ?? totalMs,

@@ -1,3 +1,6 @@
+import type { Catalog } from '../catalog/catalog.js';
+import { pickDefaultModel, type DefaultChoice, type DefaultRole } from '../catalog/default-model.js';
+import { defaultRoleKinds } from '../catalog/catalog.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/types.js';
@@ -24,15 +27,26 @@ const fallbackPull: Record<SpeechKind, string> = { tts: 'piper', asr: 'whisper-t
 /** True when `name` is one of OpenAI's model names for `kind` (any case). */
 export const isOpenAiSpeechModel = (kind: SpeechKind, name: string): boolean => aliasesOf[kind].includes(name.trim().toLowerCase());
 
-/** What resolveSpeechModel needs: the config (MURMUR_TTS_MODEL / MURMUR_ASR_MODEL, the catalog) and the store. */
+/** What resolveSpeechModel needs: the config (MURMUR_TTS_MODEL / MURMUR_ASR_MODEL), the store and the runtime's catalog. */
 export interface SpeechModelDeps {
-  readonly config: Pick<Config, 'catalog' | 'ttsModel' | 'asrModel'>;
+  readonly config: Pick<Config, 'catalog' | 'chatModel' | 'ttsModel' | 'asrModel'>;
   readonly store: Pick<Store, 'list' | 'get'>;
+  /** The runtime's catalog, parsed once; read from config.catalog when absent. */
+  readonly catalog?: () => Promise<Pick<Catalog, 'defaultFor'>>;
 }
 
-const catalogDefault = async (config: SpeechModelDeps['config'], kind: SpeechKind): Promise<string | undefined> => {
-  const { loadCatalog } = await import('../catalog/catalog.js');
-  return (await loadCatalog({ userPath: config.catalog })).defaultFor(kind)?.name;
+const configuredFor = (config: SpeechModelDeps['config'], role: DefaultRole): string | undefined =>
+  role === 'chat' ? config.chatModel : role === 'tts' ? config.ttsModel : role === 'asr' ? config.asrModel : undefined;
+
+/** The default model of `role` among the installed ones, by the one rule (catalog/default-model.ts). */
+export const defaultModelOf = async (deps: SpeechModelDeps, role: DefaultRole): Promise<DefaultChoice | undefined> => {
+  const catalog = deps.catalog ? await deps.catalog() : await (await import('../catalog/catalog.js')).loadCatalog({ userPath: deps.config.catalog });
+  const kind = defaultRoleKinds[role];
+  return pickDefaultModel({
+    configured: configuredFor(deps.config, role),
+    catalogDefault: catalog.defaultFor(role)?.name,
+    installed: (await deps.store.list()).filter((m) => m.kind === kind),
+  });
 };
 
 /**
@@ -42,7 +56,7 @@ const catalogDefault = async (config: SpeechModelDeps['config'], kind: SpeechKin
  *   error then says it is unknown or not downloaded);
  * - no name, or one of OpenAI's (`tts-1`, `whisper-1`, …): the configured
  *   default (MURMUR_TTS_MODEL / MURMUR_ASR_MODEL), else the catalog's
- *   default when installed, else the first installed model of the kind.
+ *   default when installed, else the earliest installed model of the kind.
  * With nothing installed, no name gives the catalog default's name (so the
  * error that follows says to pull it) and an OpenAI name throws
  * AppError('model_not_found') with a hint naming `murmur pull <default>`.
@@ -54,12 +68,9 @@ export const resolveSpeechModel = async (deps: SpeechModelDeps, kind: SpeechKind
     if (found) return found.name;
     if (!isOpenAiSpeechModel(kind, asked)) return asked;
   }
-  const configured = kind === 'tts' ? deps.config.ttsModel : deps.config.asrModel;
-  if (configured) return configured;
-  const named = await catalogDefault(deps.config, kind);
-  const installed = (await deps.store.list()).filter((m) => m.kind === kind);
-  const chosen = installed.find((m) => m.name === named) ?? installed[0];
-  if (chosen) return chosen.name;
+  const chosen = await defaultModelOf(deps, kind);
+  if (chosen?.installed || chosen?.why === 'configured') return chosen.name;
+  const named = chosen?.name;
   const pull = `murmur pull ${named ?? fallbackPull[kind]}`;
   if (asked) {
     throw new AppError('model_not_found', `No ${labelOf[kind]} model is installed to answer for '${asked}'.`, { hint: `Run \`${pull}\`.`, param: 'model' });

@@ -4,12 +4,12 @@ import type { AsrHandle, VadHandle } from '../engines/speech/asr-types.js';
 import { AppError } from '../errors.js';
 import type { InstalledModel, Store } from '../store/types.js';
 import type { LocalRuntime } from './local-runtime.js';
-import { resolveSpeechModel } from './speech-models.js';
+import { defaultModelOf, resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
 import { runTranscription, WINDOW_SECONDS, type PipelineAudio, type VadMode } from './transcribe.js';
-import type { TranscribeRequest, TranscribeResult } from './types.js';
+import type { TranscribeRequest, TranscribeResult } from '../types/transcript.js';
 
 /** What the in-process transcribe needs from LocalRuntime. */
-export interface TranscribeDeps {
+export interface TranscribeDeps extends SpeechModelDeps {
   readonly config: Config;
   readonly store: Pick<Store, 'list' | 'get' | 'require'>;
   readonly use: LocalRuntime['use'];
@@ -18,19 +18,15 @@ export interface TranscribeDeps {
 }
 
 /**
- * A default VAD model: the catalog's default when installed, else the
- * first installed one, else (when `required`) the catalog default's name so
- * the error that follows says to pull it; undefined otherwise. (The asr
- * model comes from resolveSpeechModel.)
+ * The default VAD model when one is installed; else (when `required`) the
+ * catalog default's name so the error that follows says to pull it;
+ * undefined otherwise. (The asr model comes from resolveSpeechModel.)
  */
-const defaultModel = async (deps: TranscribeDeps, kind: 'vad', required: boolean): Promise<string | undefined> => {
-  const { loadCatalog } = await import('../catalog/catalog.js');
-  const named = (await loadCatalog({ userPath: deps.config.catalog })).defaultFor(kind)?.name;
-  const installed = (await deps.store.list()).filter((m) => m.kind === kind);
-  const chosen = installed.find((m) => m.name === named) ?? installed[0];
-  if (chosen) return chosen.name;
+const defaultVad = async (deps: TranscribeDeps, required: boolean): Promise<string | undefined> => {
+  const chosen = await defaultModelOf(deps, 'vad');
+  if (chosen?.installed) return chosen.name;
   if (!required) return undefined;
-  if (named) return named;
+  if (chosen) return chosen.name;
   throw new AppError('invalid_request', 'No voice-activity model is installed and the catalog names no default.', {
     hint: 'Run `murmur pull silero-vad`.',
     param: 'model',
@@ -62,7 +58,7 @@ const checkRequest = (asr: AsrHandle, model: InstalledModel, { task, language }:
 export const transcribeLocal = async (deps: TranscribeDeps, request: TranscribeRequest): Promise<TranscribeResult> => {
   const asrName = await resolveSpeechModel(deps, 'asr', request.model);
   const vadMode: VadMode = request.vad === false ? 'off' : request.vad === undefined ? 'auto' : 'on';
-  const vadName = vadMode === 'off' ? undefined : typeof request.vad === 'string' ? request.vad : await defaultModel(deps, 'vad', vadMode === 'on');
+  const vadName = vadMode === 'off' ? undefined : typeof request.vad === 'string' ? request.vad : await defaultVad(deps, vadMode === 'on');
   const open = deps.open ?? openDecoded;
   return deps.use<AsrHandle, TranscribeResult>(
     asrName,

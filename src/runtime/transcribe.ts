@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { AsrHandle, AsrResult, VadHandle } from '../engines/speech/asr-types.js';
 import { AppError } from '../errors.js';
-import type { TranscribeRequest, TranscribeResult, TranscriptSegment, TranscriptWord } from './types.js';
+import type { TranscribeRequest, TranscribeResult, TranscriptSegment, TranscriptWord } from '../types/transcript.js';
 
 /**
  * The transcription pipeline: audio streams in chunk by chunk; with VAD on,

@@ -42,6 +42,7 @@ const mappings: Record<ErrorCode, Mapping> = {
   store_not_writable: { status: 500, type: 'server_error' },
   no_space: { status: 507, type: 'server_error' },
   engine_load_failed: { status: 500, type: 'server_error' },
+  engine_crashed: { status: 503, type: 'server_error' },
   daemon_unreachable: { status: 502, type: 'server_error' },
   internal: { status: 500, type: 'server_error' },
 };
@@ -77,7 +78,7 @@ export const toHttpError = (error: unknown): HttpError => {
       ...(error.hint ? { hint: error.hint } : {}),
     },
   };
-  const headers: Record<string, string> = error.code === 'overloaded' ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
+  const headers: Record<string, string> = error.code === 'overloaded' || error.code === 'engine_crashed' ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
   // The unread rest of a body over the limit is not kept: say the connection closes, so clients do not reuse it.
   if (error.code === 'payload_too_large') headers.Connection = 'close';
   return { status: mapping.status, body, headers };

@@ -1,5 +1,6 @@
 import { isAbortError } from '../errors.js';
-import type { GenerationResult, LoadedModel } from '../runtime/types.js';
+import type { GenerationResult } from '../types/chat.js';
+import type { LoadedModel } from '../types/models.js';
 
 /**
  * The daemon's Prometheus metrics, kept in plain maps and written in the

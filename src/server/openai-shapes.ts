@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EmbedResult, FinishReason, GenerationResult, ToolCall, Usage } from '../runtime/types.js';
+import type { EmbedResult, FinishReason, GenerationResult, ToolCall, Usage } from '../types/chat.js';
 
 /**
  * The OpenAI response objects murmur sends: chat completions and their
@@ -112,10 +112,10 @@ export const embeddingsBody = (result: EmbedResult, format: 'float' | 'base64') 
 });
 
 /** A `model` entry of `/v1/models`. */
-export const modelEntry = (model: { name: string; pulledAt: string; kind?: string }) => ({
+export const modelEntry = (model: { name: string; pulledAt?: string; kind?: string }) => ({
   id: model.name,
   object: 'model' as const,
-  created: Math.floor((Date.parse(model.pulledAt) || 0) / 1000),
+  created: Math.floor((Date.parse(model.pulledAt ?? '') || 0) / 1000),
   owned_by: 'murmur',
   ...(model.kind ? { kind: model.kind } : {}),
 });

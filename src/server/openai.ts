@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import type { ChatMessage, ChatRequest, CompletionRequest, ResponseFormat, SamplingOptions, ToolDefinition } from '../runtime/types.js';
+import type { ChatMessage, ChatRequest, CompletionRequest, ResponseFormat, SamplingOptions, ToolDefinition } from '../types/chat.js';
 
 /**
  * OpenAI request validation (zod) and conversion to the core request types.

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { Family } from '../catalog/schema.js';
+import type { Family } from '../types/models.js';
 import { needs, onnxOf, pick, tokensOf, unreadable, type Detector, type Scan } from './recognize-speech.js';
 
 /*

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Family } from '../catalog/schema.js';
+import type { Family } from '../types/models.js';
 
 /*
  * The sherpa-onnx layouts: which files of an unpacked release archive play

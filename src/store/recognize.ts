@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import type { Family, ModelKind } from '../catalog/schema.js';
+import type { Family, ModelKind } from '../types/models.js';
 import { AppError } from '../errors.js';
 import { isGguf, ggufKind, readGgufMetadata, type GgufHeader } from './gguf-metadata.js';
 import { readOnnxMetadata } from './onnx-metadata.js';

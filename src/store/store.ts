@@ -18,6 +18,8 @@ export type Recognize = (path: string, hint?: { family?: Family; kind?: ModelKin
 
 export interface StoreDeps {
   readonly recognize?: Recognize;
+  /** Reads a manifest file (default fs readFile as utf8); tests count the reads. */
+  readonly readManifest?: (path: string) => Promise<string>;
   /** Download retries after the first try (default 4). */
   readonly retries?: number;
   /** First retry delay in ms (default 500). */
@@ -26,12 +28,14 @@ export interface StoreDeps {
 
 const defaultRecognize: Recognize = async (path, hint) => (await import('./recognize.js')).recognizeModel(path, hint);
 
+const readUtf8 = (path: string) => readFile(path, 'utf8');
+
 /** Reads `models/<name>/murmur.json`; undefined when missing or not a manifest. */
-const readInstalled = async (paths: StorePaths, name: string): Promise<InstalledModel | undefined> => {
+const readInstalled = async (paths: StorePaths, name: string, read: (path: string) => Promise<string> = readUtf8): Promise<InstalledModel | undefined> => {
   if (!isValidModelName(name)) return undefined;
   const dir = join(paths.models, name);
   try {
-    const manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
+    const manifest = JSON.parse(await read(join(dir, MANIFEST))) as Manifest;
     const ok = typeof manifest?.name === 'string' && typeof manifest.kind === 'string' && typeof manifest.engine === 'string'
       && typeof manifest.family === 'string' && Array.isArray(manifest.files) && typeof manifest.layout === 'object';
     return ok ? { ...manifest, name, dir } : undefined;
@@ -72,12 +76,47 @@ const placeOf = (staging: string, file: ModelFile, url: string): string => {
 export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = {}): Store => {
   const paths = storePaths(config.home);
   const recognize = deps.recognize ?? defaultRecognize;
+  const read = deps.readManifest ?? readUtf8;
+
+  /*
+   * The installed models, read once and kept: a request costs one stat of
+   * models/, not a manifest read per lookup. Every install and removal
+   * renames an entry in or out of models/, which changes its mtime, so
+   * another process's pull or rm is seen too. A stamp younger than the
+   * clock's coarse tick could hide a second rename made within the same
+   * tick, so such an index is not trusted (git's "racy" rule).
+   */
+  let index: { stamp: number; builtAt: number; models: Map<string, InstalledModel> } | undefined;
+  let building: Promise<Map<string, InstalledModel>> | undefined;
+  const RACY_MS = 2000;
+  const stampOf = async () => (await stat(paths.models).catch(() => undefined))?.mtimeMs ?? -1;
+  const installed = async (): Promise<Map<string, InstalledModel>> => {
+    const stamp = await stampOf();
+    if (index && index.stamp === stamp && index.builtAt - stamp > RACY_MS) return index.models;
+    building ??= (async () => {
+      try {
+        const builtAt = Date.now();
+        const names = await readdir(paths.models).catch(() => [] as string[]);
+        const models = (await Promise.all(names.map((name) => readInstalled(paths, name, read)))).filter((m): m is InstalledModel => m !== undefined);
+        const map = new Map(models.sort((a, b) => a.name.localeCompare(b.name)).map((m) => [m.name, m]));
+        index = { stamp, builtAt, models: map };
+        return map;
+      } finally {
+        building = undefined;
+      }
+    })();
+    return building;
+  };
+  /** Forgets the index after this store changed models/ (the next lookup reads it again). */
+  const changed = () => {
+    index = undefined;
+  };
 
   // Names are matched as typed, then lower-cased (pull lower-cases the names it derives: `Stories260K.gguf` is `stories260k`), then as a catalog alias.
-  const get = async (name: string): Promise<InstalledModel | undefined> =>
-    (await readInstalled(paths, name)) ??
-    (name !== name.toLowerCase() ? await readInstalled(paths, name.toLowerCase()) : undefined) ??
-    (catalog.find(name) ? readInstalled(paths, catalog.find(name)!.name) : undefined);
+  const get = async (name: string): Promise<InstalledModel | undefined> => {
+    const models = await installed();
+    return models.get(name) ?? models.get(name.toLowerCase()) ?? (catalog.find(name) ? models.get(catalog.find(name)!.name) : undefined);
+  };
 
   const fetchFile = async (file: ModelFile, staging: string, model: string, emit: (e: PullEvent) => void, archiveGuess: boolean, signal?: AbortSignal) => {
     const url = toDownloadUrl(file.url);
@@ -176,6 +215,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       };
       await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
       await install(staging, name);
+      changed();
       const installed = { ...manifest, dir: join(paths.models, name) };
       emit({ status: 'success', model: name, path: installed.dir, reused: false });
       return installed;
@@ -189,9 +229,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     root: paths.models,
     get,
     async list() {
-      const names = await readdir(paths.models).catch(() => [] as string[]);
-      const models = await Promise.all(names.map((name) => readInstalled(paths, name)));
-      return models.filter((m): m is InstalledModel => m !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+      return [...(await installed()).values()];
     },
     async require(name) {
       const model = await get(name);
@@ -199,8 +237,8 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       const entry = catalog.find(name);
       if (entry) throw new ModelNotDownloadedError(entry.name);
       // Installed models close to the name first (a typo of one's own import), then the catalog's.
-      const installed = closestNames(name, await readdir(paths.models).catch(() => [] as string[]), 2);
-      throw new ModelNotFoundError(name, [...new Set([...installed, ...catalog.suggest(name)])].slice(0, 3));
+      const close = closestNames(name, [...(await installed()).keys()], 2);
+      throw new ModelNotFoundError(name, [...new Set([...close, ...catalog.suggest(name)])].slice(0, 3));
     },
     async pull(ref, options = {}) {
       options.onProgress?.({ status: 'resolving', model: ref });
@@ -231,6 +269,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
         try {
           await mkdir(paths.tmp, { recursive: true });
           await rename(model.dir, trash);
+          changed();
           await rm(trash, { recursive: true, force: true });
         } catch (error) {
           throw storeFsError(error, paths.models) ?? error;

@@ -1,4 +1,4 @@
-import type { TranscriptSegment } from '../runtime/types.js';
+import type { TranscriptSegment } from '../types/transcript.js';
 
 /*
  * Subtitle formats of a transcript. SubRip (.srt): numbered cues from 1,

@@ -1,4 +1,4 @@
-import type { TranscribeResult, TranscriptSegment } from '../runtime/types.js';
+import type { TranscribeResult, TranscriptSegment } from '../types/transcript.js';
 import { toSrt, toVtt, type TranscriptFormat } from './subtitles.js';
 
 /*

@@ -1,4 +1,5 @@
-import type { ChatRequest, GenerationResult, Runtime } from '../../src/runtime/types.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import type { ChatRequest, GenerationResult } from '../../src/types/chat.js';
 import type { InstalledModel } from '../../src/store/types.js';
 import { ModelNotDownloadedError } from '../../src/errors.js';
 

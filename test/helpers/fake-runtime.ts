@@ -1,20 +1,13 @@
+import { createSpeechSession } from '../../src/runtime/speech-session.js';
 import { loadConfig } from '../../src/config.js';
 import { AppError, ModelNotFoundError } from '../../src/errors.js';
 import type { ModelKind } from '../../src/catalog/schema.js';
 import type { InstalledModel, PullOptions } from '../../src/store/types.js';
-import type {
-  ChatRequest,
-  CompletionRequest,
-  EmbedRequest,
-  GenerationResult,
-  LoadedModel,
-  LoadOptions,
-  Runtime,
-  SpeakRequest,
-  SpeakResult,
-  TranscribeRequest,
-  TranscribeResult,
-} from '../../src/runtime/types.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import type { ChatRequest, CompletionRequest, EmbedRequest, GenerationResult } from '../../src/types/chat.js';
+import type { LoadedModel, LoadOptions } from '../../src/types/models.js';
+import type { SpeakRequest, SpeakResult } from '../../src/types/speech.js';
+import type { TranscribeRequest, TranscribeResult } from '../../src/types/transcript.js';
 
 /**
  * A Runtime with no engines, for server tests. Its models: `stories` (llm),
@@ -119,7 +112,8 @@ export const createFakeRuntime = (): FakeRuntime => {
       model: model.name,
       voice: 'default',
       sampleRate,
-      samples,
+      samples: request.onAudio ? new Float32Array(0) : samples,
+      sampleCount: samples.length,
       characters: request.text.length,
       timings: { firstAudioMs: 1, totalMs: 1, realTimeFactor: 0.01 },
     };
@@ -135,6 +129,18 @@ export const createFakeRuntime = (): FakeRuntime => {
     calls: [],
     running: 0,
     aborted: 0,
+    openSpeech: async (options = {}) => {
+      require(options.model ?? 'voice', 'tts');
+      return createSpeechSession({
+        model: options.model ?? 'voice',
+        voice: 'default',
+        signal: options.signal,
+        synthesize: async (text) => {
+          const result = await speak({ ...options, text });
+          return { samples: result.samples, sampleRate: result.sampleRate };
+        },
+      });
+    },
     listModels: async () => [...models.values()],
     getModel: async (name) => {
       const model = models.get(name);

@@ -9,7 +9,8 @@ import type { CommandContext } from '../../commands/context.js';
 import { loadCatalog } from '../../src/catalog/catalog.js';
 import { loadConfig } from '../../src/config.js';
 import { ModelNotDownloadedError, ModelNotFoundError } from '../../src/errors.js';
-import type { ChatRequest, Runtime } from '../../src/runtime/types.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import type { ChatRequest } from '../../src/types/chat.js';
 import type { PullOptions } from '../../src/store/types.js';
 import { createFakeChatRuntime, fakeModel, type FakeChatRuntime } from '../helpers/fake-chat-runtime.js';
 

@@ -1,3 +1,4 @@
+import type { Store } from '../../src/store/types.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import { loadConfig } from '../../src/config.js';
 import type { EngineHandle } from '../../src/engines/types.js';
 import { AppError } from '../../src/errors.js';
 import { createModelManager } from '../../src/runtime/model-manager.js';
-import type { ChatRequest, GenerationResult, Runtime } from '../../src/runtime/types.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import type { ChatRequest, GenerationResult } from '../../src/types/chat.js';
 import { createApp, type RequestLogEntry } from '../../src/server/app.js';
 import { runCli } from '../helpers/cli.js';
 import { createFakeRuntime } from '../helpers/fake-runtime.js';
@@ -51,7 +53,7 @@ describe('GET /health says ready or loading', () => {
           const fail = name === 'bad';
           loads.set(name, {
             fail,
-            open: () => (fail ? reject(new AppError('engine_load_failed', 'corrupt')) : resolve({ kind: 'llm', memoryBytes: 1, dispose: async () => {} })),
+            open: () => (fail ? reject(new AppError('engine_load_failed', 'corrupt')) : resolve({ kind: 'llm', stats: async () => ({ memoryBytes: 1 }), dispose: async () => {} })),
           });
         }),
     });
@@ -214,11 +216,12 @@ describe('--gpu, --max-queue and MURMUR_MAX_QUEUE', () => {
     const release = gate();
     const started = gate();
     const runtime = createLocalRuntime(loadConfig({}, { parallel: 1, maxQueue: 0 }), {
-      store: { list: fake.listModels, get: async (n) => fake.getModel(n), require: fake.getModel, pull: fake.pull, remove: fake.remove },
+      // The fake runtime's models are whole store entries.
+      store: { list: fake.listModels, get: async (n: string) => fake.getModel(n), require: fake.getModel, pull: fake.pull, remove: fake.remove } as unknown as Store,
       engines: {
         'llama-cpp': async () => ({
           kind: 'llm',
-          memoryBytes: 1,
+          stats: async () => ({ memoryBytes: 1 }),
           contextSize: 64,
           dispose: async () => {},
           chat: async () => {

@@ -87,12 +87,16 @@ describe.skipIf(missingModels(CHARS, GGUF))('POST /v1/audio/speech on a real ser
   it('speaks through RemoteRuntime with sentence chunks, as LocalRuntime does', async () => {
     const remote = createRemoteRuntime(loadConfig({}), { baseUrl: server.url });
     const texts: string[] = [];
-    const result = await remote.speak({ model: 'chars', text: TEN, onAudio: (c) => texts.push(c.text) });
+    const parts: Float32Array[] = [];
+    const result = await remote.speak({ model: 'chars', text: TEN, onAudio: (c) => (texts.push(c.text), parts.push(c.samples)) });
     const local = await runtime.speak({ model: 'chars', text: TEN });
     expect(texts).toHaveLength(10);
-    expect(result).toMatchObject({ model: 'chars', voice: 'speaker-0', sampleRate: 16000 });
-    expect(result.samples.length).toBe(local.samples.length);
-    expect(Math.max(...result.samples.map((v, i) => Math.abs(v - local.samples[i]!)))).toBeLessThan(1 / 16000);
+    expect(result).toMatchObject({ model: 'chars', voice: 'speaker-0', sampleRate: 16000, sampleCount: local.samples.length });
+    const streamed = Float32Array.from(parts.flatMap((p) => [...p]));
+    expect(streamed.length).toBe(local.samples.length);
+    expect(Math.max(...streamed.map((v, i) => Math.abs(v - local.samples[i]!)))).toBeLessThan(1 / 16000);
+    // Without onAudio the samples come back whole.
+    expect((await remote.speak({ model: 'chars', text: TEN })).samples.length).toBe(local.samples.length);
     expect((await remote.voices('chars'))[0]).toMatchObject({ model: 'chars', defaultVoice: 'speaker-0' });
   });
 

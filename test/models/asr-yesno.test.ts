@@ -3,7 +3,7 @@ import type { AsrHandle, VadHandle } from '../../src/engines/speech/asr-types.js
 import { loadAsr } from '../../src/engines/speech/asr.js';
 import { loadVad } from '../../src/engines/speech/vad.js';
 import { runTranscription } from '../../src/runtime/transcribe.js';
-import type { TranscriptSegment } from '../../src/runtime/types.js';
+import type { TranscriptSegment } from '../../src/types/transcript.js';
 import { asrConfig, buildYesnoFile, memoryAudio, readTestWav, SILERO, sileroModel, YESNO, yesnoModel, yesnoWavs } from '../helpers/asr.js';
 import { missingModels } from '../helpers/models.js';
 
@@ -17,10 +17,10 @@ describe.skipIf(skipAsr)(`the asr engine on the real yesno TDNN${skipAsr ? ` (sk
   });
   afterAll(() => asr?.dispose());
 
-  it('reports the model rate from the manifest', () => {
+  it('reports the model rate from the manifest', async () => {
     expect(asr.kind).toBe('asr');
     expect(asr.sampleRate).toBe(8000);
-    expect(asr.memoryBytes).toBeGreaterThan(0);
+    expect((await asr.stats()).memoryBytes).toBeGreaterThan(0);
   });
 
   it.each(yesnoWavs())('decodes $path to the sequence its name spells', async ({ path, expected }) => {

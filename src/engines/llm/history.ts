@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, ChatModelResponse } from 'node-llama-cpp';
-import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '../../runtime/types.js';
+import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '../../types/chat.js';
 
 /**
  * Pure conversions between the Runtime's chat shapes and node-llama-cpp's

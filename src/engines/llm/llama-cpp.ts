@@ -170,9 +170,9 @@ export const createLlamaCppEngine = (config: EngineConfig): LlmEngineFactory => 
   const handle: LlmHandle = {
     kind: model.kind,
     contextSize,
-    get memoryBytes() {
+    async stats() {
       const usage = context?.memoryUsage ?? { ram: 0, vram: 0 };
-      return llamaModel.size + usage.ram + usage.vram;
+      return { memoryBytes: llamaModel.size + usage.ram + usage.vram };
     },
     chat: (request) => runChat(needsChat(), request),
     complete: (request) => runCompletion(needsChat(), request),

@@ -159,7 +159,7 @@ export const loadAsr = async (config: Config, model: InstalledModel, _options?: 
     languages: languages ?? [],
     canTranslate,
     // ONNX Runtime maps the weights and adds working buffers; about 1.3× the files.
-    memoryBytes: Math.round(bytes * 1.3),
+    stats: async () => ({ memoryBytes: Math.round(bytes * 1.3) }),
     transcribe,
     async dispose() {
       disposed = true;

@@ -99,10 +99,11 @@ export const loadTts = async (config: Config, model: InstalledModel, options: En
   const defaultVoice = model.defaultVoice && voices.some((v) => v.name === model.defaultVoice) ? model.defaultVoice : voices[0]!.name;
   let disposed = false;
 
+  // sherpa-onnx reports no memory figure; the weights on disk are a fair estimate of what they hold.
+  const memoryBytes = model.files.filter((f) => /\.(onnx|bin)$/i.test(f.path)).reduce((sum, f) => sum + f.size, 0) || model.size;
   return {
     kind: 'tts',
-    // sherpa-onnx reports no memory figure; the weights on disk are a fair estimate of what they hold.
-    memoryBytes: model.files.filter((f) => /\.(onnx|bin)$/i.test(f.path)).reduce((sum, f) => sum + f.size, 0) || model.size,
+    stats: async () => ({ memoryBytes }),
     sampleRate: tts.sampleRate,
     voices,
     defaultVoice,

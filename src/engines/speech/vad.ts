@@ -187,7 +187,7 @@ export const loadVad = async (config: Config, model: InstalledModel, _options?: 
     kind: 'vad',
     sampleRate: VAD_SAMPLE_RATE,
     // Weights plus a detector's buffers (about 4 MB each).
-    memoryBytes: bytes * 2 + 4_000_000,
+    stats: async () => ({ memoryBytes: bytes * 2 + 4_000_000 }),
     open,
     async dispose() {
       /* Each detector is freed by the GC with its stream. */

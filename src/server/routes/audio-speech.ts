@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { contentTypeOf, createEncoder, type AudioFormat } from '../../audio/encode.js';
 import { AppError, isAbortError } from '../../errors.js';
-import type { AudioChunk, SpeakResult } from '../../runtime/types.js';
+import type { AudioChunk, SpeakResult } from '../../types/speech.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { parseBody } from '../openai.js';
 import { SSE_HEADERS, sseFrame, streamResponse } from '../sse.js';
@@ -40,7 +40,7 @@ const AUDIO_TOKENS_PER_SECOND = 50;
 
 const usageOf = (result: SpeakResult) => {
   const input = result.characters;
-  const output = Math.ceil((result.samples.length / result.sampleRate) * AUDIO_TOKENS_PER_SECOND);
+  const output = Math.ceil((result.sampleCount / result.sampleRate) * AUDIO_TOKENS_PER_SECOND);
   return { input_tokens: input, output_tokens: output, total_tokens: input + output };
 };
 

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '../../errors.js';
-import type { TranscribeResult } from '../../runtime/types.js';
+import type { TranscribeResult } from '../../types/transcript.js';
 import { transcriptFormats, type TranscriptFormat } from '../../text/subtitles.js';
 import { formatTranscript, jsonBody, usageBody, verboseBody } from '../../text/transcript-format.js';
 import { refuseBody, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';

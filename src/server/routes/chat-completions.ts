@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { GenerationResult } from '../../runtime/types.js';
+import type { GenerationResult } from '../../types/chat.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { generationRecorder } from '../metrics.js';
 import { chatCompletionSchema, parseBody, toChatRequest } from '../openai.js';

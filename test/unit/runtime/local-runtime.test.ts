@@ -37,7 +37,7 @@ const setup = () => {
     const handle: LlmHandle = {
       kind: m.kind,
       contextSize: 64,
-      memoryBytes: 42,
+      stats: async () => ({ memoryBytes: 42 }),
       chat: async (request) => {
         request.onToken?.('echo: ');
         request.onToken?.(request.messages.at(-1)!.content);

@@ -21,7 +21,7 @@ const fakeEngine = (opts: { manual?: boolean; fail?: (name: string) => boolean }
         const handle: FakeHandle = {
           name,
           kind: 'llm',
-          memoryBytes: 1000 + name.length,
+          stats: async () => ({ memoryBytes: 1000 + name.length }),
           disposed: false,
           async dispose() {
             handle.disposed = true;

@@ -95,7 +95,7 @@ describe('MURMUR_VOICE', () => {
     const tts: EngineFactory = async () => {
       const h: TtsHandle = {
         kind: 'tts',
-        memoryBytes: 1,
+        stats: async () => ({ memoryBytes: 1 }),
         sampleRate: 16000,
         ...handle,
         synthesize: async (text, options) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TranscriptSegment } from '../../../src/runtime/types.js';
+import type { TranscriptSegment } from '../../../src/types/transcript.js';
 import { formatTimestamp, toSrt, toVtt } from '../../../src/text/subtitles.js';
 
 const segments: TranscriptSegment[] = [

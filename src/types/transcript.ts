@@ -1,0 +1,48 @@
+/** Speech-to-text types: audio in, transcripts out. */
+
+/** Audio to transcribe: a file on disk, its bytes, or a byte stream such as stdin (any container murmur can decode). */
+export type AudioInput =
+  | { readonly path: string }
+  | { readonly bytes: Uint8Array; readonly filename?: string }
+  | { readonly stream: AsyncIterable<Uint8Array>; readonly filename?: string };
+
+export interface TranscriptWord {
+  readonly word: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface TranscriptSegment {
+  readonly id: number;
+  /** Seconds from the start of the audio. */
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  readonly words?: readonly TranscriptWord[];
+}
+
+export interface TranscribeRequest {
+  /** An asr model; the default transcriber when absent. */
+  readonly model?: string;
+  readonly input: AudioInput;
+  /** A language code the model knows (whisper, sense-voice); auto-detected when absent. */
+  readonly language?: string;
+  /** Whisper can translate into English. */
+  readonly task?: 'transcribe' | 'translate';
+  /** Cut long audio into speech segments first (default: on). A model name picks the VAD model. */
+  readonly vad?: boolean | string;
+  readonly prompt?: string;
+  /** Called with each segment as soon as it is decoded, in order. */
+  readonly onSegment?: (segment: TranscriptSegment) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface TranscribeResult {
+  readonly model: string;
+  readonly text: string;
+  readonly language?: string;
+  /** Seconds of audio. */
+  readonly duration: number;
+  readonly segments: readonly TranscriptSegment[];
+  readonly timings: { readonly totalMs: number; readonly realTimeFactor: number };
+}
