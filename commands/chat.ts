@@ -95,7 +95,7 @@ const converse = async (ctx: CommandContext, runtime: Runtime, model: string, sy
 export const chatCommand = (ctx: CommandContext) =>
   new Command('chat')
     .description(describeVerb('chat'))
-    .argument('[model]', 'a chat model, pulled first if not downloaded (default: the catalog default, or another installed one)')
+    .argument('[model]', 'a chat model, pulled first if not downloaded (default: MURMUR_CHAT_MODEL, else the catalog default, else the first installed one)')
     .argument('[prompt...]', 'ask this, print the answer and exit (piped stdin is added after it)')
     .option('-s, --system <text>', 'system prompt')
     .option('--temperature <n>', 'sampling temperature, 0 for greedy')
@@ -133,7 +133,7 @@ export const chatCommand = (ctx: CommandContext) =>
       const { openRuntime } = await import('./runtime.js');
       await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, gpu: options.gpu, command });
       const { chooseModel } = await import('./ui/model-choice.js');
-      const model = await chooseModel(ctx, runtime, { named: modelArg, role: 'chat', kind: 'llm', label: 'chat model' });
+      const model = await chooseModel(ctx, runtime, { named: modelArg, configured: runtime.config.chatModel, role: 'chat', kind: 'llm', label: 'chat model' });
       if (interactive) return await converse(ctx, runtime, model, options.system, settings);
       // The speakers and the voice model are checked before anything is generated.
       const voice = options.speak ? await (await import('./ui/chat-speech.js')).openSpokenReply(ctx, runtime) : undefined;

@@ -47,7 +47,7 @@ export const verbs: readonly Verb[] = [
     alias: 'remove',
     description: 'remove installed models',
     args: ['<model...>'],
-    takesOptions: false,
+    takesOptions: true,
     load: async () => (await import('./rm.js')).rmCommand,
   },
   {

@@ -78,23 +78,28 @@ export interface ModelChoice {
 }
 
 /**
- * The model a command uses: the one named, else the configured default,
- * else the catalog's default when installed, else another installed model
- * of the kind, else the catalog's default pulled now. A named catalog model
- * that is not downloaded yet is pulled too.
+ * The model a command uses: the one named, else the default by the one rule
+ * (src/catalog/default-model.ts: configured, else the catalog default when
+ * installed, else the earliest installed of the kind), pulled now when it
+ * is the catalog default and nothing of the kind is installed. A named
+ * catalog model that is not downloaded yet is pulled too.
  */
 export const chooseModel = async (ctx: CommandContext, runtime: Runtime, choice: ModelChoice): Promise<string> => {
-  const explicit = choice.named ?? choice.configured;
-  if (explicit) return ensureInstalled(ctx, runtime, explicit);
-  const [{ loadCatalog }, { UsageError }] = await Promise.all([import('../../src/catalog/catalog.js'), import('../../src/errors.js')]);
-  const fallback = (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor(choice.role)?.name;
+  if (choice.named) return ensureInstalled(ctx, runtime, choice.named);
+  if (choice.configured) return ensureInstalled(ctx, runtime, choice.configured);
+  const [{ loadCatalog }, { pickDefaultModel }, { UsageError }] = await Promise.all([
+    import('../../src/catalog/catalog.js'),
+    import('../../src/catalog/default-model.js'),
+    import('../../src/errors.js'),
+  ]);
+  const catalogDefault = (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor(choice.role)?.name;
   const installed = (await runtime.listModels()).filter((model) => model.kind === choice.kind);
-  const chosen = installed.find((model) => model.name === fallback) ?? installed[0];
-  if (chosen) return chosen.name;
-  if (!fallback) {
+  const chosen = pickDefaultModel({ catalogDefault, installed });
+  if (chosen?.installed) return chosen.name;
+  if (!chosen) {
     throw new UsageError(`No model named, no ${choice.label} installed, and the catalog names no default.`, {
       hint: 'Name one with --model; `murmur list --all` shows the catalog.',
     });
   }
-  return ensureInstalled(ctx, runtime, fallback, `No ${choice.label} is installed`);
+  return ensureInstalled(ctx, runtime, chosen.name, `No ${choice.label} is installed`);
 };

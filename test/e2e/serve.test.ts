@@ -165,6 +165,17 @@ describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${
     expect((await ps()).models).toEqual([]);
   });
 
+  it('rm of a model the daemon holds loaded unloads it there first', async () => {
+    await cli('pull', testModel(GGUF)!, '--name', 'spare');
+    await cli('load', 'spare', '--keep-alive', '-1');
+    expect((await ps()).models.map((m) => m.name)).toContain('spare');
+    expect((await cli('rm', 'spare')).stderr).toMatch(/removed spare/);
+    expect((await ps()).models.map((m) => m.name)).not.toContain('spare');
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual([MODEL]);
+    const chat = await client.chat.completions.create({ model: 'spare', messages: [{ role: 'user', content: 'hi' }] }).catch((e: { status: number }) => e);
+    expect((chat as { status: number }).status).toBe(404);
+  });
+
   it('ps says how to start a daemon when none answers', async () => {
     const failed = await runCli({ ...env(), MURMUR_HOST: 'http://127.0.0.1:9' }, 'ps').catch((e: { code: number; stderr: string }) => e);
     expect((failed as { code: number }).code).toBe(1);

@@ -219,3 +219,71 @@ describe('model manager', () => {
     expect(await mm.unload('all')).toEqual([]);
   });
 });
+
+describe('model manager: leases and engine deaths', () => {
+  it('a lease keeps its model loaded past keep-alive 0 and eviction, with one load and a slot per call', async () => {
+    const engine = fakeEngine();
+    const mm = manager(engine, { keepAliveMs: 0, maxLoaded: 1 });
+    const lease = await mm.lease('a');
+    const seen: string[] = [];
+    for (let i = 0; i < 5; i++) await lease.run(async (h) => void seen.push((h as FakeHandle).name));
+    // Another model arriving does not push the leased one out.
+    await mm.run('b', async () => undefined);
+    expect(mm.ps().map((m) => m.name)).toContain('a');
+    expect(engine.loads).toEqual(['a', 'b']);
+    expect(seen).toEqual(['a', 'a', 'a', 'a', 'a']);
+    lease.release();
+    lease.release();
+    await flush();
+    expect(engine.handles[0]!.disposed).toBe(true);
+    await expect(lease.run(async () => 1)).rejects.toThrow(/released/);
+    await mm[Symbol.asyncDispose]();
+  });
+
+  it('reads memory through stats() and bounds it', async () => {
+    const engine = fakeEngine();
+    const mm = manager(engine, { maxMemoryBytes: 1500 });
+    await mm.run('a', async () => undefined);
+    await mm.run('bb', async () => undefined);
+    await flush();
+    expect(mm.ps().map((m) => [m.name, m.memoryBytes])).toEqual([['bb', 1002]]);
+    await mm[Symbol.asyncDispose]();
+  });
+
+  it('an engine that dies fails its calls with engine_crashed, is evicted, and loads afresh next time', async () => {
+    let kill!: (error: Error) => void;
+    const loads: number[] = [];
+    const disposed: number[] = [];
+    const mm = createModelManager({
+      keepAliveMs: 60_000,
+      maxLoaded: 3,
+      parallel: 1,
+      load: async () => {
+        const n = loads.push(loads.length);
+        const died = new Promise<Error>((resolve) => (kill = resolve));
+        const handle: EngineHandle = { kind: 'llm', stats: async () => ({ memoryBytes: 1 }), died, dispose: async () => void disposed.push(n) };
+        return handle;
+      },
+    });
+    const hung = deferred();
+    const running = mm.run('a', () => hung.promise.then(() => 'late'));
+    const queued = mm.run('a', async () => 'never');
+    await flush();
+    expect(mm.ps()[0]).toMatchObject({ name: 'a', inFlight: 1, queued: 1 });
+    kill(new Error('exit code 134'));
+    const [first, second] = await Promise.allSettled([running, queued]);
+    for (const outcome of [first, second]) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(AppError);
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'engine_crashed' });
+      expect(((outcome as PromiseRejectedResult).reason as AppError).message).toMatch(/exit code 134/);
+    }
+    expect(mm.ps()).toEqual([]);
+    await flush();
+    expect(disposed).toEqual([1]);
+    expect(await mm.run('a', async () => 'again')).toBe('again');
+    expect(loads).toHaveLength(2);
+    hung.resolve();
+    await mm[Symbol.asyncDispose]();
+  });
+});
