@@ -13,7 +13,7 @@ import { sourceFor, toDownloadUrl } from './mirror.js';
 import { ensureStoreDirs, isValidModelName, MANIFEST, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
 import type { InstalledModel, Layout, Manifest, ManifestFile, PullEvent, PullOptions, Store } from './types.js';
 
-/** Finds which engine runs the files in a directory (src/store/recognize.ts by default). */
+/** Finds which engine runs the files in a directory (src/store/detect-family.ts by default). */
 export type Recognize = (path: string, hint?: { family?: Family; kind?: ModelKind }) => Promise<Layout>;
 
 export interface StoreDeps {
@@ -26,7 +26,7 @@ export interface StoreDeps {
   readonly retryDelayMs?: number;
 }
 
-const defaultRecognize: Recognize = async (path, hint) => (await import('./recognize.js')).recognizeModel(path, hint);
+const defaultRecognize: Recognize = async (path, hint) => (await import('./detect-family.js')).recognizeModel(path, hint);
 
 const readUtf8 = (path: string) => readFile(path, 'utf8');
 

@@ -2,7 +2,7 @@ import type { EngineName, Family, ModelKind, Voice } from '../catalog/schema.js'
 
 /**
  * How a model's files map onto its engine, as recognized from the files
- * themselves (src/store/recognize.ts). `files` maps a role (model, tokens,
+ * themselves (src/store/detect-family.ts). `files` maps a role (model, tokens,
  * dataDir, voices, lexicon, encoder, decoder, joiner, …) to a path relative
  * to the model's directory.
  */

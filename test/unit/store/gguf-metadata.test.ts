@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ggufKind, isGguf, readGgufMetadata } from '../../../src/store/gguf-metadata.js';
-import { recognizeModel } from '../../../src/store/recognize.js';
+import { recognizeModel } from '../../../src/store/detect-family.js';
 import { missingModels, testModel } from '../../helpers/models.js';
 
 let dir: string;

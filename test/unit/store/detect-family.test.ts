@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppError } from '../../../src/errors.js';
-import { findSystemEspeakNgData, recognizeModel } from '../../../src/store/recognize.js';
+import { findSystemEspeakNgData, recognizeModel } from '../../../src/store/detect-family.js';
 import { writeOnnx } from '../../helpers/onnx-builder.js';
 import { missingModels, testModel, testModelsDir } from '../../helpers/models.js';
 

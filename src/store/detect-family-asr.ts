@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { Family } from '../types/models.js';
-import { needs, onnxOf, pick, tokensOf, unreadable, type Detector, type Scan } from './recognize-speech.js';
+import { needs, onnxOf, pick, tokensOf, unreadable, type Detector, type Scan } from './detect-family-speech.js';
 
 /*
  * The multi-file speech-to-text layouts (Moonshine, transducers, Whisper)

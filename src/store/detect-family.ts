@@ -4,11 +4,11 @@ import type { Family, ModelKind } from '../types/models.js';
 import { AppError } from '../errors.js';
 import { isGguf, ggufKind, readGgufMetadata, type GgufHeader } from './gguf-metadata.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
-import { asrDetectors, vadDetector } from './recognize-asr.js';
-import { isMissing, singleModelDetector, ttsDetectors, type Detection, type Detector, type Scan } from './recognize-speech.js';
+import { asrDetectors, vadDetector } from './detect-family-asr.js';
+import { isMissing, singleModelDetector, ttsDetectors, type Detection, type Detector, type Scan } from './detect-family-speech.js';
 import type { Layout } from './types.js';
 
-export { findSystemEspeakNgData, SYSTEM_ESPEAK_NG_DATA_DIRS } from './recognize-speech.js';
+export { findSystemEspeakNgData, SYSTEM_ESPEAK_NG_DATA_DIRS } from './detect-family-speech.js';
 
 /** The kind of model each family is. */
 export const familyKinds: Readonly<Record<Family, ModelKind>> = {
