@@ -1,5 +1,6 @@
 import { Command } from './commander.js';
 import { describeVerb } from './verbs.js';
+import { AUDIO_FORMATS, type AudioFormat } from '../src/audio/formats.js';
 import type { Runtime } from '../src/runtime/types.js';
 import type { CommandContext } from './context.js';
 
@@ -29,8 +30,8 @@ interface SpeakOptions {
   readonly host?: string;
 }
 
-const FORMATS = ['wav', 'mp3', 'flac', 'opus', 'pcm'] as const;
-type Format = (typeof FORMATS)[number];
+const FORMATS = AUDIO_FORMATS;
+type Format = AudioFormat;
 
 const parseFormat = async (raw: string | undefined): Promise<Format | undefined> => {
   if (raw === undefined) return undefined;

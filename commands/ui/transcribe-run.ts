@@ -3,10 +3,10 @@ import { basename, extname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Runtime } from '../../src/runtime/types.js';
 import type { TranscribeResult } from '../../src/types/transcript.js';
-import type { TranscriptFormat } from '../../src/text/subtitles.js';
+import { extensionFor, type TranscriptFormat } from '../../src/text/subtitles.js';
 import { AppError, UsageError } from '../../src/errors.js';
 import { loadCatalog } from '../../src/catalog/catalog.js';
-import { extensionFor, formatTranscript } from '../../src/text/transcript-format.js';
+import { formatTranscript } from '../../src/api/openai/transcription-response.js';
 import type { CommandContext } from '../context.js';
 import { chooseModel, ensureInstalled } from './model-choice.js';
 

@@ -15,7 +15,6 @@ import { formatFromPath } from './formats.js';
 import { concatBytes } from './pcm.js';
 
 export type { AudioEncoder, AudioFormat, EncoderOptions } from './encoders/types.js';
-export { OPENAI_PCM_RATE, resampleTo24k } from './resample.js';
 export { AUDIO_FORMATS, contentTypeOf, formatFromPath, isAudioFormat } from './formats.js';
 
 const factories: Record<AudioFormat, (options: EncoderOptions) => AudioEncoder> = {

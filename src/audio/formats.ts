@@ -1,6 +1,8 @@
 import { extname } from 'node:path';
 import type { AudioFormat } from './encoders/types.js';
 
+export type { AudioFormat } from './encoders/types.js';
+
 /** Every format murmur can write, in OpenAI's order of preference. */
 export const AUDIO_FORMATS: readonly AudioFormat[] = ['mp3', 'opus', 'flac', 'wav', 'pcm'];
 

@@ -1,8 +1,10 @@
 import { concatFloat32 } from './pcm.js';
 
 /**
- * Band-limited resampling for arbitrary rate pairs (22050 → 48000 for opus,
- * 22050 → 24000 for OpenAI's pcm, 48000 → 16000 for recognisers).
+ * Band-limited resampling for arbitrary rate pairs: the encoders' rate
+ * stage (22050 → 48000 for opus; 16000 or 22050 → 24000 for the daemon's
+ * pcm, which OpenAI defines at 24 kHz) and audio for recognisers
+ * (48000 → 16000).
  *
  * A windowed-sinc interpolator (Kaiser window) read from a precomputed
  * table with linear interpolation between its phases, so any ratio costs
@@ -161,10 +163,3 @@ export const resample = (samples: Float32Array, fromRate: number, toRate: number
   const resampler = createResampler(fromRate, toRate);
   return concatFloat32([resampler.push(samples), resampler.flush()]);
 };
-
-/** OpenAI's `pcm` response format: 24 kHz s16le mono. */
-export const OPENAI_PCM_RATE = 24_000;
-
-/** Resamples a buffer to OpenAI's pcm rate (24 kHz) so the server can match its API. */
-export const resampleTo24k = (samples: Float32Array, fromRate: number): Float32Array =>
-  resample(samples, fromRate, OPENAI_PCM_RATE);

@@ -1,41 +1,13 @@
+import { fromChatCompletion } from '../api/openai/chat-response.js';
+import { fromTextCompletion } from '../api/openai/completions.js';
+import { fromErrorBody, isOpenAIErrorBody } from '../api/openai/errors.js';
+import { createGenerationStreamReader, type GenerationKind } from '../api/openai/generation-stream.js';
+import { STREAM_DONE } from '../api/openai/wire.js';
 import { AppError } from '../errors.js';
-import type { ChatRequest, CompletionRequest, FinishReason, GenerationResult, ToolCall, Usage } from '../types/chat.js';
-import { fromErrorBody } from '../server/errors.js';
+import type { ChatRequest, CompletionRequest, GenerationResult } from '../types/chat.js';
 import { readSseData } from './event-stream.js';
 
-/** Which OpenAI response a generation comes back as. */
-export type GenerationKind = 'chat' | 'completion';
-
-interface RawUsage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  total_tokens?: number;
-}
-interface RawToolCall {
-  index?: number;
-  id?: string;
-  function?: { name?: string; arguments?: string };
-}
-interface RawChoice {
-  text?: string;
-  delta?: { content?: string | null; tool_calls?: RawToolCall[] };
-  message?: { content?: string | null; tool_calls?: RawToolCall[] };
-  finish_reason?: string | null;
-}
-interface RawBody {
-  model?: string;
-  choices?: RawChoice[];
-  usage?: RawUsage | null;
-  error?: unknown;
-}
-
-const finishReason = (raw: string | null | undefined): FinishReason => (raw === 'length' ? 'length' : raw === 'tool_calls' || raw === 'function_call' ? 'tool_calls' : 'stop');
-
-const usage = (raw: RawUsage | null | undefined, fallbackCompletion: number): Usage => {
-  const prompt = raw?.prompt_tokens ?? 0;
-  const completion = raw?.completion_tokens ?? fallbackCompletion;
-  return { promptTokens: prompt, completionTokens: completion, totalTokens: raw?.total_tokens ?? prompt + completion };
-};
+export type { GenerationKind } from '../api/openai/generation-stream.js';
 
 const timings = (started: number, firstAt: number | undefined, tokens: number) => {
   const end = performance.now();
@@ -48,68 +20,31 @@ const timings = (started: number, firstAt: number | undefined, tokens: number) =
   };
 };
 
-const toolCalls = (raw: RawToolCall[] | undefined): ToolCall[] | undefined =>
-  raw?.length ? raw.map((c, i) => ({ id: c.id ?? `call_${i}`, name: c.function?.name ?? '', arguments: c.function?.arguments ?? '' })) : undefined;
-
 /**
  * Reads an OpenAI chat or text completion response, whole (JSON) or
  * streamed (SSE, calling request.onToken per delta), into a GenerationResult.
  */
 export const readGeneration = async (kind: GenerationKind, res: Response, request: ChatRequest | CompletionRequest, started: number): Promise<GenerationResult> => {
   if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
-    const body = (await res.json()) as RawBody;
-    const choice = body.choices?.[0] ?? {};
-    const text = (kind === 'chat' ? choice.message?.content : choice.text) ?? '';
-    if (text) request.onToken?.(text);
-    const result = usage(body.usage, 0);
-    return {
-      model: body.model ?? request.model,
-      text,
-      toolCalls: toolCalls(choice.message?.tool_calls),
-      finishReason: finishReason(choice.finish_reason),
-      usage: result,
-      timings: timings(started, undefined, result.completionTokens),
-    };
+    const body = (await res.json()) as object;
+    const result = kind === 'chat' ? fromChatCompletion(body, request.model) : fromTextCompletion(body, request.model);
+    if (result.text) request.onToken?.(result.text);
+    return { ...result, timings: timings(started, undefined, result.usage.completionTokens) };
   }
 
-  let text = '';
-  let model = request.model;
-  let finish: string | null | undefined;
-  let rawUsage: RawUsage | null | undefined;
+  const reader = createGenerationStreamReader(kind, request.model);
   let firstAt: number | undefined;
-  let pieces = 0;
-  const calls: RawToolCall[] = [];
   for await (const data of readSseData(res.body!)) {
-    if (data === '[DONE]') break;
-    const chunk = JSON.parse(data) as RawBody;
-    if (chunk.error) throw fromErrorBody(500, chunk);
-    if (chunk.model) model = chunk.model;
-    if (chunk.usage) rawUsage = chunk.usage;
-    const choice = chunk.choices?.[0];
-    if (!choice) continue;
-    const piece = (kind === 'chat' ? choice.delta?.content : choice.text) ?? '';
+    if (data === STREAM_DONE) break;
+    const chunk = JSON.parse(data) as object;
+    if (isOpenAIErrorBody(chunk)) throw fromErrorBody(500, chunk);
+    const piece = reader.push(chunk);
     if (piece) {
       firstAt ??= performance.now();
-      pieces += 1;
-      text += piece;
       request.onToken?.(piece);
     }
-    for (const call of choice.delta?.tool_calls ?? []) {
-      const slot = (calls[call.index ?? calls.length] ??= { function: { name: '', arguments: '' } });
-      if (call.id) slot.id = call.id;
-      slot.function!.name += call.function?.name ?? '';
-      slot.function!.arguments += call.function?.arguments ?? '';
-    }
-    if (choice.finish_reason) finish = choice.finish_reason;
   }
   if (request.signal?.aborted) throw request.signal.reason ?? new AppError('aborted', 'The request was aborted.');
-  const result = usage(rawUsage, pieces);
-  return {
-    model,
-    text,
-    toolCalls: toolCalls(calls.filter(Boolean)),
-    finishReason: finishReason(finish),
-    usage: result,
-    timings: timings(started, firstAt, result.completionTokens),
-  };
+  const result = reader.result();
+  return { ...result, timings: timings(started, firstAt, result.usage.completionTokens) };
 };

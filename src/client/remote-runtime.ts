@@ -1,11 +1,16 @@
 import type { Config } from '../config.js';
 import { AppError, isAbortError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
-import type { ChatMessage, ChatRequest, CompletionRequest, EmbedResult, GenerationResult } from '../types/chat.js';
+import type { ChatRequest, CompletionRequest, GenerationResult } from '../types/chat.js';
 import type { LoadedModel } from '../types/models.js';
-import type { VoiceList } from '../types/speech.js';
-import type { InstalledModel, PullEvent } from '../store/types.js';
-import { fromErrorBody } from '../server/errors.js';
+import type { PullEvent } from '../store/types.js';
+import type { ModelInfo } from '../types/models.js';
+import { toChatCompletionRequest } from '../api/openai/chat-request.js';
+import { toCompletionRequest } from '../api/openai/completions.js';
+import { fromEmbeddingsList, toEmbeddingsRequest } from '../api/openai/embeddings.js';
+import { fromErrorBody, isOpenAIErrorBody } from '../api/openai/errors.js';
+import { fromModelEntry, fromModelList } from '../api/openai/models.js';
+import { fromVoiceLists } from '../api/openai/voices.js';
 import { concatFloat32 } from '../audio/pcm.js';
 import { createSpeechSession } from '../runtime/speech-session.js';
 import { readNdjson } from './event-stream.js';
@@ -23,52 +28,6 @@ export interface RemoteRuntimeOptions {
 
 const reviveLoaded = (raw: Record<string, unknown>): LoadedModel =>
   ({ ...raw, loadedAt: new Date(raw.loadedAt as string), expiresAt: raw.expiresAt ? new Date(raw.expiresAt as string) : null }) as LoadedModel;
-
-/** A model entry from a plain OpenAI `/v1/models`, as far as it can be an InstalledModel. */
-const fromOpenAIModel = (entry: { id: string; created?: number; kind?: string }): InstalledModel => ({
-  name: entry.id,
-  kind: (entry.kind as InstalledModel['kind']) ?? 'llm',
-  engine: 'llama-cpp',
-  family: 'gguf',
-  source: 'remote',
-  layout: {},
-  files: [],
-  size: 0,
-  pulledAt: new Date((entry.created ?? 0) * 1000).toISOString(),
-  dir: '',
-});
-
-const messageBody = (m: ChatMessage) => ({
-  role: m.role,
-  content: m.role === 'assistant' && m.toolCalls?.length && !m.content ? null : m.content,
-  ...(m.toolCalls?.length ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) } : {}),
-  ...(m.toolCallId ? { tool_call_id: m.toolCallId } : {}),
-});
-
-const samplingBody = (r: ChatRequest | CompletionRequest) => ({
-  model: r.model,
-  ...(r.temperature !== undefined ? { temperature: r.temperature } : {}),
-  ...(r.topP !== undefined ? { top_p: r.topP } : {}),
-  ...(r.seed !== undefined ? { seed: r.seed } : {}),
-  ...(r.maxTokens !== undefined ? { max_tokens: r.maxTokens } : {}),
-  ...(r.stop?.length ? { stop: [...r.stop] } : {}),
-  ...(r.onToken ? { stream: true, stream_options: { include_usage: true } } : {}),
-});
-
-const chatBody = (r: ChatRequest) => ({
-  ...samplingBody(r),
-  messages: r.messages.map(messageBody),
-  ...(r.responseFormat && r.responseFormat.type !== 'text'
-    ? {
-        response_format:
-          r.responseFormat.type === 'json_object'
-            ? { type: 'json_object' }
-            : { type: 'json_schema', json_schema: { name: r.responseFormat.name ?? 'response', schema: r.responseFormat.schema, strict: true } },
-      }
-    : {}),
-  ...(r.tools?.length ? { tools: r.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } })) } : {}),
-  ...(r.toolChoice ? { tool_choice: typeof r.toolChoice === 'string' ? r.toolChoice : { type: 'function', function: { name: r.toolChoice.name } } } : {}),
-});
 
 /**
  * A Runtime over HTTP: a murmur daemon's OpenAI routes and `/api` admin
@@ -136,44 +95,29 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
         },
       }),
     async voices(model) {
-      const body = await getJson<{ data: { model: string; default_voice?: string | null; voices: VoiceList['voices'] }[] }>(
-        'GET',
-        `/v1/audio/voices${model ? `?model=${encodeURIComponent(model)}` : ''}`,
-      );
-      return body.data.map((list) => ({ model: list.model, voices: list.voices, ...(list.default_voice ? { defaultVoice: list.default_voice } : {}) }));
+      return fromVoiceLists(await getJson('GET', `/v1/audio/voices${model ? `?model=${encodeURIComponent(model)}` : ''}`));
     },
     transcribe: (request) => remoteTranscribe({ base, apiKey, fetch: doFetch }, request),
     async listModels() {
       try {
-        return (await getJson<{ models: InstalledModel[] }>('GET', '/api/models')).models;
+        return (await getJson<{ models: ModelInfo[] }>('GET', '/api/models')).models;
       } catch (error) {
         if (!missingRoute(error)) throw error;
-        return (await getJson<{ data: { id: string; created?: number }[] }>('GET', '/v1/models')).data.map(fromOpenAIModel);
+        return fromModelList(await getJson('GET', '/v1/models'));
       }
     },
     async getModel(name) {
       try {
-        return await getJson<InstalledModel>('GET', `/api/models/${encodeURIComponent(name)}`);
+        return await getJson<ModelInfo>('GET', `/api/models/${encodeURIComponent(name)}`);
       } catch (error) {
         if (!missingRoute(error)) throw error;
-        return fromOpenAIModel(await getJson('GET', `/v1/models/${encodeURIComponent(name)}`));
+        return fromModelEntry(await getJson('GET', `/v1/models/${encodeURIComponent(name)}`));
       }
     },
-    chat: (request) => generate('chat', '/v1/chat/completions', chatBody(request), request),
-    complete: (request) => generate('completion', '/v1/completions', { ...samplingBody(request), prompt: request.prompt }, request),
+    chat: (request) => generate('chat', '/v1/chat/completions', toChatCompletionRequest(request), request),
+    complete: (request) => generate('completion', '/v1/completions', toCompletionRequest(request), request),
     async embed(request) {
-      const body = await getJson<{ model: string; data: { index: number; embedding: number[] }[]; usage: { prompt_tokens: number; total_tokens: number } }>(
-        'POST',
-        '/v1/embeddings',
-        { model: request.model, input: [...request.input], encoding_format: 'float' },
-        request.signal,
-      );
-      const result: EmbedResult = {
-        model: body.model,
-        embeddings: [...body.data].sort((a, b) => a.index - b.index).map((d) => d.embedding),
-        usage: { promptTokens: body.usage?.prompt_tokens ?? 0, totalTokens: body.usage?.total_tokens ?? 0 },
-      };
-      return result;
+      return fromEmbeddingsList(await getJson('POST', '/v1/embeddings', toEmbeddingsRequest(request), request.signal), request.model);
     },
     async load(name, options = {}) {
       const keepAlive = options.keepAliveMs === undefined ? undefined : options.keepAliveMs < 0 ? '-1' : `${options.keepAliveMs}ms`;
@@ -190,9 +134,9 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
     async pull(ref, options = {}) {
       const res = await send('POST', '/api/pull', { model: ref, ...(options.name ? { name: options.name } : {}), ...(options.force ? { force: true } : {}) }, options.signal);
       for await (const line of readNdjson(res.body!)) {
-        const event = line as { status?: string; model?: unknown; error?: unknown };
-        if (event.error) throw fromErrorBody(500, event);
-        if (event.status === 'installed') return event.model as InstalledModel;
+        if (isOpenAIErrorBody(line)) throw fromErrorBody(500, line);
+        const event = line as { status?: string; model?: unknown };
+        if (event.status === 'installed') return event.model as ModelInfo;
         options.onProgress?.(event as PullEvent);
       }
       throw new AppError('internal', `The daemon's pull of '${ref}' ended without saying it was installed.`);

@@ -1,63 +1,46 @@
+import { fromErrorBody, isOpenAIErrorBody } from '../api/openai/errors.js';
+import { OPENAI_PCM_RATE, SAMPLE_RATE_HEADER, toSpeechRequest } from '../api/openai/speech.js';
+import { fromSpeechDelta, isSpeechEvent, type SpeechAudioDelta, type SpeechAudioDone } from '../api/openai/speech-events.js';
+import { STREAM_DONE } from '../api/openai/wire.js';
 import { concatFloat32, createS16leReader } from '../audio/pcm.js';
 import { AppError } from '../errors.js';
-import { fromErrorBody } from '../server/errors.js';
 import type { SpeakRequest, SpeakResult } from '../types/speech.js';
 import { readSseData } from './event-stream.js';
 
 /** How RemoteRuntime sends a request (and turns an error status into an AppError). */
 export type Send = (method: string, path: string, body?: unknown, signal?: AbortSignal) => Promise<Response>;
 
-interface DeltaEvent {
-  readonly type: 'speech.audio.delta';
-  readonly audio: string;
-  readonly text?: string;
-}
-
-interface DoneEvent {
-  readonly type: 'speech.audio.done';
-  readonly model?: string;
-  readonly voice?: string;
-  readonly sample_rate?: number;
-  readonly characters?: number;
-  readonly timings?: { first_audio_ms?: number; total_ms?: number; real_time_factor?: number };
-}
-
 /**
  * Speaks through a daemon's `POST /v1/audio/speech` with 16-bit PCM over
- * SSE: each `speech.audio.delta` is one sentence's audio (murmur adds its
- * text), delivered through onAudio as it arrives; `speech.audio.done`
- * carries murmur's result fields. Against a plain OpenAI-compatible server
- * the sample rate comes from the X-Sample-Rate header, else OpenAI's 24 kHz.
+ * SSE at the voice's own rate (murmur's `sample_rate: "native"`, so the
+ * samples are the ones LocalRuntime would make): each `speech.audio.delta`
+ * is one sentence's audio (murmur adds its text), delivered through onAudio
+ * as it arrives; `speech.audio.done` carries murmur's result fields. The
+ * rate is read from the X-Sample-Rate header (and the done event), else
+ * OpenAI's pcm rate, 24 kHz.
  */
 export const remoteSpeak = async (send: Send, request: SpeakRequest): Promise<SpeakResult> => {
   const started = performance.now();
-  const body = {
-    ...(request.model ? { model: request.model } : {}),
-    input: request.text,
-    ...(request.voice ? { voice: request.voice } : {}),
-    ...(request.speed !== undefined ? { speed: request.speed } : {}),
-    response_format: 'pcm',
-    stream_format: 'sse',
-  };
-  const res = await send('POST', '/v1/audio/speech', body, request.signal);
-  let sampleRate = Number(res.headers.get('X-Sample-Rate')) || 24_000;
+  const res = await send('POST', '/v1/audio/speech', toSpeechRequest(request, { format: 'pcm', stream: 'sse', sampleRate: 'native' }), request.signal);
+  let sampleRate = Number(res.headers.get(SAMPLE_RATE_HEADER)) || OPENAI_PCM_RATE;
   const parts: Float32Array[] = [];
   let firstAudioMs: number | undefined;
   let made = 0;
-  let done: DoneEvent | undefined;
+  let done: SpeechAudioDone | undefined;
   const pcm = createS16leReader();
   for await (const data of readSseData(res.body!)) {
-    if (data === '[DONE]') break;
-    const event = JSON.parse(data) as DeltaEvent | DoneEvent | { error?: unknown };
-    if ('error' in event && event.error) throw fromErrorBody(500, event);
-    if ('type' in event && event.type === 'speech.audio.delta') {
-      const samples = pcm.push(Buffer.from(event.audio, 'base64'));
+    if (data === STREAM_DONE) break;
+    const event = JSON.parse(data) as unknown;
+    if (isOpenAIErrorBody(event)) throw fromErrorBody(500, event);
+    if (isSpeechEvent<SpeechAudioDelta>(event, 'speech.audio.delta')) {
+      const { audio, text } = fromSpeechDelta(event);
+      const samples = pcm.push(audio);
       if (!samples.length) continue;
       firstAudioMs ??= performance.now() - started;
       made += samples.length;
       if (!request.onAudio) parts.push(samples);
-      request.onAudio?.({ samples, sampleRate, text: event.text ?? '' });
-    } else if ('type' in event && event.type === 'speech.audio.done') {
+      request.onAudio?.({ samples, sampleRate, text });
+    } else if (isSpeechEvent<SpeechAudioDone>(event, 'speech.audio.done')) {
       done = event;
       if (event.sample_rate) sampleRate = event.sample_rate;
     }

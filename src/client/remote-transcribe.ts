@@ -1,22 +1,16 @@
 import { openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
 import { AppError, isAbortError } from '../errors.js';
-import type { AudioInput, TranscribeRequest, TranscribeResult, TranscriptSegment } from '../types/transcript.js';
-import { fromErrorBody } from '../server/errors.js';
+import { fromErrorBody } from '../api/openai/errors.js';
+import { toTranscriptionForm } from '../api/openai/transcription-request.js';
+import { fromTranscriptionVerbose, MODEL_HEADER } from '../api/openai/transcription-response.js';
+import type { AudioInput, TranscribeRequest, TranscribeResult } from '../types/transcript.js';
 
 /** Where and how RemoteRuntime reaches the daemon. */
 export interface RemoteTarget {
   readonly base: string;
   readonly apiKey?: string;
   readonly fetch: typeof fetch;
-}
-
-interface VerboseBody {
-  readonly text: string;
-  readonly language?: string;
-  readonly duration?: number;
-  readonly segments?: { id: number; start: number; end: number; text: string }[];
-  readonly words?: { word: string; start: number; end: number }[];
 }
 
 /** The upload: a file on disk is sent from disk (not read into memory first); a stream is gathered. */
@@ -36,16 +30,7 @@ const toBlob = async (input: AudioInput): Promise<{ blob: Blob; name: string }> 
  */
 export const remoteTranscribe = async (target: RemoteTarget, request: TranscribeRequest): Promise<TranscribeResult> => {
   const started = performance.now();
-  const { blob, name } = await toBlob(request.input);
-  const form = new FormData();
-  form.append('file', blob, name);
-  if (request.model) form.append('model', request.model);
-  if (request.language) form.append('language', request.language);
-  if (request.prompt) form.append('prompt', request.prompt);
-  if (request.vad !== undefined) form.append('vad', String(request.vad));
-  form.append('response_format', 'verbose_json');
-  form.append('timestamp_granularities[]', 'segment');
-  form.append('timestamp_granularities[]', 'word');
+  const form = toTranscriptionForm(request, await toBlob(request.input));
   const path = request.task === 'translate' ? '/v1/audio/translations' : '/v1/audio/transcriptions';
   let res: Response;
   try {
@@ -60,21 +45,12 @@ export const remoteTranscribe = async (target: RemoteTarget, request: Transcribe
     throw new AppError('daemon_unreachable', `No murmur daemon answers at ${target.base}.`, { hint: 'Start one with `murmur serve`, or set MURMUR_HOST.', cause: error });
   }
   if (!res.ok) throw fromErrorBody(res.status, await res.json().catch(() => undefined));
-  const body = (await res.json()) as VerboseBody;
-  const words = body.words ?? [];
-  const segments: TranscriptSegment[] = (body.segments ?? []).map((s) => {
-    const inside = words.filter((w) => w.start >= s.start && w.start < s.end);
-    return { id: s.id, start: s.start, end: s.end, text: s.text.trim(), ...(inside.length ? { words: inside } : {}) };
-  });
-  for (const segment of segments) request.onSegment?.(segment);
+  const body = fromTranscriptionVerbose((await res.json()) as object);
+  for (const segment of body.segments) request.onSegment?.(segment);
   const totalMs = performance.now() - started;
-  const duration = body.duration ?? segments.at(-1)?.end ?? 0;
   return {
-    model: res.headers.get('X-Murmur-Model') ?? request.model ?? '',
-    text: body.text,
-    ...(body.language && body.language !== 'unknown' ? { language: body.language } : {}),
-    duration,
-    segments,
-    timings: { totalMs: Math.round(totalMs), realTimeFactor: duration > 0 ? totalMs / 1000 / duration : 0 },
+    ...body,
+    model: res.headers.get(MODEL_HEADER) ?? request.model ?? '',
+    timings: { totalMs: Math.round(totalMs), realTimeFactor: body.duration > 0 ? totalMs / 1000 / body.duration : 0 },
   };
 };

@@ -1,51 +1,12 @@
-import { AppError, type ErrorCode } from '../errors.js';
+import type { Context } from 'hono';
+import { AppError } from '../errors.js';
+import { toOpenAIError, unknownUrlError, type OpenAIErrorBody } from '../api/openai/errors.js';
 
-/**
- * The one place that maps AppError codes to HTTP statuses and OpenAI-shaped
- * error bodies (`{error:{message,type,param,code}}`). murmur adds `hint`,
- * which OpenAI clients ignore and RemoteRuntime turns back into an AppError.
+/*
+ * The server's use of the OpenAI error codec (src/api/openai/errors.ts):
+ * the status and body it defines, plus the headers that belong to HTTP,
+ * and the app's error and not-found handlers.
  */
-
-export interface OpenAIErrorBody {
-  readonly error: {
-    readonly message: string;
-    readonly type: string;
-    readonly param: string | null;
-    readonly code: string | null;
-    readonly hint?: string;
-  };
-}
-
-interface Mapping {
-  readonly status: number;
-  readonly type: string;
-  /** The OpenAI `code` when it differs from murmur's. */
-  readonly code?: string;
-}
-
-const mappings: Record<ErrorCode, Mapping> = {
-  usage: { status: 400, type: 'invalid_request_error', code: 'invalid_request' },
-  invalid_request: { status: 400, type: 'invalid_request_error' },
-  model_not_found: { status: 404, type: 'invalid_request_error' },
-  model_not_downloaded: { status: 404, type: 'invalid_request_error', code: 'model_not_found' },
-  model_kind_mismatch: { status: 400, type: 'invalid_request_error' },
-  context_length_exceeded: { status: 400, type: 'invalid_request_error' },
-  payload_too_large: { status: 413, type: 'invalid_request_error' },
-  unauthorized: { status: 401, type: 'invalid_request_error', code: 'invalid_api_key' },
-  overloaded: { status: 503, type: 'server_error' },
-  not_supported: { status: 400, type: 'invalid_request_error' },
-  aborted: { status: 499, type: 'server_error' },
-  download_failed: { status: 502, type: 'server_error' },
-  checksum_mismatch: { status: 502, type: 'server_error' },
-  archive_invalid: { status: 502, type: 'server_error' },
-  catalog_invalid: { status: 500, type: 'server_error' },
-  store_not_writable: { status: 500, type: 'server_error' },
-  no_space: { status: 507, type: 'server_error' },
-  engine_load_failed: { status: 500, type: 'server_error' },
-  engine_crashed: { status: 503, type: 'server_error' },
-  daemon_unreachable: { status: 502, type: 'server_error' },
-  internal: { status: 500, type: 'server_error' },
-};
 
 /** Seconds a client is told to wait after a 503 (Retry-After). */
 export const RETRY_AFTER_SECONDS = 1;
@@ -56,48 +17,27 @@ export interface HttpError {
   readonly headers: Record<string, string>;
 }
 
-/**
- * Turns any thrown value into a status, an OpenAI error body and headers.
- * Unknown errors become a 500 with a generic message (details stay in the log).
- */
+/** Turns any thrown value into a status, an OpenAI error body and headers. */
 export const toHttpError = (error: unknown): HttpError => {
-  if (!(error instanceof AppError)) {
-    return {
-      status: 500,
-      body: { error: { message: 'Internal server error.', type: 'server_error', param: null, code: 'internal' } },
-      headers: {},
-    };
-  }
-  const mapping = mappings[error.code] ?? mappings.internal;
-  const body: OpenAIErrorBody = {
-    error: {
-      message: error.message,
-      type: mapping.type,
-      param: error.param ?? null,
-      code: mapping.code ?? error.code,
-      ...(error.hint ? { hint: error.hint } : {}),
-    },
-  };
-  const headers: Record<string, string> = error.code === 'overloaded' || error.code === 'engine_crashed' ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
+  const { status, body } = toOpenAIError(error);
+  const code = error instanceof AppError ? error.code : undefined;
+  const headers: Record<string, string> = code === 'overloaded' || code === 'engine_crashed' ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
   // The unread rest of a body over the limit is not kept: say the connection closes, so clients do not reuse it.
-  if (error.code === 'payload_too_large') headers.Connection = 'close';
-  return { status: mapping.status, body, headers };
+  if (code === 'payload_too_large') headers.Connection = 'close';
+  return { status, body, headers };
 };
 
-/** OpenAI codes that name a murmur code differently, reversed, for RemoteRuntime. */
-const reverse: Record<string, ErrorCode> = { invalid_api_key: 'unauthorized', invalid_request: 'invalid_request' };
+/** app.onError: the error as OpenAI answers it; unexpected ones are also written to stderr with their stack. */
+export const handleError = (error: Error, c: Context) => {
+  const mapped = toHttpError(error);
+  if (mapped.status >= 500 && !(error instanceof AppError)) {
+    process.stderr.write(`murmur: unexpected error on ${c.req.method} ${c.req.path}: ${error.stack ?? error.message}\n`);
+  }
+  return c.json(mapped.body, mapped.status as 500, mapped.headers);
+};
 
-/**
- * Rebuilds an AppError from an OpenAI-shaped error body (as RemoteRuntime
- * receives it). Unknown codes are chosen from the status.
- */
-export const fromErrorBody = (status: number, body: unknown): AppError => {
-  const error = (body as Partial<OpenAIErrorBody> | undefined)?.error;
-  const message = typeof error?.message === 'string' ? error.message : `The daemon answered HTTP ${status}.`;
-  const raw = typeof error?.code === 'string' ? error.code : '';
-  const known = raw in mappings ? (raw as ErrorCode) : reverse[raw];
-  const code: ErrorCode =
-    known ??
-    (status === 401 ? 'unauthorized' : status === 404 ? 'model_not_found' : status === 413 ? 'payload_too_large' : status === 503 ? 'overloaded' : status < 500 ? 'invalid_request' : 'internal');
-  return new AppError(code, message, { hint: typeof error?.hint === 'string' ? error.hint : undefined, param: typeof error?.param === 'string' ? error.param : undefined });
+/** app.notFound: OpenAI's 404 for an unknown URL. */
+export const handleNotFound = (c: Context) => {
+  const { status, body } = unknownUrlError(c.req.method, c.req.path);
+  return c.json(body, status as 404);
 };

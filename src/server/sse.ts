@@ -1,5 +1,6 @@
 import { isAbortError } from '../errors.js';
-import { toHttpError } from './errors.js';
+import { toOpenAIError } from '../api/openai/errors.js';
+import { STREAM_DONE } from '../api/openai/wire.js';
 
 /**
  * Server-sent events for OpenAI streams: `data: {json}\n\n` frames closed by
@@ -180,8 +181,8 @@ export const streamGeneration = <T>(plan: StreamPlan<T>): Promise<Response> => {
         emit(sseFrame(plan.token(text)));
       }, signal),
     // A reply with no text still opens with the head frames (the role).
-    tail: (result) => [...head(), ...plan.tail(result).map(sseFrame), sseFrame('[DONE]')],
-    failure: (error) => sseFrame(toHttpError(error).body),
+    tail: (result) => [...head(), ...plan.tail(result).map(sseFrame), sseFrame(STREAM_DONE)],
+    failure: (error) => sseFrame(toOpenAIError(error).body),
     headers: () => ({ ...SSE_HEADERS }),
     onEnd: plan.onEnd,
   });

@@ -41,3 +41,6 @@ export const toVtt = (segments: readonly TranscriptSegment[]): string =>
 /** The formats `transcribe --format` and `response_format` take. */
 export const transcriptFormats = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;
 export type TranscriptFormat = (typeof transcriptFormats)[number];
+
+/** The file extension for a format's output. */
+export const extensionFor = (format: TranscriptFormat): string => ({ text: 'txt', json: 'json', verbose_json: 'json', srt: 'srt', vtt: 'vtt' })[format];

@@ -353,4 +353,31 @@ describe('speech routes over the fake runtime', () => {
     const voices = await bodyOf<{ data: { model: string; default_voice: string | null; voices: { name: string }[] }[] }>(await app.request('/v1/audio/voices'));
     expect(voices.data).toEqual([{ model: 'voice', default_voice: 'default', voices: [{ name: 'default', id: 0 }] }]);
   });
+
+  it("answers pcm at OpenAI's 24 kHz, or at the rate sample_rate asks for", async () => {
+    const { app } = setup();
+    // 'hello' is 800 samples at 16 kHz (50 ms); at 24 kHz that is exactly 1200 samples of 2 bytes.
+    const pcm = await app.request('/v1/audio/speech', json({ model: 'voice', input: 'hello', response_format: 'pcm' }));
+    expect(pcm.headers.get('content-type')).toBe('audio/pcm');
+    expect(pcm.headers.get('x-sample-rate')).toBe('24000');
+    expect((await pcm.arrayBuffer()).byteLength).toBe(1200 * 2);
+
+    const native = await app.request('/v1/audio/speech', json({ model: 'voice', input: 'hello', response_format: 'pcm', sample_rate: 'native' }));
+    expect(native.headers.get('x-sample-rate')).toBe('16000');
+    expect((await native.arrayBuffer()).byteLength).toBe(800 * 2);
+
+    const wav8k = await app.request('/v1/audio/speech', json({ model: 'voice', input: 'hello', response_format: 'wav', sample_rate: 8000 }));
+    expect(wav8k.headers.get('x-sample-rate')).toBe('8000');
+    expect((await wav8k.arrayBuffer()).byteLength).toBe(44 + 400 * 2);
+
+    const sse = await app.request('/v1/audio/speech', json({ model: 'voice', input: 'hello', response_format: 'pcm', stream_format: 'sse' }));
+    expect(sse.headers.get('x-sample-rate')).toBe('24000');
+    const frames = sseData(await sse.text()).map((d) => JSON.parse(d) as { type: string; audio?: string; sample_rate?: number });
+    expect(frames.filter((f) => f.type === 'speech.audio.delta').reduce((n, f) => n + Buffer.from(f.audio!, 'base64').length, 0)).toBe(1200 * 2);
+    expect(frames.at(-1)).toMatchObject({ type: 'speech.audio.done', sample_rate: 24000 });
+
+    const bad = await app.request('/v1/audio/speech', json({ model: 'voice', input: 'hello', response_format: 'pcm', sample_rate: 100 }));
+    expect(bad.status).toBe(400);
+    expect((await bodyOf<ErrorBody>(bad)).error.param).toBe('sample_rate');
+  });
 });

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s16leToFloat } from '../../src/audio/pcm.js';
+import { resample } from '../../src/audio/resample.js';
 import { readWav } from '../../src/audio/wav-read.js';
 import { createRemoteRuntime } from '../../src/client/remote-runtime.js';
 import { loadConfig } from '../../src/config.js';
@@ -56,17 +58,47 @@ describe.skipIf(missingModels(CHARS, GGUF))('POST /v1/audio/speech on a real ser
   });
 
   it('streams PCM as SSE deltas with usage at the end', async () => {
+    const direct = await runtime.speak({ model: 'chars', text: TEN });
     const res = await client.audio.speech.create({ model: 'chars', voice: 'alloy', input: TEN, response_format: 'pcm', stream_format: 'sse' });
+    expect(res.headers.get('x-sample-rate')).toBe('24000');
     const list = await events(res);
     const deltas = list.filter((e) => e.type === 'speech.audio.delta');
-    expect(deltas).toHaveLength(10);
+    // One delta per sentence (murmur names it in `text`), then one more with the resampler's last few samples.
+    expect(deltas.filter((e) => e.text)).toHaveLength(10);
+    expect(deltas.length).toBeLessThanOrEqual(11);
     const bytes = deltas.reduce((n, e) => n + Buffer.from(e.audio as string, 'base64').length, 0);
     const done = list.at(-1)!;
-    expect(done.type).toBe('speech.audio.done');
+    expect(done).toMatchObject({ type: 'speech.audio.done', sample_rate: 24000 });
     expect(done.usage).toMatchObject({ input_tokens: TEN.length });
     const usage = done.usage as { input_tokens: number; output_tokens: number; total_tokens: number };
     expect(usage.total_tokens).toBe(usage.input_tokens + usage.output_tokens);
-    expect(bytes).toBe((await runtime.speak({ model: 'chars', text: TEN })).samples.length * 2);
+    expect(bytes).toBe(Math.ceil((direct.samples.length * 24000) / direct.sampleRate) * 2);
+  });
+
+  it("answers raw pcm as OpenAI defines it: 24 kHz s16le mono, as long as the in-process audio", async () => {
+    const direct = await runtime.speak({ model: 'chars', text: TEN });
+    expect(direct.sampleRate).toBe(16000); // the voice's own rate, so the daemon has to resample
+    const res = await client.audio.speech.create({ model: 'chars', voice: 'alloy', input: TEN, response_format: 'pcm' });
+    expect(res.headers.get('content-type')).toBe('audio/pcm');
+    expect(res.headers.get('x-sample-rate')).toBe('24000');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    // One streaming resampler runs over the whole answer (not one per sentence), so the total is
+    // its exact length for the whole input, ceil(samples · 24000 / rate), within one sample of
+    // round(seconds · 24000); for 16 kHz (× 1.5) the two agree.
+    const seconds = direct.samples.length / direct.sampleRate;
+    expect(bytes.length).toBe(Math.ceil((direct.samples.length * 24000) / direct.sampleRate) * 2);
+    expect(bytes.length).toBe(Math.round(seconds * 24000) * 2);
+    // And it is the voice's audio resampled, not padded: it matches resampling the in-process samples.
+    const heard = s16leToFloat(bytes);
+    const expected = resample(direct.samples, direct.sampleRate, 24000);
+    expect(heard.length).toBe(expected.length);
+    let worst = 0;
+    for (let i = 0; i < heard.length; i++) worst = Math.max(worst, Math.abs(heard[i]! - expected[i]!));
+    expect(worst).toBeLessThan(2 / 32768); // 16-bit quantization
+    // sample_rate: 'native' (murmur's, what RemoteRuntime asks for) keeps the voice's rate and samples.
+    const native = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'chars', input: TEN, response_format: 'pcm', sample_rate: 'native' }) });
+    expect(native.headers.get('x-sample-rate')).toBe('16000');
+    expect((await native.arrayBuffer()).byteLength).toBe(direct.samples.length * 2);
   });
 
   it('answers bad requests with OpenAI-shaped 400s', async () => {

@@ -5,9 +5,10 @@ export interface EncoderOptions {
   /** Rate of the samples that will be pushed, in Hz. */
   sampleRate: number;
   /**
-   * Rate to encode at, when it should differ from the input (the server asks
-   * for 24000 on pcm to match OpenAI). Codecs with a fixed set of rates
-   * (mp3, opus) pick their own when this is omitted or unsupported.
+   * Rate to encode at, when it should differ from the input (the daemon asks
+   * for 24000 on pcm, as OpenAI defines it). Codecs with a fixed set of
+   * rates pick one they support: mp3 the lowest at or above it, opus it
+   * when it is an Opus rate, else 48000.
    */
   outputRate?: number;
   /** Target bitrate in bits/s for mp3 and opus (defaults: 64 kb/s mp3, 32 kb/s opus). */

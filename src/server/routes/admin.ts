@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { parseBody } from '../../api/openai/schema-helpers.js';
 import { parseDuration } from '../../config.js';
 import { AppError } from '../../errors.js';
 import type { PullEvent } from '../../store/types.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { toHttpError } from '../errors.js';
-import { parseBody } from '../openai.js';
 
 /**
  * murmur's own admin routes under `/api`, used by `pull`, `load`, `unload`,

@@ -1,9 +1,13 @@
 import { Hono } from 'hono';
+import { chatCompletionSchema, fromChatCompletionRequest } from '../../api/openai/chat-request.js';
+import { toChatChunk, toChatCompletion } from '../../api/openai/chat-response.js';
+import { toUsageChunk } from '../../api/openai/generation-stream.js';
+import { parseBody } from '../../api/openai/schema-helpers.js';
+import { toToolCallDeltas } from '../../api/openai/tool-calls.js';
+import { newId, nowSeconds } from '../../api/openai/wire.js';
 import type { GenerationResult } from '../../types/chat.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { generationRecorder } from '../metrics.js';
-import { chatCompletionSchema, parseBody, toChatRequest } from '../openai.js';
-import { chatChunk, chatCompletionBody, newId, nowSeconds, toolCallsDelta, usageChunk } from '../openai-shapes.js';
 import { streamGeneration } from '../sse.js';
 
 /** `POST /chat/completions`, streamed (SSE) or whole. */
@@ -11,7 +15,7 @@ export const chatCompletionsRoutes = (deps: RouteDeps) =>
   new Hono<ServerEnv>().post('/chat/completions', async (c) => {
     const body = parseBody(chatCompletionSchema, await readJson(c));
     c.set('model', body.model);
-    const request = toChatRequest(body);
+    const request = fromChatCompletionRequest(body);
     const envelope = { id: newId('chatcmpl'), created: nowSeconds(), model: body.model };
     const signal = requestSignal(c, deps);
     const record = generationRecorder(deps.metrics, body.model, signal);
@@ -22,19 +26,19 @@ export const chatCompletionsRoutes = (deps: RouteDeps) =>
         throw error;
       });
       record(result);
-      return c.json(chatCompletionBody(envelope, result));
+      return c.json(toChatCompletion(envelope, result));
     }
 
     const includeUsage = body.stream_options?.include_usage === true;
     return streamGeneration<GenerationResult>({
       signal,
       start: (onToken, s) => deps.runtime.chat({ ...request, onToken, signal: s }),
-      head: () => [chatChunk(envelope, { role: 'assistant', content: '' }, null, includeUsage)],
-      token: (text) => chatChunk(envelope, { content: text }, null, includeUsage),
+      head: () => [toChatChunk(envelope, { role: 'assistant', content: '' }, null, includeUsage)],
+      token: (text) => toChatChunk(envelope, { content: text }, null, includeUsage),
       tail: (result) => [
-        ...(result.toolCalls?.length ? [chatChunk(envelope, toolCallsDelta(result.toolCalls), null, includeUsage)] : []),
-        chatChunk(envelope, {}, result.finishReason, includeUsage),
-        ...(includeUsage ? [usageChunk(envelope, 'chat.completion.chunk', result.usage)] : []),
+        ...(result.toolCalls?.length ? [toChatChunk(envelope, { tool_calls: toToolCallDeltas(result.toolCalls) }, null, includeUsage)] : []),
+        toChatChunk(envelope, {}, result.finishReason, includeUsage),
+        ...(includeUsage ? [toUsageChunk(envelope, 'chat.completion.chunk', result.usage)] : []),
       ],
       onEnd: record,
     });

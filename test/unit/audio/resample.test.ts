@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createResampler, resample, resampleTo24k } from '../../../src/audio/resample.js';
+import { createResampler, resample } from '../../../src/audio/resample.js';
 import { concatFloat32 } from '../../../src/audio/pcm.js';
 import { dominantFrequency, levelAt, sine } from './signal.js';
 
@@ -61,7 +61,7 @@ describe('resample', () => {
   it('passes equal rates through and resamples to 24 kHz for OpenAI pcm', () => {
     const input = sine(440, 24000, 0.1);
     expect(Array.from(resample(input, 24000, 24000))).toEqual(Array.from(input));
-    expect(resampleTo24k(sine(440, 16000, 1), 16000).length).toBe(24000);
+    expect(resample(sine(440, 16000, 1), 16000, 24000).length).toBe(24000);
     expect(() => createResampler(0, 16000)).toThrow(RangeError);
   });
 });

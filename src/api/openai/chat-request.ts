@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { AppError } from '../errors.js';
-import type { ChatMessage, ChatRequest, CompletionRequest, ResponseFormat, SamplingOptions, ToolDefinition } from '../types/chat.js';
+import { AppError } from '../../errors.js';
+import type { ChatMessage, ChatRequest, ResponseFormat, ToolDefinition } from '../../types/chat.js';
+import { fromSamplingBody, samplingFields, toSamplingBody } from './sampling.js';
 
-/**
- * OpenAI request validation (zod) and conversion to the core request types.
- * Unknown fields are ignored, as OpenAI-compatible servers do; fields murmur
+/*
+ * The body of `POST /v1/chat/completions`, both ways: the zod schema and its
+ * conversion to the core ChatRequest (the server's side), and the body for a
+ * ChatRequest (RemoteRuntime's side), typed by the same schema. Fields murmur
  * cannot honour (n > 1, image parts) are refused with a 400 naming them.
  */
 
@@ -24,18 +26,6 @@ const message = z.discriminatedUnion('role', [
   z.object({ role: z.literal('tool'), content, tool_call_id: z.string() }),
 ]);
 
-const sampling = {
-  model: z.string().min(1),
-  stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  max_tokens: z.number().int().positive().nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
-  seed: z.number().int().nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
-  n: z.literal(1, { message: 'murmur generates one choice per request (n must be 1)' }).nullish(),
-};
-
 const responseFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
   z.object({ type: z.literal('json_object') }),
@@ -51,7 +41,7 @@ const tool = z.object({
 });
 
 export const chatCompletionSchema = z.object({
-  ...sampling,
+  ...samplingFields,
   messages: z.array(message).min(1),
   max_completion_tokens: z.number().int().positive().nullish(),
   response_format: responseFormat.nullish(),
@@ -60,42 +50,8 @@ export const chatCompletionSchema = z.object({
     .union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }) })])
     .nullish(),
 });
-export type ChatCompletionBody = z.infer<typeof chatCompletionSchema>;
-
-export const completionSchema = z.object({
-  ...sampling,
-  prompt: z.union([z.string(), z.array(z.string()).length(1, { message: 'murmur completes one prompt per request' })]),
-});
-export type CompletionBody = z.infer<typeof completionSchema>;
-
-export const embeddingSchema = z.object({
-  model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
-  encoding_format: z.enum(['float', 'base64']).nullish(),
-  dimensions: z.number().int().positive().nullish(),
-});
-export type EmbeddingBody = z.infer<typeof embeddingSchema>;
-
-/** `messages[0].content` style, as OpenAI names params. */
-const paramName = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>((name, key) => (typeof key === 'number' ? `${name}[${key}]` : name ? `${name}.${String(key)}` : String(key)), '');
-
-/**
- * Validates `body` against `schema`; throws AppError('invalid_request') naming
- * the first bad param otherwise.
- */
-export const parseBody = <T>(schema: z.ZodType<T>, body: unknown): T => {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new AppError('invalid_request', 'The request body must be a JSON object.');
-  }
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const param = paramName(issue.path);
-  const missing = issue.code === 'invalid_type' && (body as Record<string, unknown>)[String(issue.path[0])] === undefined && issue.path.length === 1;
-  const message = missing ? `Missing required parameter: '${param}'.` : `Invalid value for '${param || 'body'}': ${issue.message}.`;
-  throw new AppError('invalid_request', message, { param: param || undefined });
-};
+/** A validated chat completion request. */
+export type ChatCompletionRequest = z.infer<typeof chatCompletionSchema>;
 
 const flatten = (value: z.infer<typeof content> | null | undefined, param: string): string => {
   if (value === null || value === undefined) return '';
@@ -108,7 +64,7 @@ const flatten = (value: z.infer<typeof content> | null | undefined, param: strin
     .join('');
 };
 
-const toMessages = (messages: ChatCompletionBody['messages']): ChatMessage[] =>
+const fromMessages = (messages: ChatCompletionRequest['messages']): ChatMessage[] =>
   messages.map((m, i): ChatMessage => {
     const param = `messages[${i}].content`;
     switch (m.role) {
@@ -128,15 +84,7 @@ const toMessages = (messages: ChatCompletionBody['messages']): ChatMessage[] =>
     }
   });
 
-const toSampling = (body: { temperature?: number | null; top_p?: number | null; seed?: number | null; stop?: string | string[] | null }, maxTokens: number | null | undefined): SamplingOptions => ({
-  temperature: body.temperature ?? undefined,
-  topP: body.top_p ?? undefined,
-  seed: body.seed ?? undefined,
-  maxTokens: maxTokens ?? undefined,
-  stop: body.stop === null || body.stop === undefined ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop,
-});
-
-const toResponseFormat = (format: ChatCompletionBody['response_format']): ResponseFormat | undefined => {
+const fromResponseFormat = (format: ChatCompletionRequest['response_format']): ResponseFormat | undefined => {
   if (!format || format.type === 'text') return undefined;
   if (format.type === 'json_object') return { type: 'json_object' };
   if (!format.json_schema.schema) {
@@ -145,8 +93,8 @@ const toResponseFormat = (format: ChatCompletionBody['response_format']): Respon
   return { type: 'json_schema', schema: format.json_schema.schema, name: format.json_schema.name };
 };
 
-/** Converts a validated chat completion body to the core ChatRequest (without callbacks). */
-export const toChatRequest = (body: ChatCompletionBody): ChatRequest => {
+/** The core ChatRequest (without callbacks) for a validated chat completion request. */
+export const fromChatCompletionRequest = (body: ChatCompletionRequest): ChatRequest => {
   const tools: ToolDefinition[] | undefined = body.tools?.length
     ? body.tools.map((t) => ({ name: t.function.name, description: t.function.description, parameters: t.function.parameters }))
     : undefined;
@@ -156,17 +104,42 @@ export const toChatRequest = (body: ChatCompletionBody): ChatRequest => {
   }
   return {
     model: body.model,
-    messages: toMessages(body.messages),
-    ...toSampling(body, body.max_completion_tokens ?? body.max_tokens),
-    responseFormat: toResponseFormat(body.response_format),
+    messages: fromMessages(body.messages),
+    ...fromSamplingBody(body, body.max_completion_tokens ?? body.max_tokens),
+    responseFormat: fromResponseFormat(body.response_format),
     tools,
     toolChoice: !choice ? undefined : typeof choice === 'string' ? choice : { name: choice.function.name },
   };
 };
 
-/** Converts a validated completion body to the core CompletionRequest (without callbacks). */
-export const toCompletionRequest = (body: CompletionBody): CompletionRequest => ({
-  model: body.model,
-  prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0]!,
-  ...toSampling(body, body.max_tokens),
+type MessageInput = z.input<typeof message>;
+
+const toMessage = (m: ChatMessage): MessageInput => {
+  const calls = m.toolCalls?.length ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) } : {};
+  switch (m.role) {
+    case 'assistant':
+      return { role: 'assistant', content: calls.tool_calls && !m.content ? null : m.content, ...calls };
+    case 'tool':
+      return { role: 'tool', content: m.content, tool_call_id: m.toolCallId ?? '' };
+    default:
+      return { role: m.role, content: m.content };
+  }
+};
+
+/** The chat completion request body for a core ChatRequest (streamed, with usage, when it has `onToken`). */
+export const toChatCompletionRequest = (r: ChatRequest): z.input<typeof chatCompletionSchema> => ({
+  ...toSamplingBody(r),
+  messages: r.messages.map(toMessage),
+  ...(r.responseFormat && r.responseFormat.type !== 'text'
+    ? {
+        response_format:
+          r.responseFormat.type === 'json_object'
+            ? { type: 'json_object' as const }
+            : { type: 'json_schema' as const, json_schema: { name: r.responseFormat.name ?? 'response', schema: r.responseFormat.schema, strict: true } },
+      }
+    : {}),
+  ...(r.tools?.length
+    ? { tools: r.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })) }
+    : {}),
+  ...(r.toolChoice ? { tool_choice: typeof r.toolChoice === 'string' ? r.toolChoice : { type: 'function' as const, function: { name: r.toolChoice.name } } } : {}),
 });

@@ -1,0 +1,91 @@
+import type { FinishReason, GenerationResult } from '../../types/chat.js';
+import { fromToolCallBodies, toToolCallBodies, type ToolCallBody, type ToolCallDelta } from './tool-calls.js';
+import { fromFinishReason, fromUsageBody, toUsageBody, type DeepPartial, type Envelope, type UsageBody } from './wire.js';
+
+/*
+ * The answers of `POST /v1/chat/completions`, both ways: a `chat.completion`
+ * and the `chat.completion.chunk`s of a stream as the server writes them,
+ * and a whole completion read back into a core result (RemoteRuntime; the
+ * stream reader is in generation-stream.ts).
+ */
+
+export interface ChatCompletion {
+  readonly id: string;
+  readonly object: 'chat.completion';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly {
+    readonly index: number;
+    readonly message: { readonly role: 'assistant'; readonly content: string | null; readonly refusal: null; readonly tool_calls?: readonly ToolCallBody[] };
+    readonly logprobs: null;
+    readonly finish_reason: string | null;
+  }[];
+  readonly usage: UsageBody;
+  readonly system_fingerprint: string | null;
+}
+
+export interface ChatDelta {
+  readonly role?: 'assistant';
+  readonly content?: string | null;
+  readonly tool_calls?: readonly ToolCallDelta[];
+}
+
+export interface ChatCompletionChunk {
+  readonly id: string;
+  readonly object: 'chat.completion.chunk';
+  readonly created: number;
+  readonly model: string;
+  readonly system_fingerprint: string | null;
+  readonly choices: readonly { readonly index: number; readonly delta: ChatDelta; readonly logprobs: null; readonly finish_reason: string | null }[];
+  /** Present (null) on every chunk when usage is asked for; the last chunk, without choices, carries it. */
+  readonly usage?: UsageBody | null;
+}
+
+/** A non-streamed `chat.completion`. */
+export const toChatCompletion = (envelope: Envelope, result: GenerationResult): ChatCompletion => {
+  const calls = result.toolCalls?.length ? result.toolCalls : undefined;
+  return {
+    id: envelope.id,
+    object: 'chat.completion',
+    created: envelope.created,
+    model: result.model || envelope.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: calls && !result.text ? null : result.text,
+          refusal: null,
+          ...(calls ? { tool_calls: toToolCallBodies(calls) } : {}),
+        },
+        logprobs: null,
+        finish_reason: result.finishReason,
+      },
+    ],
+    usage: toUsageBody(result.usage),
+    system_fingerprint: null,
+  };
+};
+
+/** One `chat.completion.chunk`; `usage` is null on every chunk but the last when usage is asked for. */
+export const toChatChunk = (envelope: Envelope, delta: ChatDelta, finishReason: FinishReason | null, includeUsage: boolean): ChatCompletionChunk => ({
+  id: envelope.id,
+  object: 'chat.completion.chunk',
+  created: envelope.created,
+  model: envelope.model,
+  system_fingerprint: null,
+  choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+  ...(includeUsage ? { usage: null } : {}),
+});
+
+/** A whole chat completion as a core result, less the timings the caller measures; `fallbackModel` names a model the body does not. */
+export const fromChatCompletion = (body: DeepPartial<ChatCompletion>, fallbackModel: string): Omit<GenerationResult, 'timings'> => {
+  const choice = body.choices?.[0];
+  return {
+    model: body.model ?? fallbackModel,
+    text: choice?.message?.content ?? '',
+    toolCalls: fromToolCallBodies(choice?.message?.tool_calls),
+    finishReason: fromFinishReason(choice?.finish_reason),
+    usage: fromUsageBody(body.usage),
+  };
+};

@@ -1,0 +1,69 @@
+import type { GenerationResult, Usage } from '../../types/chat.js';
+import type { ChatCompletionChunk } from './chat-response.js';
+import type { TextCompletion } from './completions.js';
+import { createToolCallJoiner } from './tool-calls.js';
+import { fromFinishReason, fromUsageBody, toUsageBody, type DeepPartial, type Envelope, type UsageBody } from './wire.js';
+
+/*
+ * Streams of chat and text completions, both ways: the usage chunk that
+ * ends a stream asked for with `stream_options.include_usage`, and a reader
+ * that joins a stream's chunks back into a core result.
+ */
+
+/** Which OpenAI response a generation comes back as. */
+export type GenerationKind = 'chat' | 'completion';
+
+export interface UsageChunk {
+  readonly id: string;
+  readonly object: 'chat.completion.chunk' | 'text_completion';
+  readonly created: number;
+  readonly model: string;
+  readonly system_fingerprint: null;
+  readonly choices: readonly never[];
+  readonly usage: UsageBody;
+}
+
+/** The last chunk of a stream asked for with `stream_options.include_usage`: no choices, the usage. */
+export const toUsageChunk = (envelope: Envelope, object: UsageChunk['object'], usage: Usage): UsageChunk => ({
+  id: envelope.id,
+  object,
+  created: envelope.created,
+  model: envelope.model,
+  system_fingerprint: null,
+  choices: [],
+  usage: toUsageBody(usage),
+});
+
+export interface GenerationStreamReader {
+  /** Takes one chunk (a parsed `data:` payload other than [DONE]); returns its text, empty when it has none. */
+  push(chunk: DeepPartial<ChatCompletionChunk | TextCompletion>): string;
+  /** The result so far, less the timings the caller measures. Without a usage chunk, completion tokens are the pieces counted. */
+  result(): Omit<GenerationResult, 'timings'>;
+}
+
+/** A reader of one chat or text completion stream; `fallbackModel` names the model until a chunk does. */
+export const createGenerationStreamReader = (kind: GenerationKind, fallbackModel: string): GenerationStreamReader => {
+  let text = '';
+  let model = fallbackModel;
+  let finish: string | null | undefined;
+  let usage: DeepPartial<UsageBody> | null | undefined;
+  let pieces = 0;
+  const calls = createToolCallJoiner();
+  return {
+    push(chunk) {
+      if (chunk.model) model = chunk.model;
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices?.[0] as DeepPartial<ChatCompletionChunk['choices'][number] & TextCompletion['choices'][number]> | undefined;
+      if (!choice) return '';
+      const piece = (kind === 'chat' ? choice.delta?.content : choice.text) ?? '';
+      if (piece) {
+        pieces += 1;
+        text += piece;
+      }
+      calls.push(choice.delta?.tool_calls);
+      if (choice.finish_reason) finish = choice.finish_reason;
+      return piece;
+    },
+    result: () => ({ model, text, toolCalls: calls.calls(), finishReason: fromFinishReason(finish), usage: fromUsageBody(usage, pieces) }),
+  };
+};

@@ -1,0 +1,30 @@
+import type { z } from 'zod';
+import { AppError } from '../../errors.js';
+
+/*
+ * Validation of OpenAI-style JSON bodies with zod: the first bad field
+ * becomes a 400 `invalid_request_error` naming it in `param`, worded as
+ * OpenAI words it ("Missing required parameter: 'model'.").
+ */
+
+/** `messages[0].content` style, as OpenAI names params. */
+export const paramName = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>((name, key) => (typeof key === 'number' ? `${name}[${key}]` : name ? `${name}.${String(key)}` : String(key)), '');
+
+/**
+ * Validates `body` against `schema`; throws AppError('invalid_request') naming
+ * the first bad param otherwise. Unknown fields are ignored, as
+ * OpenAI-compatible servers do.
+ */
+export const parseBody = <T>(schema: z.ZodType<T>, body: unknown): T => {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new AppError('invalid_request', 'The request body must be a JSON object.');
+  }
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const param = paramName(issue.path);
+  const missing = issue.code === 'invalid_type' && (body as Record<string, unknown>)[String(issue.path[0])] === undefined && issue.path.length === 1;
+  const message = missing ? `Missing required parameter: '${param}'.` : `Invalid value for '${param || 'body'}': ${issue.message}.`;
+  throw new AppError('invalid_request', message, { param: param || undefined });
+};

@@ -1,0 +1,28 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { AppError } from '../../errors.js';
+
+/** Paths that answer without a key: health checks come from load balancers and service managers. */
+const OPEN_PATHS: readonly string[] = ['/health'];
+
+const sameKey = (given: string, expected: string): boolean => {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+const hint = 'Set MURMUR_API_KEY to the key the daemon was started with.';
+
+/**
+ * Requires `Authorization: Bearer <apiKey>` on every request but /health
+ * and CORS preflights (OPTIONS); the key is compared in constant time.
+ * Missing or wrong keys are a 401 `invalid_api_key`.
+ */
+export const requireApiKey = (apiKey: string): MiddlewareHandler => async (c, next) => {
+  if (OPEN_PATHS.includes(c.req.path) || c.req.method === 'OPTIONS') return next();
+  const header = c.req.header('Authorization') ?? '';
+  const match = /^Bearer\s+(.+)$/i.exec(header.trim());
+  if (!match) throw new AppError('unauthorized', "You didn't provide an API key. Send it as 'Authorization: Bearer KEY'.", { hint });
+  if (!sameKey(match[1]!, apiKey)) throw new AppError('unauthorized', 'Incorrect API key provided.', { hint });
+  return next();
+};

@@ -1,0 +1,78 @@
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { ServerEnv } from '../context.js';
+import type { Metrics } from '../metrics.js';
+
+/** One line of the structured request log. */
+export interface RequestLogEntry {
+  readonly time: string;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  /** The whole request, to the last byte of a streamed reply. */
+  readonly ms: number;
+  /** For streamed replies (SSE, audio streams): time to the response headers. */
+  readonly headersMs?: number;
+  readonly model?: string;
+  readonly error?: string;
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** Replies whose body keeps coming after the headers: SSE and audio streams without a length. */
+const isStreamed = (res: Response): boolean => {
+  const type = res.headers.get('Content-Type') ?? '';
+  return type.startsWith('text/event-stream') || (type.startsWith('audio/') && !res.headers.has('Content-Length'));
+};
+
+export interface RequestLogOptions {
+  readonly metrics: Metrics;
+  /** Receives one entry per request. */
+  readonly log?: (entry: RequestLogEntry) => void;
+}
+
+/**
+ * Counts each request (in flight, then by route, method and status with its
+ * latency) and logs it once it is over: for a streamed reply, at its last
+ * byte or when the client goes, not at the headers.
+ */
+export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandler<ServerEnv> => async (c, next) => {
+  const start = performance.now();
+  metrics.active.inc();
+  let streaming = false;
+  const finish = (headersMs?: number) => {
+    metrics.active.dec();
+    const ms = performance.now() - start;
+    const route = c.res.status === 404 && !c.get('model') ? 'unmatched' : routePath(c, -1) || c.req.path;
+    metrics.observeRequest(route, c.req.method, c.res.status, ms / 1000);
+    log?.({
+      time: new Date().toISOString(),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: round(ms),
+      ...(headersMs !== undefined ? { headersMs: round(headersMs) } : {}),
+      ...(c.get('model') ? { model: c.get('model') } : {}),
+      ...(c.error ? { error: c.error.message } : {}),
+    });
+  };
+  try {
+    await next();
+    const body = c.res.body;
+    if (body && isStreamed(c.res)) {
+      const headersMs = performance.now() - start;
+      let done = false;
+      const end = () => {
+        if (done) return;
+        done = true;
+        finish(headersMs);
+      };
+      const tap = new TransformStream<Uint8Array, Uint8Array>({ flush: end });
+      body.pipeTo(tap.writable).catch(end);
+      c.res = new Response(tap.readable, c.res);
+      streaming = true;
+    }
+  } finally {
+    if (!streaming) finish();
+  }
+};
