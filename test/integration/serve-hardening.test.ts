@@ -245,3 +245,52 @@ describe('--gpu, --max-queue and MURMUR_MAX_QUEUE', () => {
     await runtime[Symbol.asyncDispose]();
   });
 });
+
+describe('an engine that dies under a request', () => {
+  it('answers 503 engine_crashed with Retry-After, and the next request loads the model afresh', async () => {
+    const { createLocalRuntime } = await import('../../src/runtime/local-runtime.js');
+    const fake = createFakeRuntime();
+    const started = gate();
+    let loads = 0;
+    const runtime = createLocalRuntime(loadConfig({}, { parallel: 1 }), {
+      store: { list: fake.listModels, get: async (n: string) => fake.getModel(n), require: fake.getModel, pull: fake.pull, remove: fake.remove } as unknown as Store,
+      engines: {
+        'llama-cpp': async () => {
+          const load = ++loads;
+          let die!: (error: Error) => void;
+          const died = new Promise<Error>((resolve) => (die = resolve));
+          return {
+            kind: 'llm',
+            stats: async () => ({ memoryBytes: 1 }),
+            died,
+            contextSize: 64,
+            dispose: async () => {},
+            chat: async () => {
+              if (load === 1) {
+                // The first engine's process goes away mid-reply; its call never settles by itself.
+                started.open();
+                die(new Error('the engine process exited with signal SIGABRT'));
+                return new Promise<never>(() => {});
+              }
+              return { text: 'fine', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, timings: { firstTokenMs: 0, totalMs: 0, tokensPerSecond: 0 } };
+            },
+            complete: async () => Promise.reject(new Error('unused')),
+            embed: async () => Promise.reject(new Error('unused')),
+          };
+        },
+      },
+    });
+    const app = createApp(runtime);
+    const crashed = await app.request('/v1/chat/completions', post({ model: 'stories', messages: [{ role: 'user', content: 'a' }] }));
+    await started.opened;
+    expect(crashed.status).toBe(503);
+    expect(crashed.headers.get('retry-after')).toBe('1');
+    const body = (await crashed.json()) as { error: { code: string; type: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'engine_crashed', type: 'server_error' });
+    expect(body.error.message).toMatch(/stories.*SIGABRT/);
+    const again = await app.request('/v1/chat/completions', post({ model: 'stories', messages: [{ role: 'user', content: 'b' }] }));
+    expect(again.status).toBe(200);
+    expect(loads).toBe(2);
+    await runtime[Symbol.asyncDispose]();
+  });
+});

@@ -69,6 +69,21 @@ const echoLlm: EngineFactory = async (m) => {
   return handle;
 };
 
+/** A voice making one sample per character, with one voice named 'only'; `onLoad` counts loads. */
+const fakeTts = (onLoad?: () => void): EngineFactory => async () => {
+  onLoad?.();
+  const handle: TtsHandle = {
+    kind: 'tts',
+    sampleRate: 1000,
+    voices: [{ name: 'only', id: 0 }],
+    defaultVoice: 'only',
+    stats: async () => ({ memoryBytes: 1 }),
+    synthesize: async (text) => new Float32Array(text.length),
+    dispose: async () => {},
+  };
+  return handle;
+};
+
 describe('the store index', () => {
   it('reads each manifest once; warm lookups and requests read none', async () => {
     const home = homeWith(manifest('alpha', 'llm', '2026-01-01T00:00:00Z'), manifest('beta', 'llm', '2026-01-02T00:00:00Z'));
@@ -111,19 +126,7 @@ describe('one catalog per runtime', () => {
     const userCatalog = join(home, 'catalog.json');
     writeFileSync(userCatalog, JSON.stringify({ models: [] }));
     const config = loadConfig({ MURMUR_HOME: home, MURMUR_CATALOG: userCatalog });
-    const tts: EngineFactory = async () => {
-      const handle: TtsHandle = {
-        kind: 'tts',
-        sampleRate: 16000,
-        voices: [{ name: 'only', id: 0 }],
-        defaultVoice: 'only',
-        stats: async () => ({ memoryBytes: 1 }),
-        synthesize: async (text) => new Float32Array(text.length),
-        dispose: async () => {},
-      };
-      return handle;
-    };
-    await using runtime = await createRuntime(config, { engines: { 'sherpa-onnx': tts } });
+    await using runtime = await createRuntime(config, { engines: { 'sherpa-onnx': fakeTts() } });
     // A request re-reading the catalog would now fail on the broken file.
     writeFileSync(userCatalog, '{ not json');
     const result = await runtime.speak({ text: 'Hello there.' });
@@ -157,15 +160,7 @@ describe('the default-model rule', () => {
   it('is what the runtime uses for speech with no model named', async () => {
     const catalog = await loadCatalog({});
     const home = homeWith(manifest('zeta-voice', 'tts', '2026-01-01T00:00:00Z'), manifest('alpha-voice', 'tts', '2026-05-01T00:00:00Z'));
-    const tts: EngineFactory = async (m) => ({
-      kind: 'tts',
-      sampleRate: 8000,
-      voices: [{ name: m.name, id: 0 }],
-      defaultVoice: m.name,
-      stats: async () => ({ memoryBytes: 1 }),
-      synthesize: async (text: string) => new Float32Array(text.length),
-      dispose: async () => {},
-    }) as TtsHandle;
+    const tts = fakeTts();
     await using runtime = await createRuntime(loadConfig({ MURMUR_HOME: home }), { catalog, engines: { 'sherpa-onnx': tts } });
     // Neither is the catalog default: the one installed first answers, though 'alpha-voice' sorts first by name.
     expect((await runtime.speak({ text: 'Hi.' })).model).toBe('zeta-voice');
@@ -182,20 +177,7 @@ describe('a speech session on LocalRuntime', () => {
     let lookups = 0;
     const store = { ...real, get: (n: string) => (lookups++, real.get(n)), require: (n: string) => (lookups++, real.require(n)), list: () => (lookups++, real.list()) };
     let loads = 0;
-    const tts: EngineFactory = async () => {
-      loads += 1;
-      const handle: TtsHandle = {
-        kind: 'tts',
-        sampleRate: 1000,
-        voices: [{ name: 'only', id: 0 }],
-        defaultVoice: 'only',
-        stats: async () => ({ memoryBytes: 1 }),
-        synthesize: async (text) => new Float32Array(text.length),
-        dispose: async () => {},
-      };
-      return handle;
-    };
-    await using runtime = await createRuntime(config, { store, catalog: createCatalog(), engines: { 'sherpa-onnx': tts } });
+    await using runtime = await createRuntime(config, { store, catalog: createCatalog(), engines: { 'sherpa-onnx': fakeTts(() => (loads += 1)) } });
     const session = await runtime.openSpeech({ model: 'voice-a' });
     const opened = lookups;
     const texts: string[] = [];
