@@ -37,6 +37,10 @@ export interface Config {
   readonly ttsModel?: string;
   /** The default speech-to-text model (transcribe, OpenAI's whisper-1…); the catalog default when unset. */
   readonly asrModel?: string;
+  /** How long a speech session of the daemon lives with no input and no reader, in ms. */
+  readonly speechSessionIdleMs: number;
+  /** Speech sessions the daemon keeps open at once before answering 503. */
+  readonly maxSpeechSessions: number;
   /** The voice used when none is asked for, or an OpenAI voice name (alloy, nova…) is; the model's default when unset or not one of its voices. */
   readonly voice?: string;
 }
@@ -126,6 +130,8 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_TTS_MODEL', key: 'ttsModel', shown: 'catalog default', description: "the voice model speak and chat --speak use, and that answers OpenAI's tts-1, tts-1-hd and gpt-4o-mini-tts", parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_ASR_MODEL', key: 'asrModel', shown: 'catalog default', description: "the model transcribe uses, and that answers OpenAI's whisper-1, gpt-4o-transcribe and gpt-4o-mini-transcribe", parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_VOICE', key: 'voice', shown: "the model's default", description: 'the voice used when none is given or an OpenAI voice name (alloy, nova, ...) is asked for', parse: (raw) => raw.trim() }),
+  define({ name: 'MURMUR_SPEECH_SESSION_IDLE', key: 'speechSessionIdleMs', shown: '60s', description: 'how long a speech session lives with no input and no reader', parse: (raw, name) => Math.max(1, parseDuration(raw, name)) }),
+  define({ name: 'MURMUR_MAX_SPEECH_SESSIONS', key: 'maxSpeechSessions', shown: '64', description: 'speech sessions the daemon keeps open at once before answering 503', parse: positiveInt }),
   define({ name: 'MURMUR_DEBUG', key: 'debug', shown: 'off', description: 'print stack traces and engine logs', parse: flag }),
 ];
 
@@ -165,6 +171,8 @@ const defaults = (): Config => ({
   parallel: 4,
   maxLoaded: 3,
   cors: [],
+  speechSessionIdleMs: 60_000,
+  maxSpeechSessions: 64,
 });
 
 /**

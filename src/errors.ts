@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'daemon_unreachable'
   | 'aborted'
   | 'not_supported'
+  | 'session_not_found'
+  | 'session_conflict'
   | 'internal';
 
 export interface AppErrorOptions {

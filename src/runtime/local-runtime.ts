@@ -144,6 +144,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
         return createSpeechSession({
           model: model.name,
           voice: voice.name,
+          sampleRate: handle.sampleRate,
           signal: options.signal,
           synthesize: (text, signal) =>
             lease.run(async () => ({ samples: await handle.synthesize(text, { sid: voice.id, speed, signal }), sampleRate: handle.sampleRate }), { signal }),

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import { createSentenceSplitter } from '../text/sentences.js';
-import type { AudioChunk } from '../types/speech.js';
+import type { SpeechChunk, SpeechProgress } from '../types/speech.js';
 import { abortReason } from './queue.js';
 
 /**
@@ -14,6 +14,11 @@ import { abortReason } from './queue.js';
  * only translates to these calls.
  */
 
+/** The most characters one append may carry. */
+export const MAX_APPEND_CHARACTERS = 16_384;
+/** The most characters a session takes in all (it streams in bounded memory; this bounds its lifetime's work). */
+export const MAX_SESSION_CHARACTERS = 1_000_000;
+
 export interface SpeechSessionOptions {
   /** A tts model; the default voice model when absent. */
   readonly model?: string;
@@ -25,12 +30,7 @@ export interface SpeechSessionOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A chunk of a session's audio, placed in the session's timeline. */
-export interface SpeechChunk extends AudioChunk {
-  /** Where the chunk starts in the session's audio, in samples (at `sampleRate`) and ms. */
-  readonly offsetSamples: number;
-  readonly offsetMs: number;
-}
+export type { SpeechChunk, SpeechProgress } from '../types/speech.js';
 
 export interface SpeechSummary {
   /** Characters taken in and spoken (or skipped as unsayable). */
@@ -48,6 +48,10 @@ export interface SpeechSession extends AsyncIterable<SpeechChunk> {
   /** The model and voice speaking, when the runtime knows them at open (a remote one learns them later). */
   readonly model?: string;
   readonly voice?: string;
+  /** The voice's sample rate, when known at open. */
+  readonly sampleRate?: number;
+  /** Where it stands now. */
+  progress(): SpeechProgress;
   /** Adds text; each sentence it completes is queued for synthesis. Ignored once cancelled; an error once closed. */
   append(text: string): void;
   /** Queues what is buffered now, even mid-sentence. */
@@ -67,6 +71,7 @@ export interface CreateSpeechSessionOptions {
   readonly synthesize: SessionSynthesizer;
   readonly model?: string;
   readonly voice?: string;
+  readonly sampleRate?: number;
   readonly signal?: AbortSignal;
   /** Chunks made but not yet read before synthesis pauses (default 4). */
   readonly maxBuffered?: number;
@@ -87,6 +92,7 @@ export const createSpeechSession = (options: CreateSpeechSessionOptions): Speech
   let finished = false;
   let failure: unknown;
   let characters = 0;
+  let received = 0;
   let samples = 0;
   let seconds = 0;
   let firstAudioMs: number | undefined;
@@ -156,9 +162,22 @@ export const createSpeechSession = (options: CreateSpeechSessionOptions): Speech
   const session: SpeechSession = {
     model: options.model,
     voice: options.voice,
+    sampleRate: options.sampleRate,
+    progress: () => ({
+      state: failure !== undefined ? 'failed' : cancelled ? 'cancelled' : finished ? 'done' : closed ? 'closing' : 'open',
+      characters: received,
+      seconds,
+    }),
     append(text) {
       if (cancelled) return; // stopped: late text is dropped
-      if (closed) throw new AppError('invalid_request', 'The speech session is closed; it takes no more text.');
+      if (closed) throw new AppError('session_conflict', 'The speech session is closed; it takes no more text.', { hint: 'Open a new session.' });
+      if (text.length > MAX_APPEND_CHARACTERS) {
+        throw new AppError('invalid_request', `One append may carry ${MAX_APPEND_CHARACTERS} characters; this one has ${text.length}.`, { param: 'text', hint: 'Send the text in smaller pieces.' });
+      }
+      if (received + text.length > MAX_SESSION_CHARACTERS) {
+        throw new AppError('invalid_request', `A speech session takes ${MAX_SESSION_CHARACTERS} characters in all; this append would pass that.`, { param: 'text', hint: 'Close this session and open another.' });
+      }
+      received += text.length;
       queue(splitter.push(text));
     },
     flush() {

@@ -3,6 +3,8 @@ import type { Runtime } from '../runtime/types.js';
 import type { RouteDeps, ServerEnv } from './context.js';
 import { handleError, handleNotFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { speechSessionRoutes } from './routes/speech-sessions.js';
+import { createSessionRegistry } from './speech-sessions.js';
 import { requireApiKey } from './middleware/auth.js';
 import { bodyLimits } from './middleware/body-limit.js';
 import { corsFor } from './middleware/cors.js';
@@ -57,6 +59,8 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.route('/v1', completionsRoutes(deps));
   app.route('/v1', embeddingsRoutes(deps));
   app.route('/v1', audioSpeechRoutes(deps));
+  const sessions = createSessionRegistry({ idleMs: runtime.config.speechSessionIdleMs, maxSessions: runtime.config.maxSpeechSessions, shutdown: deps.shutdown });
+  app.route('/v1', speechSessionRoutes(deps, sessions));
   app.route('/v1', audioTranscriptionsRoutes(deps, { maxBytes: options.uploadLimitBytes }));
   app.route('/api', adminRoutes(deps));
 

@@ -16,9 +16,16 @@ export interface ServerEnv {
   Variables: { model?: string };
 }
 
-/** Reads the JSON body; malformed JSON is a 400 `invalid_request_error`. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Reads the JSON body; malformed JSON or text that is not UTF-8 is a 400 `invalid_request_error`. */
 export const readJson = async (c: Context): Promise<unknown> => {
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = utf8.decode(await c.req.arrayBuffer());
+  } catch {
+    throw new AppError('invalid_request', 'The request body is not valid UTF-8.', { hint: 'Send JSON encoded as UTF-8.' });
+  }
   if (!text.trim()) throw new AppError('invalid_request', 'The request body is empty; send a JSON object.');
   try {
     return JSON.parse(text) as unknown;

@@ -55,3 +55,19 @@ export interface VoiceList {
   readonly voices: readonly VoiceInfo[];
   readonly defaultVoice?: string;
 }
+
+/** A chunk of a speech session's audio, placed in the session's timeline. */
+export interface SpeechChunk extends AudioChunk {
+  /** Where the chunk starts in the session's audio, in samples (at `sampleRate`) and ms. */
+  readonly offsetSamples: number;
+  readonly offsetMs: number;
+}
+
+/** Where a speech session stands. */
+export interface SpeechProgress {
+  readonly state: 'open' | 'closing' | 'done' | 'cancelled' | 'failed';
+  /** Characters taken in so far. */
+  readonly characters: number;
+  /** Seconds of audio made so far. */
+  readonly seconds: number;
+}
