@@ -16,6 +16,7 @@ import { createSpeechSession } from '../runtime/speech-session.js';
 import { readNdjson } from './event-stream.js';
 import { readGeneration, type GenerationKind } from './remote-generation.js';
 import { remoteSpeak } from './remote-speech.js';
+import { openRemoteSpeech } from './remote-speech-session.js';
 import { remoteTranscribe } from './remote-transcribe.js';
 
 export interface RemoteRuntimeOptions {
@@ -71,9 +72,14 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
   return {
     config,
     speak: (request) => remoteSpeak(send, request),
-    // Until the daemon's session doors exist, a remote session speaks each ready batch of sentences with one request.
-    openSpeech: async (options = {}) =>
-      createSpeechSession({
+    openSpeech: async (options = {}) => {
+      try {
+        return await openRemoteSpeech(send, options);
+      } catch (error) {
+        if (!missingRoute(error)) throw error;
+      }
+      // A server without murmur's session door: each sentence the core session splits off is one /v1/audio/speech request.
+      return createSpeechSession({
         model: options.model,
         voice: options.voice,
         signal: options.signal,
@@ -93,7 +99,8 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
           });
           return { samples: concatFloat32(parts), sampleRate: sampleRate || 24_000 };
         },
-      }),
+      });
+    },
     async voices(model) {
       return fromVoiceLists(await getJson('GET', `/v1/audio/voices${model ? `?model=${encodeURIComponent(model)}` : ''}`));
     },
