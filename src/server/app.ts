@@ -1,9 +1,11 @@
+import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
 import type { Runtime } from '../runtime/types.js';
 import type { RouteDeps, ServerEnv } from './context.js';
 import { handleError, handleNotFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { speechSessionRoutes } from './routes/speech-sessions.js';
+import { speechStreamRoutes } from './routes/speech-stream.js';
 import { createSessionRegistry } from './speech-sessions.js';
 import { requireApiKey } from './middleware/auth.js';
 import { bodyLimits } from './middleware/body-limit.js';
@@ -19,6 +21,11 @@ import { healthRoutes } from './routes/health.js';
 import { modelsRoutes } from './routes/models.js';
 
 export type { RequestLogEntry } from './middleware/request-log.js';
+
+/** The routes that upgrade to WebSockets. */
+const WEBSOCKET_PATHS: readonly string[] = ['/v1/audio/speech/stream'];
+/** The largest WebSocket message the daemon takes: 1 MiB. */
+const WEBSOCKET_MAX_MESSAGE = 1024 * 1024;
 
 export interface AppOptions {
   /** Bearer key required on every route but /health. */
@@ -46,10 +53,14 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   const metrics = options.metrics ?? createMetrics();
   const deps: RouteDeps = { runtime, metrics, shutdown: options.shutdown ?? new AbortController().signal };
   const app = new Hono<ServerEnv>();
+  // WebSockets go through the app like any route (the same log, CORS, host and key checks): @hono/node-ws hands upgrades to Hono, with ws underneath.
+  const sockets = createNodeWebSocket({ app });
+  sockets.wss.options.maxPayload = WEBSOCKET_MAX_MESSAGE;
+  deps.shutdown.addEventListener('abort', () => sockets.wss.clients.forEach((ws) => ws.close(1001, 'The daemon is shutting down.')), { once: true });
 
   app.use('*', requestLog({ metrics, log: options.log }));
   if (options.cors?.length) app.use('*', corsFor(options.cors));
-  if (options.apiKey) app.use('*', requireApiKey(options.apiKey));
+  if (options.apiKey) app.use('*', requireApiKey(options.apiKey, WEBSOCKET_PATHS));
   // Audio uploads have their own, larger limit (set on their routes).
   app.use('*', bodyLimits({ maxBytes: options.bodyLimitBytes, exempt: UPLOAD_PATHS }));
 
@@ -61,13 +72,15 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.route('/v1', audioSpeechRoutes(deps));
   const sessions = createSessionRegistry({ idleMs: runtime.config.speechSessionIdleMs, maxSessions: runtime.config.maxSpeechSessions, shutdown: deps.shutdown });
   app.route('/v1', speechSessionRoutes(deps, sessions));
+  app.route('/v1', speechStreamRoutes(deps, sockets.upgradeWebSocket, options.apiKey));
   app.route('/v1', audioTranscriptionsRoutes(deps, { maxBytes: options.uploadLimitBytes }));
   app.route('/api', adminRoutes(deps));
 
   app.notFound(handleNotFound);
   app.onError(handleError);
 
-  return app;
+  /** Attaches the WebSocket routes to the HTTP server the app is served by. */
+  return Object.assign(app, { injectWebSocket: sockets.injectWebSocket });
 };
 
 export type MurmurApp = ReturnType<typeof createApp>;

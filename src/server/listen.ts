@@ -51,6 +51,7 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
           })),
       });
     }) as Server;
+    app.injectWebSocket(server);
     server.once('error', reject);
   });
 };

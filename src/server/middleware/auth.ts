@@ -15,11 +15,15 @@ const hint = 'Set MURMUR_API_KEY to the key the daemon was started with.';
 
 /**
  * Requires `Authorization: Bearer <apiKey>` on every request but /health
- * and CORS preflights (OPTIONS); the key is compared in constant time.
+ * and CORS preflights (OPTIONS), and WebSocket upgrades of
+ * `webSocketPaths`, which check it themselves; the key is compared in
+ * constant time.
  * Missing or wrong keys are a 401 `invalid_api_key`.
  */
-export const requireApiKey = (apiKey: string): MiddlewareHandler => async (c, next) => {
+export const requireApiKey = (apiKey: string, webSocketPaths: readonly string[] = []): MiddlewareHandler => async (c, next) => {
   if (OPEN_PATHS.includes(c.req.path) || c.req.method === 'OPTIONS') return next();
+  // A WebSocket route checks the key itself (a browser sends it as a subprotocol) and refuses with close code 1008.
+  if (webSocketPaths.includes(c.req.path) && c.req.header('Upgrade')?.toLowerCase() === 'websocket') return next();
   const header = c.req.header('Authorization') ?? '';
   const match = /^Bearer\s+(.+)$/i.exec(header.trim());
   if (!match) throw new AppError('unauthorized', "You didn't provide an API key. Send it as 'Authorization: Bearer KEY'.", { hint });

@@ -1,0 +1,173 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import type { UpgradeWebSocket, WSContext } from 'hono/ws';
+import type { WebSocket } from 'ws';
+import {
+  DEFAULT_CONTEXT,
+  fromClientMessage,
+  fromStreamQuery,
+  KEY_PROTOCOL_PREFIX,
+  toAudioDelta,
+  toContextDone,
+  toErrorEvent,
+  toStreamCreated,
+  type ClientMessage,
+  type StreamPlan,
+} from '../../api/murmur/speech-stream.js';
+import { createEncoder, type AudioEncoder } from '../../audio/encode.js';
+import { AppError } from '../../errors.js';
+import type { SpeechSession } from '../../runtime/speech-session.js';
+import type { RouteDeps, ServerEnv } from '../context.js';
+
+/**
+ * `GET /audio/speech/stream`: a WebSocket that takes text and gives back
+ * audio, with several contexts per socket (each its own core speech
+ * session, voice and queue). A bad message gets an error event, never a
+ * dropped socket; a wrong key closes it with 1008 before any audio. Audio
+ * waits while the socket's send buffer is full, which pauses the context's
+ * synthesis (its session's bounded buffer).
+ */
+
+/** Contexts one socket may hold open at once. */
+export const MAX_CONTEXTS = 16;
+/** Bytes queued on the socket above which a context waits before sending more audio. */
+const SEND_HIGH_WATER = 1024 * 1024;
+
+const sameKey = (given: string, expected: string) => {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+/** The key a WebSocket request carries: a bearer header, or (browsers) a `murmur-key.KEY` subprotocol. */
+const keyOf = (c: Context): string | undefined => {
+  const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header('Authorization')?.trim() ?? '')?.[1];
+  if (bearer) return bearer;
+  const offered = (c.req.header('Sec-WebSocket-Protocol') ?? '').split(',').map((p) => p.trim());
+  return offered.find((p) => p.startsWith(KEY_PROTOCOL_PREFIX))?.slice(KEY_PROTOCOL_PREFIX.length);
+};
+
+interface Speaking {
+  readonly session: SpeechSession;
+  readonly pumped: Promise<void>;
+}
+
+/** One socket's contexts and the order its messages are handled in. */
+const createSocketState = (deps: RouteDeps, plan: StreamPlan, ws: WSContext<WebSocket>) => {
+  const contexts = new Map<string, Promise<Speaking>>();
+  let chain: Promise<void> = Promise.resolve();
+  let closing = false;
+
+  const send = (event: unknown) => {
+    if (ws.readyState === 1) ws.send(JSON.stringify(event));
+  };
+  const roomToSend = async () => {
+    while (ws.readyState === 1 && ws.raw!.bufferedAmount > SEND_HIGH_WATER) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  const pump = async (id: string, session: SpeechSession) => {
+    let encoder: AudioEncoder | undefined;
+    const encoderFor = (rate: number) => (encoder ??= createEncoder(plan.format, { sampleRate: rate, outputRate: plan.outputRate }));
+    const deliver = (bytes: Uint8Array, text: string, offsetMs: number) => {
+      if (!bytes.length) return;
+      send(toAudioDelta(id, bytes, text, offsetMs, encoder!.sampleRate, plan.binary));
+      if (plan.binary && ws.readyState === 1) ws.raw!.send(bytes);
+    };
+    try {
+      for await (const chunk of session) {
+        await roomToSend();
+        deliver(encoderFor(chunk.sampleRate).push(chunk.samples), chunk.text, chunk.offsetMs);
+      }
+      const progress = session.progress();
+      if (progress.state !== 'cancelled') deliver(encoderFor(session.sampleRate ?? 24_000).end(), '', Math.round(progress.seconds * 1000));
+      send(toContextDone(id, progress));
+    } catch (error) {
+      send(toErrorEvent(error as Error, id));
+    } finally {
+      contexts.delete(id);
+    }
+  };
+
+  const open = (id: string, message: Extract<ClientMessage, { type: 'input_text.append' }>) => {
+    if (contexts.size >= MAX_CONTEXTS) {
+      throw new AppError('invalid_request', `A socket holds at most ${MAX_CONTEXTS} contexts at once; close one first.`, { param: 'context_id' });
+    }
+    const opening = deps.runtime
+      .openSpeech({ model: message.model ?? plan.model, voice: message.voice ?? plan.voice, speed: message.speed, signal: deps.shutdown })
+      .then((session) => ({ session, pumped: pump(id, session) }));
+    contexts.set(id, opening);
+    opening.catch(() => contexts.delete(id));
+    return opening;
+  };
+
+  const handle = async (message: ClientMessage) => {
+    if (message.type === 'session.close') {
+      closing = true;
+      const open = [...contexts.values()];
+      for (const speaking of open) (await speaking).session.close();
+      await Promise.allSettled(open.map(async (s) => (await s).pumped));
+      ws.close(1000, 'session closed');
+      return;
+    }
+    const id = message.context_id ?? DEFAULT_CONTEXT;
+    const existing = contexts.get(id);
+    if (message.type === 'input_text.append') {
+      const speaking = await (existing ?? open(id, message));
+      speaking.session.append(message.text);
+      return;
+    }
+    if (!existing) throw new AppError('session_not_found', `No open context '${id}' on this socket.`, { param: 'context_id' });
+    const { session } = await existing;
+    if (message.type === 'input_text.flush') session.flush();
+    else if (message.type === 'context.close') session.close();
+    else session.cancel();
+  };
+
+  return {
+    receive(data: string | ArrayBuffer | Blob) {
+      let message: ClientMessage;
+      try {
+        if (typeof data !== 'string') throw new AppError('invalid_request', 'Binary messages are not taken; send JSON text frames.');
+        message = fromClientMessage(data);
+      } catch (error) {
+        send(toErrorEvent(error as Error));
+        return;
+      }
+      chain = chain.then(async () => {
+        if (closing) return;
+        try {
+          await handle(message);
+        } catch (error) {
+          send(toErrorEvent(error as Error, 'context_id' in message ? (message.context_id ?? DEFAULT_CONTEXT) : undefined));
+        }
+      });
+    },
+    /** The socket went away: every context stops, and its model lease goes back. */
+    async end() {
+      closing = true;
+      for (const speaking of contexts.values()) void speaking.then((s) => s.session.cancel(), () => undefined);
+    },
+  };
+};
+
+export const speechStreamRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSocket>, apiKey: string | undefined) =>
+  new Hono<ServerEnv>().get(
+    '/audio/speech/stream',
+    upgrade((c) => {
+      // A bad query is refused before the upgrade, as a plain 400.
+      const plan = fromStreamQuery((name) => c.req.query(name));
+      if (plan.model) c.set('model', plan.model);
+      const key = keyOf(c);
+      const authorized = !apiKey || (key !== undefined && sameKey(key, apiKey));
+      let state: ReturnType<typeof createSocketState> | undefined;
+      return {
+        onOpen: (_event, ws) => {
+          if (!authorized) return ws.close(1008, key ? 'Incorrect API key provided.' : 'No API key: send Authorization: Bearer KEY or the subprotocol murmur-key.KEY.');
+          state = createSocketState(deps, plan, ws);
+          ws.send(JSON.stringify(toStreamCreated(plan, undefined)));
+        },
+        onMessage: (event) => state?.receive(event.data as string | ArrayBuffer),
+        onClose: () => void state?.end(),
+      };
+    }),
+  );
