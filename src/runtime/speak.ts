@@ -1,7 +1,7 @@
 import type { TtsHandle, TtsVoice } from '../engines/speech/tts-types.js';
 import { concatFloat32 } from '../audio/pcm.js';
 import { AppError } from '../errors.js';
-import { splitSentences } from '../text/sentences.js';
+import { splitFirstClause, splitSentences } from '../text/sentences.js';
 import type { AudioChunk, SpeakRequest, SpeakResult, VoiceList } from '../types/speech.js';
 
 /** The most characters one speak request may carry (the API's limit; OpenAI's own is 4096). */
@@ -89,7 +89,8 @@ export const synthesizeSpeech = async (handle: TtsHandle, model: string, request
   const parts: Float32Array[] = [];
   let firstAudioMs: number | undefined;
   let made = 0;
-  const sentences = splitSentences(request.text).filter((s) => s.trim());
+  // Cut as a speech session cuts the same text, so both say the same pieces.
+  const sentences = splitFirstClause(splitSentences(request.text)).filter((s) => s.trim());
   for (const sentence of sentences) {
     request.signal?.throwIfAborted();
     const samples = await handle.synthesize(sentence, { sid: voice.id, speed, signal: request.signal });

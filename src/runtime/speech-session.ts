@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { createSentenceSplitter } from '../text/sentences.js';
+import { createSentenceSplitter, splitFirstClause } from '../text/sentences.js';
 import type { SpeechChunk, SpeechProgress } from '../types/speech.js';
 import { abortReason } from './queue.js';
 
@@ -105,9 +105,20 @@ export const createSpeechSession = (options: CreateSpeechSessionOptions): Speech
     wakeReader?.();
   };
 
+  /** Nothing queued yet: a long first sentence may go at its first clause (see splitFirstClause), so the first audio comes sooner. */
+  let first = true;
   const queue = (sentences: readonly string[]) => {
-    for (const s of sentences) if (s.trim()) ready.push(s.trim());
+    const pieces = first && sentences.length ? splitFirstClause(sentences) : sentences;
+    if (pieces.length) first = false;
+    for (const s of pieces) if (s.trim()) ready.push(s.trim());
     poke();
+  };
+  const take = (sentences: readonly string[]) => {
+    if (!sentences.length && first) {
+      const clause = splitter.takeClause();
+      if (clause) return queue([clause]);
+    }
+    queue(sentences);
   };
 
   const onAbort = () => session.cancel();
@@ -178,7 +189,7 @@ export const createSpeechSession = (options: CreateSpeechSessionOptions): Speech
         throw new AppError('invalid_request', `A speech session takes ${MAX_SESSION_CHARACTERS} characters in all; this append would pass that.`, { param: 'text', hint: 'Close this session and open another.' });
       }
       received += text.length;
-      queue(splitter.push(text));
+      take(splitter.push(text));
     },
     flush() {
       if (closed || cancelled) return;

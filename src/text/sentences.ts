@@ -126,11 +126,46 @@ const piecesOf = (text: string, ends: number[], max: number): string[] => {
 export const splitSentences = (text: string, max = MAX_SENTENCE_CHARS): string[] =>
   piecesOf(text, boundaries(text, true), max);
 
+/**
+ * Where a long first sentence may be cut so speech starts sooner: at a
+ * clause mark (, ; : —) followed by more words, at least this many
+ * characters in.
+ */
+export const FIRST_CLAUSE_MIN_CHARS = 40;
+
+/** The first clause mark at or past `min` characters that more words follow: the cut goes after it. */
+const clauseCut = (collapsed: string, min: number): number => {
+  const re = /[,;:—–](?= \S)/gu;
+  re.lastIndex = Math.max(0, min - 1);
+  const m = re.exec(collapsed);
+  return m ? m.index + 1 : -1;
+};
+
+/**
+ * A text's first sentence cut after its first clause when that comes at
+ * least `min` characters in (the rest of the sentence follows as a piece
+ * of its own); other sentences are left whole. What a speech session does
+ * to the start of its text, so one-shot speech of the same text says the
+ * same pieces.
+ */
+export const splitFirstClause = (sentences: readonly string[], min = FIRST_CLAUSE_MIN_CHARS): string[] => {
+  const [head, ...rest] = sentences;
+  if (head === undefined) return [];
+  const cut = clauseCut(head, min);
+  return cut < 0 ? [...sentences] : [head.slice(0, cut), head.slice(cut).trim(), ...rest];
+};
+
 export interface SentenceSplitter {
   /** Adds text (any size: tokens, lines); returns the sentences now complete. */
   push(text: string): string[];
   /** The text still held, as sentences (end of input). */
   flush(): string[];
+  /**
+   * Releases the held text up to its first clause mark at least `min`
+   * characters in, once more words follow it (see splitFirstClause), or
+   * undefined when there is none yet.
+   */
+  takeClause(min?: number): string | undefined;
 }
 
 /**
@@ -169,6 +204,23 @@ export const createSentenceSplitter = (max = MAX_SENTENCE_CHARS): SentenceSplitt
       const out = splitSentences(held, max);
       held = '';
       return out;
+    },
+    takeClause(min = FIRST_CLAUSE_MIN_CHARS) {
+      const collapsed = collapse(held);
+      const cut = clauseCut(collapsed, min);
+      if (cut < 0) return undefined;
+      // Find where the collapsed cut falls in the raw text (runs of whitespace count once, leading ones not at all).
+      let seen = 0;
+      let raw = 0;
+      let space = true;
+      for (; raw < held.length && seen < cut; raw++) {
+        const blank = isSpace(held[raw]);
+        if (!blank || !space) seen += 1;
+        space = blank;
+      }
+      const clause = collapsed.slice(0, cut);
+      held = held.slice(raw);
+      return clause;
     },
   };
 };

@@ -117,4 +117,16 @@ describe('speech session', () => {
     expect((await session.done).cancelled).toBe(true);
     expect(ended).toBe(1);
   });
+
+  it('starts a long first sentence at its first clause, before the sentence is over', async () => {
+    const synth = fakeSynth();
+    const session = createSpeechSession({ synthesize: synth.synthesize });
+    const reading = collect(session);
+    session.append('When the morning train was late again that Tuesday, no');
+    await tick();
+    expect(synth.said).toEqual(['When the morning train was late again that Tuesday,']);
+    session.append('body was surprised, not even a little. Later, a dog barked.');
+    session.close();
+    expect((await reading).map((c) => c.text)).toEqual(['When the morning train was late again that Tuesday,', 'nobody was surprised, not even a little.', 'Later, a dog barked.']);
+  });
 });

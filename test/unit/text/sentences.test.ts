@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSentenceSplitter, MAX_SENTENCE_CHARS, splitSentences } from '../../../src/text/sentences.js';
+import { createSentenceSplitter, MAX_SENTENCE_CHARS, splitFirstClause, splitSentences } from '../../../src/text/sentences.js';
 
 const stream = (pieces: string[]): { early: string[][]; all: string[] } => {
   const splitter = createSentenceSplitter();
@@ -102,5 +102,48 @@ describe('createSentenceSplitter', () => {
 
   it('splits CJK text as it streams', () => {
     expect(stream(['今天天气', '很好。我们', '去公园吧！']).all).toEqual(['今天天气很好。', '我们去公园吧！']);
+  });
+});
+
+describe('the first clause of a long first sentence', () => {
+  const text = 'When the morning train was late again that Tuesday, nobody on the platform seemed surprised. A man read, a child counted pigeons; the clock had stopped.';
+
+  it('is cut off after the first clause mark 40 or more characters in, and only in the first sentence', () => {
+    expect(splitFirstClause(splitSentences(text))).toEqual([
+      'When the morning train was late again that Tuesday,',
+      'nobody on the platform seemed surprised.',
+      'A man read, a child counted pigeons; the clock had stopped.',
+    ]);
+    // A clause mark too early, or a short sentence, leaves it whole.
+    expect(splitFirstClause(['Well, that was quick.'])).toEqual(['Well, that was quick.']);
+    expect(splitFirstClause([])).toEqual([]);
+  });
+
+  it('comes out of a streaming splitter as soon as the next word shows, and the same pieces whatever the arrival', () => {
+    const splitter = createSentenceSplitter();
+    expect(splitter.push('When the morning train was late again that Tuesday,')).toEqual([]);
+    expect(splitter.takeClause()).toBeUndefined();
+    splitter.push('  no');
+    expect(splitter.takeClause()).toBe('When the morning train was late again that Tuesday,');
+    expect([...splitter.push('body on the platform seemed surprised. A'), ...splitter.flush()]).toEqual(['nobody on the platform seemed surprised.', 'A']);
+
+    const oneShot = splitFirstClause(splitSentences(text));
+    for (const size of [1, 3, 7, 16, 50, text.length]) {
+      const s = createSentenceSplitter();
+      const out: string[] = [];
+      let first = true;
+      for (let i = 0; i < text.length; i += size) {
+        const released = s.push(text.slice(i, i + size));
+        if (first && !released.length) {
+          const clause = s.takeClause();
+          if (clause) (out.push(clause), (first = false));
+          continue;
+        }
+        out.push(...(first ? splitFirstClause(released) : released));
+        if (released.length) first = false;
+      }
+      out.push(...s.flush());
+      expect(out, `pieces of ${size}`).toEqual(oneShot);
+    }
   });
 });
