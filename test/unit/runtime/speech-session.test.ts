@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSpeechSession, type SessionSynthesizer, type SpeechChunk } from '../../../src/runtime/speech-session.js';
+import { createSpeechSession, MAX_APPEND_CHARACTERS, MAX_SESSION_CHARACTERS, type SessionSynthesizer, type SpeechChunk } from '../../../src/runtime/speech-session.js';
 
 /** A synthesizer making one sample per character at 1 kHz, recording what it was asked. */
 const fakeSynth = (options: { gate?: () => Promise<void> } = {}) => {
@@ -128,5 +128,23 @@ describe('speech session', () => {
     session.append('body was surprised, not even a little. Later, a dog barked.');
     session.close();
     expect((await reading).map((c) => c.text)).toEqual(['When the morning train was late again that Tuesday,', 'nobody was surprised, not even a little.', 'Later, a dog barked.']);
+  });
+
+  it('refuses an append over the per-append limit and text past the per-session limit', async () => {
+    const synth = fakeSynth();
+    const session = createSpeechSession({ synthesize: synth.synthesize, maxBuffered: 1 });
+    expect(() => session.append('x'.repeat(MAX_APPEND_CHARACTERS + 1))).toThrow(/One append may carry/);
+    const piece = 'word '.repeat(MAX_APPEND_CHARACTERS / 5);
+    let taken = 0;
+    expect(() => {
+      for (;;) {
+        session.append(piece);
+        taken += piece.length;
+      }
+    }).toThrow(/takes 1000000 characters in all/);
+    expect(taken).toBeLessThanOrEqual(MAX_SESSION_CHARACTERS);
+    expect(taken).toBeGreaterThan(MAX_SESSION_CHARACTERS - piece.length);
+    expect(session.progress()).toMatchObject({ state: 'open', characters: taken });
+    session.cancel();
   });
 });
