@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { AUDIO_FORMATS, isAudioFormat, type AudioFormat } from '../../audio/formats.js';
+import type { AudioFormat } from '../../audio/formats.js';
+import { outputRateFor, speechFormatOf } from '../openai/speech.js';
 import { AppError } from '../../errors.js';
 import type { SpeechProgress } from '../../types/speech.js';
 
@@ -38,21 +39,16 @@ export interface SessionPlan {
   readonly outputRate?: number;
 }
 
-/** OpenAI's pcm rate, which a session's pcm audio keeps to as /v1/audio/speech does. */
-const PCM_RATE = 24_000;
-
+/** The session's plan; its audio keeps to the rules of /v1/audio/speech (pcm at 24 kHz unless `sample_rate` says otherwise). */
 export const fromCreateSession = (body: CreateSessionBody): SessionPlan => {
-  const format = body.response_format ?? 'mp3';
-  if (!isAudioFormat(format)) {
-    throw new AppError('invalid_request', `Unsupported response_format '${format}'; murmur encodes ${AUDIO_FORMATS.join(', ')}.`, { param: 'response_format' });
-  }
-  const rate = body.sample_rate ?? (format === 'pcm' ? PCM_RATE : 'native');
+  const format = speechFormatOf(body.response_format);
+  const outputRate = outputRateFor(format, body.sample_rate);
   return {
     ...(body.model ? { model: body.model } : {}),
     ...(body.voice ? { voice: body.voice } : {}),
     ...(body.speed !== null && body.speed !== undefined ? { speed: body.speed } : {}),
     format,
-    ...(rate === 'native' ? {} : { outputRate: rate }),
+    ...(outputRate ? { outputRate } : {}),
   };
 };
 

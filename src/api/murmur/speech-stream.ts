@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { AUDIO_FORMATS, isAudioFormat, type AudioFormat } from '../../audio/formats.js';
+import type { AudioFormat } from '../../audio/formats.js';
+import { outputRateFor, speechFormatOf } from '../openai/speech.js';
 import { AppError } from '../../errors.js';
 import type { SpeechProgress } from '../../types/speech.js';
 
@@ -68,18 +69,13 @@ export interface StreamPlan {
 
 /** The socket's settings from its URL query (`model`, `voice`, `response_format`, `sample_rate`, `binary`). */
 export const fromStreamQuery = (query: (name: string) => string | undefined): StreamPlan => {
-  const format = query('response_format') || 'pcm';
-  if (!isAudioFormat(format)) {
-    throw new AppError('invalid_request', `Unsupported response_format '${format}'; murmur encodes ${AUDIO_FORMATS.join(', ')}.`, { param: 'response_format' });
-  }
+  const format = speechFormatOf(query('response_format') || 'pcm');
   const rawRate = query('sample_rate');
-  let outputRate: number | undefined = format === 'pcm' ? 24_000 : undefined;
-  if (rawRate === 'native') outputRate = undefined;
-  else if (rawRate !== undefined) {
-    const rate = Number(rawRate);
-    if (!Number.isInteger(rate) || rate < 8000 || rate > 48_000) throw new AppError('invalid_request', `Invalid sample_rate '${rawRate}': 8000 to 48000 Hz, or native.`, { param: 'sample_rate' });
-    outputRate = rate;
+  const rate = rawRate === undefined || rawRate === 'native' ? rawRate : Number(rawRate);
+  if (typeof rate === 'number' && !(Number.isInteger(rate) && rate >= 8000 && rate <= 48_000)) {
+    throw new AppError('invalid_request', `Invalid sample_rate '${rawRate}': 8000 to 48000 Hz, or native.`, { param: 'sample_rate' });
   }
+  const outputRate = outputRateFor(format, rate);
   const model = query('model') || undefined;
   const voice = query('voice') || undefined;
   return { ...(model ? { model } : {}), ...(voice ? { voice } : {}), format, binary: query('binary') === 'true', ...(outputRate ? { outputRate } : {}) };

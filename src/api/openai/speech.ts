@@ -46,7 +46,8 @@ export interface SpeechPlan {
   readonly outputRate?: number;
 }
 
-const formatOf = (raw: string | null | undefined): AudioFormat => {
+/** A `response_format` (default mp3); AppError('invalid_request') naming the formats otherwise. */
+export const speechFormatOf = (raw: string | null | undefined): AudioFormat => {
   const format = raw ?? 'mp3';
   if (isAudioFormat(format)) return format;
   throw new AppError('invalid_request', `Unsupported response_format '${format}'; murmur encodes ${AUDIO_FORMATS.join(', ')}.`, { param: 'response_format' });
@@ -54,15 +55,21 @@ const formatOf = (raw: string | null | undefined): AudioFormat => {
 
 /** A route's plan for a validated speech request. */
 export const fromSpeechRequest = (body: SpeechRequest): SpeechPlan => {
-  const format = formatOf(body.response_format);
+  const format = speechFormatOf(body.response_format);
   const voice = typeof body.voice === 'object' && body.voice ? body.voice.id : (body.voice ?? undefined);
-  const rate = body.sample_rate ?? (format === 'pcm' ? OPENAI_PCM_RATE : 'native');
+  const outputRate = outputRateFor(format, body.sample_rate);
   return {
     request: { model: body.model ?? undefined, text: body.input, voice, speed: body.speed ?? undefined },
     format,
     sse: body.stream_format === 'sse',
-    ...(rate === 'native' ? {} : { outputRate: rate }),
+    ...(outputRate ? { outputRate } : {}),
   };
+};
+
+/** The rate to encode at for murmur's `sample_rate` (absent: 24 kHz for pcm, as OpenAI's; the voice's own for the rest); undefined is the voice's own. */
+export const outputRateFor = (format: AudioFormat, sampleRate: number | 'native' | null | undefined): number | undefined => {
+  const rate = sampleRate ?? (format === 'pcm' ? OPENAI_PCM_RATE : 'native');
+  return rate === 'native' ? undefined : rate;
 };
 
 export interface SpeechBodyOptions {
