@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AppError } from '../errors.js';
+import { checkAudioShape } from './wav-read.js';
 import { ByteReader, fileBytes, memoryBytes } from './decoders/byte-reader.js';
 import { detectAudioFormat, formatName, SNIFF_BYTES, type AudioFormat } from './decoders/detect.js';
 import { findFfmpeg, openFfmpegStream, type FfmpegSource } from './decoders/ffmpeg.js';
@@ -89,7 +90,7 @@ export const openAudioStream = async (input: AudioInput, options: OpenAudioOptio
     throw error;
   }
   if (format === 'wav') return openWavStream(reader, { totalBytes, chunkSeconds });
-  if (WASM_FORMATS.includes(format)) return openWasmStream(format as WasmFormat, reader, chunkSeconds);
+  if (WASM_FORMATS.includes(format)) return checked(await openWasmStream(format as WasmFormat, reader, chunkSeconds));
 
   const ffmpeg = options.ffmpegPath === null ? undefined : (options.ffmpegPath ?? findFfmpeg());
   if (!ffmpeg) {
@@ -100,7 +101,18 @@ export const openAudioStream = async (input: AudioInput, options: OpenAudioOptio
   if ('path' in input) source = { path: input.path };
   if ('bytes' in input) source = { bytes: input.bytes };
   if (!('reader' in source)) await reader.close();
-  return openFfmpegStream(ffmpeg, source, chunkSeconds, label);
+  return checked(await openFfmpegStream(ffmpeg, source, chunkSeconds, label));
+};
+
+/** A decoder's stream, refused (and closed) when its rate or channels are outside what murmur takes. */
+const checked = async (stream: AudioStream): Promise<AudioStream> => {
+  try {
+    checkAudioShape(stream.sampleRate, stream.channels, 'decoded audio');
+  } catch (error) {
+    await stream.close();
+    throw error;
+  }
+  return stream;
 };
 
 /**

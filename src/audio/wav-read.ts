@@ -56,6 +56,22 @@ const ENCODINGS: Record<number, WavEncoding> = { 1: 'pcm', 3: 'float', 6: 'alaw'
 const VALID_BITS: Record<WavEncoding, number[]> = { pcm: [8, 16, 24, 32], float: [32, 64], alaw: [8], mulaw: [8] };
 
 const invalid = (message: string, hint?: string) => new AppError('invalid_request', message, { hint, param: 'file' });
+
+/** Sample rates murmur takes, in Hz: below, no speech fits; above, no recorder writes (and resamplers misbehave). */
+export const MIN_SAMPLE_RATE = 1000;
+export const MAX_SAMPLE_RATE = 384_000;
+/** Channels murmur takes (more is not a recording but a corrupt or hostile header). */
+export const MAX_CHANNELS = 32;
+
+/** Refuses a sample rate or channel count outside what any recording has; `where` names the source (a WAV header, the decoder). */
+export const checkAudioShape = (sampleRate: number, channels: number, where = 'audio'): void => {
+  if (!(Number.isInteger(sampleRate) && sampleRate >= MIN_SAMPLE_RATE && sampleRate <= MAX_SAMPLE_RATE)) {
+    throw invalid(`The ${where} says the sample rate is ${sampleRate} Hz; murmur takes ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz.`, 'The file may be corrupt; export it again at a common rate such as 16000 or 48000 Hz.');
+  }
+  if (!(Number.isInteger(channels) && channels >= 1 && channels <= MAX_CHANNELS)) {
+    throw invalid(`The ${where} says the audio has ${channels} channels; murmur takes 1 to ${MAX_CHANNELS}.`, 'The file may be corrupt; export it again as mono or stereo.');
+  }
+};
 const truncatedHeader = () =>
   invalid('The WAV file is truncated: its header ends before the audio data starts.', 'The file was probably cut off while copying or recording; export it again.');
 
@@ -156,6 +172,7 @@ const readFmt = (view: DataView, at: number, size: number) => {
   }
   if (channels === 0) throw invalid('The WAV header says the audio has 0 channels.');
   if (sampleRate === 0) throw invalid('The WAV header says the sample rate is 0 Hz.');
+  checkAudioShape(sampleRate, channels, 'WAV header');
   // Some writers leave blockAlign wrong or zero; the sample layout is what counts.
   const expected = channels * (bitsPerSample / 8);
   if (blockAlign !== expected) blockAlign = expected;

@@ -28,6 +28,8 @@ export type VadMode = 'on' | 'off' | 'auto';
 export const AUTO_VAD_SECONDS = 30;
 /** The window when decoding without VAD: what whisper-style models take at once. */
 export const WINDOW_SECONDS = 30;
+/** One analysis frame of the recognizers' features (25 ms): shorter audio holds nothing to decode. */
+export const MIN_AUDIO_SECONDS = 0.025;
 
 export interface PipelineOptions {
   readonly asr: AsrHandle;
@@ -83,7 +85,9 @@ export const runTranscription = async (options: PipelineOptions): Promise<Transc
   let language: string | undefined;
   let seen = 0;
 
-  const decode = (samples: Float32Array, rate: number) => asr.transcribe(samples, rate, { language: request.language, task: request.task, signal });
+  // A piece shorter than one feature frame (a tail of a few samples) has nothing to decode, and some engines fail on it.
+  const decode = (samples: Float32Array, rate: number): Promise<AsrResult> =>
+    samples.length < Math.ceil(rate * MIN_AUDIO_SECONDS) ? Promise.resolve({ text: '' }) : asr.transcribe(samples, rate, { language: request.language, task: request.task, signal });
   /** Emits the oldest piece once decoded. */
   const settleOne = async () => {
     const piece = pending.shift()!;
@@ -154,6 +158,9 @@ export const runTranscription = async (options: PipelineOptions): Promise<Transc
   }
   signal?.throwIfAborted();
   if (seen === 0) throw new AppError('invalid_request', 'The audio holds no samples.', { param: 'file', hint: 'Send a recording with some sound in it.' });
+  if (seen < Math.ceil(audio.sampleRate * MIN_AUDIO_SECONDS)) {
+    throw new AppError('invalid_request', `The audio is ${seen} samples long (${((seen / audio.sampleRate) * 1000).toFixed(1)} ms); at least ${MIN_AUDIO_SECONDS * 1000} ms are needed.`, { param: 'file', hint: 'Send a longer recording.' });
+  }
 
   const duration = seen / audio.sampleRate;
   const totalMs = performance.now() - started + (options.waitedMs ?? 0);
