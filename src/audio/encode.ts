@@ -6,7 +6,7 @@
 import { extname } from 'node:path';
 import { AppError } from '../errors.js';
 import { createFlacEncoder } from './encoders/flac.js';
-import { createMp3Encoder } from './encoders/mp3.js';
+import { createMp3Encoder, mp3RateFor } from './encoders/mp3.js';
 import { createOpusEncoder } from './encoders/opus.js';
 import { createPcmEncoder } from './encoders/pcm.js';
 import type { AudioEncoder, AudioFormat, EncoderOptions } from './encoders/types.js';
@@ -58,4 +58,16 @@ export const formatForOutput = (path: string, fallback: AudioFormat = 'wav'): Au
     });
   }
   return format;
+};
+
+/**
+ * The rate a format's encoder writes at, for input at `sampleRate` (and an
+ * asked-for `outputRate`): what a header or an event can announce before
+ * the first audio exists. Ogg Opus always says 48 kHz; mp3 takes the
+ * nearest rate it has.
+ */
+export const encodedRate = (format: AudioFormat, sampleRate: number, outputRate?: number): number => {
+  if (format === 'opus') return 48_000;
+  if (format === 'mp3') return mp3RateFor(outputRate ?? sampleRate);
+  return outputRate ?? sampleRate;
 };

@@ -14,6 +14,9 @@ import { abortReason } from './queue.js';
  * only translates to these calls.
  */
 
+/** How long a session waits for more text before it speaks a sentence that seems finished at the end of what it has. */
+export const SETTLE_MS = 250;
+
 /** The most characters one append may carry. */
 export const MAX_APPEND_CHARACTERS = 16_384;
 /** The most characters a session takes in all (it streams in bounded memory; this bounds its lifetime's work). */
@@ -113,12 +116,24 @@ export const createSpeechSession = (options: CreateSpeechSessionOptions): Speech
     for (const s of pieces) if (s.trim()) ready.push(s.trim());
     poke();
   };
+  /**
+   * A finished sentence at the very end of the text so far waits for the
+   * next word to show it is over ("Dr." is not); when no more text comes
+   * for SETTLE_MS it is spoken anyway, so a reply that pauses after "Sure."
+   * is not left silent.
+   */
+  let settleTimer: NodeJS.Timeout | undefined;
   const take = (sentences: readonly string[]) => {
+    clearTimeout(settleTimer);
     if (!sentences.length && first) {
       const clause = splitter.takeClause();
       if (clause) return queue([clause]);
     }
     queue(sentences);
+    settleTimer = setTimeout(() => {
+      if (!closed && !cancelled) queue(splitter.settle());
+    }, SETTLE_MS);
+    settleTimer.unref();
   };
 
   const onAbort = () => session.cancel();
@@ -158,6 +173,7 @@ export const createSpeechSession = (options: CreateSpeechSessionOptions): Speech
       if (!cancelled) failure = error;
     } finally {
       finished = true;
+      clearTimeout(settleTimer);
       options.signal?.removeEventListener('abort', onAbort);
       wakeReader?.();
       await options.onEnd?.();

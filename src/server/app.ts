@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
 import type { Runtime } from '../runtime/types.js';
@@ -52,6 +53,8 @@ export interface AppOptions {
 export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   const metrics = options.metrics ?? createMetrics();
   const deps: RouteDeps = { runtime, metrics, shutdown: options.shutdown ?? new AbortController().signal };
+  // Every open session and generation listens for shutdown on this one signal: many at once are expected, not a leak.
+  setMaxListeners(0, deps.shutdown);
   const app = new Hono<ServerEnv>();
   // WebSockets go through the app like any route (the same log, CORS, host and key checks): @hono/node-ws hands upgrades to Hono, with ws underneath.
   const sockets = createNodeWebSocket({ app });

@@ -19,13 +19,14 @@ export interface ServerEnv {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Reads the JSON body; malformed JSON or text that is not UTF-8 is a 400 `invalid_request_error`. */
-export const readJson = async (c: Context): Promise<unknown> => {
+export const readJson = async (c: Context, options: { readonly empty?: unknown } = {}): Promise<unknown> => {
   let text: string;
   try {
     text = utf8.decode(await c.req.arrayBuffer());
   } catch {
     throw new AppError('invalid_request', 'The request body is not valid UTF-8.', { hint: 'Send JSON encoded as UTF-8.' });
   }
+  if (!text.trim() && options.empty !== undefined) return options.empty;
   if (!text.trim()) throw new AppError('invalid_request', 'The request body is empty; send a JSON object.');
   try {
     return JSON.parse(text) as unknown;

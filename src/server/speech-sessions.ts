@@ -39,6 +39,8 @@ export interface SessionRegistry {
   get(id: string, owner: string | undefined): SessionEntry;
   /** Input arrived or a reader came or went: the idle clock starts again (and stops while a reader is attached). */
   touch(entry: SessionEntry): void;
+  /** When `entry` expires if it stays idle (ms since the epoch); with a reader attached, never while it stays: idle time counts from now. */
+  expiresAt(entry: SessionEntry): number;
   /** Sessions not yet ended. */
   readonly open: number;
 }
@@ -95,5 +97,6 @@ export const createSessionRegistry = (options: SessionRegistryOptions): SessionR
       return entry;
     },
     touch,
+    expiresAt: (entry) => (entry.reading ? Date.now() + options.idleMs : entry.expiresAt),
   };
 };

@@ -166,6 +166,13 @@ export interface SentenceSplitter {
    * undefined when there is none yet.
    */
   takeClause(min?: number): string | undefined;
+  /**
+   * The held text when it ends a sentence by the rules for a finished text
+   * ("Sure." with nothing after it yet), for a session to speak once no
+   * more text has come for a moment; empty otherwise. A stop after a digit
+   * waits ("3." may become "3.14").
+   */
+  settle(): string[];
 }
 
 /**
@@ -201,6 +208,14 @@ export const createSentenceSplitter = (max = MAX_SENTENCE_CHARS): SentenceSplitt
       return out;
     },
     flush() {
+      const out = splitSentences(held, max);
+      held = '';
+      return out;
+    },
+    settle() {
+      const text = held.trimEnd();
+      const ends = boundaries(text, true);
+      if (!text || ends.at(-1) !== text.length || /\d[.…]+["'”’»)\]}]*$/u.test(text)) return [];
       const out = splitSentences(held, max);
       held = '';
       return out;

@@ -109,7 +109,13 @@ describe.skipIf(skip)(`speech sessions on a real daemon${skip ? ` (skipped: ${sk
     await input(session.id, { text: 'One more sentence. And another that never gets said' });
     const cancelled = await api(`/sessions/${session.id}`, { method: 'DELETE' });
     expect(((await cancelled.json()) as { state: string }).state).toBe('cancelled');
-    for (;;) if ((await reader.read()).done) break;
+    let rest = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    expect(rest).toContain('"type":"speech.audio.done","cancelled":true');
     const late = await input(session.id, { text: 'too late' });
     expect(late.status).toBe(409);
     expect(((await late.json()) as { error: { code: string } }).error.code).toBe('session_conflict');
@@ -123,7 +129,8 @@ describe.skipIf(skip)(`speech sessions on a real daemon${skip ? ` (skipped: ${sk
     expect((await api(`/sessions/${session.id}`, { key: 'wrong' })).status).toBe(401);
     expect((await input(session.id, { text: '' })).status).toBe(400);
     expect((await input(session.id, { text: 'x'.repeat(20_000) })).status).toBe(400);
-    expect((await input(session.id, { flush: true })).status).toBe(400);
+    expect((await input(session.id, {})).status).toBe(400);
+    expect((await input(session.id, { flush: true })).status).toBe(204);
     expect((await api(`/sessions/${session.id}/input`, { raw: '{"text":"\xff"}' })).status).toBe(204);
     const invalidUtf8 = await fetch(`${daemon.url}/v1/audio/speech/sessions/${session.id}/input`, {
       method: 'POST',
@@ -139,6 +146,20 @@ describe.skipIf(skip)(`speech sessions on a real daemon${skip ? ` (skipped: ${sk
     expect(second.status).toBe(409);
     await api(`/sessions/${session.id}`, { method: 'DELETE' });
     await (await first).arrayBuffer();
+  });
+
+  it('speaks a finished sentence at the end of the text once no more comes, and opens with no body at all', async () => {
+    const res = await api('/sessions', { method: 'POST', raw: '' });
+    expect(res.status).toBe(201);
+    const { id, sample_rate } = (await res.json()) as { id: string; sample_rate: number };
+    expect(sample_rate).toBe(16000); // mp3 at the voice's rate
+    const reading = api(`/sessions/${id}/audio?stream_format=sse`);
+    await input(id, { text: 'Sure.' });
+    const reader = (await reading).body!.getReader();
+    // No close, no flush, no more text: the sentence still comes, after a moment.
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('"text":"Sure."');
+    await api(`/sessions/${id}`, { method: 'DELETE' });
+    await reader.cancel();
   });
 
   it('expires an idle session, and refuses sessions past the limit with 503', async () => {

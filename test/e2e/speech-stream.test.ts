@@ -87,7 +87,7 @@ describe.skipIf(skip)(`the WebSocket speech stream${skip ? ` (skipped: ${skip})`
   it('speaks two contexts interleaved on one socket, each with audio equal to its one-shot speech', async () => {
     const socket = await connect(`${base}&response_format=pcm`, [`murmur-key.${KEY}`]);
     expect(socket.ws.protocol).toBe(`murmur-key.${KEY}`);
-    expect((await socket.next('session.created')) as unknown).toMatchObject({ response_format: 'pcm', sample_rate: 24000 });
+    expect((await socket.next('session.created')) as unknown).toMatchObject({ model: 'chars', voice: 'speaker-0', response_format: 'pcm', sample_rate: 24000 });
     const a = ['The first context ', 'speaks this. And then ', 'this, too.'];
     const b = ['Meanwhile the second ', 'prepares its turn.'];
     for (let i = 0; i < 3; i++) {
@@ -117,6 +117,10 @@ describe.skipIf(skip)(`the WebSocket speech stream${skip ? ` (skipped: ${skip})`
     expect((await socket.next('error')).message).toMatch(/Unknown message type/);
     send(socket.ws, { type: 'input_text.append', text: 42 });
     expect((await socket.next('error')).message).toMatch(/text/);
+    send(socket.ws, [1, 2]);
+    expect((await socket.next('error')).message).toMatch(/JSON object/);
+    send(socket.ws, { type: 'input_text.append', text: '' });
+    expect((await socket.next('error')).message).toMatch(/empty/);
     send(socket.ws, { type: 'context.close', context_id: 'nobody' });
     expect((await socket.next('error')).code).toBe('session_not_found');
     socket.ws.send(Buffer.from([1, 2, 3]));
@@ -149,7 +153,17 @@ describe.skipIf(skip)(`the WebSocket speech stream${skip ? ` (skipped: ${skip})`
       expect(closed.code).toBe(1008);
       expect(socket.events.filter((e) => e.type === 'audio.delta')).toEqual([]);
     }
-    const refused = await connect(`${base}&response_format=aiff`, [`murmur-key.${KEY}`]).catch((error: Error) => error);
-    expect(String(refused)).toMatch(/400/);
+    // A bad query or model is said on the socket (node-ws would answer a refused upgrade with a bare status line).
+    for (const [query, code, message] of [['&response_format=aiff', 4400, /aiff/], ['&voice=nobody', 4400, /nobody/]] as const) {
+      const socket = await connect(`${base}${query}`, [`murmur-key.${KEY}`]);
+      expect((await socket.next('error')).message).toMatch(message);
+      expect((await socket.closed).code).toBe(code);
+    }
+    const unknown = await connect(base.replace('model=chars', 'model=nosuch'), [`murmur-key.${KEY}`]);
+    expect((await unknown.next('error')).code).toBe('model_not_found');
+    expect((await unknown.closed).code).toBe(4404);
+    const plain = await fetch(`${daemon.url}/v1/audio/speech/stream?model=chars`, { headers: { Authorization: `Bearer ${KEY}` } });
+    expect(plain.status).toBe(400);
+    expect(((await plain.json()) as { error: { message: string } }).error.message).toMatch(/WebSocket/);
   });
 });

@@ -23,7 +23,7 @@ export const createSessionSchema = z.object({
 export type CreateSessionBody = z.infer<typeof createSessionSchema>;
 
 export const sessionInputSchema = z.object({
-  text: z.string(),
+  text: z.string().optional(),
   /** Speak what is buffered now, even mid-sentence. */
   flush: z.boolean().nullish(),
 });
@@ -55,9 +55,9 @@ export const fromCreateSession = (body: CreateSessionBody): SessionPlan => {
 /** An input body as the text to append and whether to flush; an empty append that flushes nothing is refused. */
 export const fromSessionInput = (body: SessionInputBody): { readonly text: string; readonly flush: boolean } => {
   if (!body.text && !body.flush) {
-    throw new AppError('invalid_request', "The append is empty: 'text' has no characters and 'flush' is not set.", { param: 'text', hint: 'Send some text, or {"text": "", "flush": true} to speak what is buffered.' });
+    throw new AppError('invalid_request', "The append is empty: 'text' has no characters and 'flush' is not set.", { param: 'text', hint: 'Send some text, or {"flush": true} to speak what is buffered.' });
   }
-  return { text: body.text, flush: body.flush === true };
+  return { text: body.text ?? '', flush: body.flush === true };
 };
 
 export interface SessionObject {
@@ -109,6 +109,8 @@ export interface SessionAudioDelta {
 
 export interface SessionAudioDone {
   readonly type: 'speech.audio.done';
+  /** True when the session was cancelled (DELETE) rather than finished. */
+  readonly cancelled: boolean;
   readonly usage: { readonly input_tokens: number; readonly output_tokens: number; readonly total_tokens: number };
   readonly characters: number;
   readonly seconds: number;
@@ -126,6 +128,7 @@ export const toSessionDone = (progress: SpeechProgress): SessionAudioDone => {
   const output = Math.ceil(progress.seconds * 50);
   return {
     type: 'speech.audio.done',
+    cancelled: progress.state === 'cancelled',
     usage: { input_tokens: progress.characters, output_tokens: output, total_tokens: progress.characters + output },
     characters: progress.characters,
     seconds: Math.round(progress.seconds * 1000) / 1000,

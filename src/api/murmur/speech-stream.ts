@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { encodedRate } from '../../audio/encode.js';
 import type { AudioFormat } from '../../audio/formats.js';
 import { outputRateFor, speechFormatOf } from '../openai/speech.js';
 import { AppError } from '../../errors.js';
@@ -46,7 +47,11 @@ export const fromClientMessage = (data: string): ClientMessage => {
   } catch {
     throw new AppError('invalid_request', 'The message is not JSON.', { hint: 'Send JSON text frames such as {"type":"input_text.append","text":"Hello."}.' });
   }
-  const type = (raw as { type?: unknown } | null)?.type;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new AppError('invalid_request', 'A message must be a JSON object with a "type".', { param: 'type' });
+  }
+  const type = (raw as { type?: unknown }).type;
+  if (type === undefined) throw new AppError('invalid_request', `The message has no "type"; known: ${messageTypes.join(', ')}.`, { param: 'type' });
   if (typeof type !== 'string' || !messageTypes.includes(type as never)) {
     throw new AppError('invalid_request', `Unknown message type ${JSON.stringify(type ?? null)}; known: ${messageTypes.join(', ')}.`, { param: 'type' });
   }
@@ -112,11 +117,13 @@ export const toContextDone = (contextId: string, progress: SpeechProgress) => {
   };
 };
 
-/** The first event: what the socket speaks with. */
-export const toStreamCreated = (plan: StreamPlan, sampleRate: number | undefined) => ({
+/** The first event: what the socket speaks with (the default model and voice, and the rate its audio comes at). */
+export const toStreamCreated = (plan: StreamPlan, voice: { readonly model?: string; readonly voice?: string; readonly sampleRate?: number }) => ({
   type: 'session.created' as const,
+  model: voice.model ?? plan.model ?? null,
+  voice: voice.voice ?? plan.voice ?? null,
   response_format: plan.format,
-  sample_rate: plan.outputRate ?? sampleRate ?? null,
+  sample_rate: voice.sampleRate ? encodedRate(plan.format, voice.sampleRate, plan.outputRate) : (plan.outputRate ?? null),
   binary: plan.binary,
 });
 

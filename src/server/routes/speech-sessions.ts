@@ -11,7 +11,7 @@ import {
 import { toOpenAIError } from '../../api/openai/errors.js';
 import { parseBody } from '../../api/openai/schema-helpers.js';
 import { SAMPLE_RATE_HEADER } from '../../api/openai/speech.js';
-import { contentTypeOf, createEncoder, type AudioEncoder } from '../../audio/encode.js';
+import { contentTypeOf, createEncoder, encodedRate, type AudioEncoder } from '../../audio/encode.js';
 import { AppError } from '../../errors.js';
 import { readJson, type RouteDeps, type ServerEnv } from '../context.js';
 import { SSE_HEADERS, sseFrame } from '../sse.js';
@@ -25,14 +25,17 @@ import { ownerOf, type SessionEntry, type SessionRegistry } from '../speech-sess
  * (the core session's bounded buffer), and one that leaves cancels it.
  */
 
-const describe = (entry: SessionEntry) =>
+/** The rate the session's audio is encoded at, when the voice's rate is known. */
+const rateOf = (entry: SessionEntry) => (entry.session.sampleRate ? encodedRate(entry.plan.format, entry.session.sampleRate, entry.plan.outputRate) : entry.plan.outputRate);
+
+const describe = (entry: SessionEntry, registry: SessionRegistry) =>
   toSessionObject({
     id: entry.id,
     model: entry.session.model,
     voice: entry.session.voice,
-    sampleRate: entry.plan.outputRate ?? entry.session.sampleRate,
+    sampleRate: rateOf(entry),
     format: entry.plan.format,
-    expiresAt: new Date(entry.expiresAt),
+    expiresAt: new Date(registry.expiresAt(entry)),
     progress: entry.session.progress(),
   });
 
@@ -98,13 +101,14 @@ export const speechSessionRoutes = (deps: RouteDeps, registry: SessionRegistry) 
 
   return new Hono<ServerEnv>()
     .post('/audio/speech/sessions', async (c) => {
-      const body = parseBody(createSessionSchema, await readJson(c));
+      // No body at all is as good as {}: every field has a default.
+      const body = parseBody(createSessionSchema, await readJson(c, { empty: {} }));
       if (body.model) c.set('model', body.model);
       const entry = await registry.create(deps.runtime, fromCreateSession(body), owner(c));
       if (entry.session.model) c.set('model', entry.session.model);
-      return c.json(describe(entry), 201);
+      return c.json(describe(entry, registry), 201);
     })
-    .get('/audio/speech/sessions/:id', (c) => c.json(describe(find(c))))
+    .get('/audio/speech/sessions/:id', (c) => c.json(describe(find(c), registry)))
     .post('/audio/speech/sessions/:id/input', async (c) => {
       const entry = find(c);
       const { text, flush } = fromSessionInput(parseBody(sessionInputSchema, await readJson(c)));
@@ -126,7 +130,7 @@ export const speechSessionRoutes = (deps: RouteDeps, registry: SessionRegistry) 
       entry.reading = true;
       registry.touch(entry);
       const sse = format === 'sse';
-      const rate = entry.plan.outputRate ?? entry.session.sampleRate;
+      const rate = rateOf(entry);
       const headers: Record<string, string> = sse ? { ...SSE_HEADERS } : { 'Content-Type': contentTypeOf(entry.plan.format), 'Cache-Control': 'no-cache' };
       if (rate) headers[SAMPLE_RATE_HEADER] = String(rate);
       return new Response(audioBody(entry, registry, sse), { status: 200, headers });
@@ -135,12 +139,12 @@ export const speechSessionRoutes = (deps: RouteDeps, registry: SessionRegistry) 
       const entry = find(c);
       entry.session.close();
       registry.touch(entry);
-      return c.json(describe(entry));
+      return c.json(describe(entry, registry));
     })
     .delete('/audio/speech/sessions/:id', (c) => {
       const entry = find(c);
       entry.session.cancel();
       registry.touch(entry);
-      return c.json(describe(entry));
+      return c.json(describe(entry, registry));
     });
 };

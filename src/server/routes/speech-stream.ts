@@ -112,6 +112,7 @@ const createSocketState = (deps: RouteDeps, plan: StreamPlan, ws: WSContext<WebS
     const id = message.context_id ?? DEFAULT_CONTEXT;
     const existing = contexts.get(id);
     if (message.type === 'input_text.append') {
+      if (!message.text) throw new AppError('invalid_request', "The append is empty: 'text' has no characters.", { param: 'text', hint: 'Send {"type":"input_text.flush"} to speak what is buffered.' });
       const speaking = await (existing ?? open(id, message));
       speaking.session.append(message.text);
       return;
@@ -150,24 +151,56 @@ const createSocketState = (deps: RouteDeps, plan: StreamPlan, ws: WSContext<WebS
   };
 };
 
+/** Close codes past the standard ones: the request was bad (4400) or named no such model (4404), as HTTP would say. */
+const closeCodeOf = (error: unknown) => (error instanceof AppError && (error.code === 'model_not_found' || error.code === 'model_not_downloaded') ? 4404 : 4400);
+/** A close reason is at most 123 bytes. */
+const reasonOf = (message: string) => (Buffer.byteLength(message) <= 123 ? message : `${Buffer.from(message).subarray(0, 119).toString().replace(/\uFFFD$/, '')}…`);
+
 export const speechStreamRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSocket>, apiKey: string | undefined) =>
   new Hono<ServerEnv>().get(
     '/audio/speech/stream',
     upgrade((c) => {
-      // A bad query is refused before the upgrade, as a plain 400.
-      const plan = fromStreamQuery((name) => c.req.query(name));
-      if (plan.model) c.set('model', plan.model);
+      // node-ws answers a refused upgrade with a bare status line, so what is wrong is said on the open socket instead: an error event, then the close.
+      let plan: StreamPlan | undefined;
+      let refused: unknown;
+      try {
+        plan = fromStreamQuery((name) => c.req.query(name));
+        if (plan.model) c.set('model', plan.model);
+      } catch (error) {
+        refused = error;
+      }
       const key = keyOf(c);
       const authorized = !apiKey || (key !== undefined && sameKey(key, apiKey));
       let state: ReturnType<typeof createSocketState> | undefined;
+      // Messages that arrive while the model is checked wait for it, in order.
+      const early: (string | ArrayBuffer)[] = [];
+      const refuse = (ws: WSContext<WebSocket>, error: unknown) => {
+        ws.send(JSON.stringify(toErrorEvent(error as Error)));
+        ws.close(closeCodeOf(error), reasonOf((error as Error).message));
+      };
       return {
-        onOpen: (_event, ws) => {
+        onOpen: async (_event, ws) => {
           if (!authorized) return ws.close(1008, key ? 'Incorrect API key provided.' : 'No API key: send Authorization: Bearer KEY or the subprotocol murmur-key.KEY.');
-          state = createSocketState(deps, plan, ws);
-          ws.send(JSON.stringify(toStreamCreated(plan, undefined)));
+          if (refused !== undefined || !plan) return refuse(ws, refused);
+          // The model and voice are checked now, as the HTTP door checks them at create, and named in session.created.
+          let probe: SpeechSession;
+          try {
+            probe = await deps.runtime.openSpeech({ model: plan.model, voice: plan.voice, signal: deps.shutdown });
+          } catch (error) {
+            return refuse(ws, error);
+          }
+          probe.cancel();
+          state = createSocketState(deps, { ...plan, model: plan.model ?? probe.model }, ws);
+          ws.send(JSON.stringify(toStreamCreated(plan, probe)));
+          for (const data of early.splice(0)) state.receive(data);
         },
-        onMessage: (event) => state?.receive(event.data as string | ArrayBuffer),
+        onMessage: (event) => (state ? state.receive(event.data as string | ArrayBuffer) : early.length < 256 && early.push(event.data as string | ArrayBuffer)),
         onClose: () => void state?.end(),
       };
     }),
+    () => {
+      throw new AppError('invalid_request', 'This endpoint is a WebSocket: connect with a WebSocket client (Upgrade: websocket).', {
+        hint: 'Or use the HTTP speech sessions at /v1/audio/speech/sessions.',
+      });
+    },
   );
