@@ -31,6 +31,8 @@ export interface Config {
   readonly maxQueue?: number;
   /** Origins allowed by CORS on the daemon ('*' for any); empty means CORS off. */
   readonly cors: readonly string[];
+  /** Host names the daemon answers to besides loopback ones ('*' for any). */
+  readonly allowedHosts: readonly string[];
   /** The default chat model (chat, and the voice loop); the catalog default when unset. */
   readonly chatModel?: string;
   /** The default text-to-speech model (speak, chat --speak, OpenAI's tts-1…); the catalog default when unset. */
@@ -127,6 +129,7 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_MAX_LOADED', key: 'maxLoaded', shown: '3', description: 'models kept loaded before the least recently used is unloaded', parse: positiveInt }),
   define({ name: 'MURMUR_CORS', key: 'cors', shown: 'off', description: "comma-separated origins the daemon allows ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
   define({ name: 'MURMUR_CHAT_MODEL', key: 'chatModel', shown: 'catalog default', description: 'the model chat uses when none is named', parse: (raw) => raw.trim() }),
+  define({ name: 'MURMUR_ALLOWED_HOSTS', key: 'allowedHosts', shown: 'loopback names', description: "comma-separated host names the daemon answers to besides localhost and loopback addresses ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
   define({ name: 'MURMUR_TTS_MODEL', key: 'ttsModel', shown: 'catalog default', description: "the voice model speak and chat --speak use, and that answers OpenAI's tts-1, tts-1-hd and gpt-4o-mini-tts", parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_ASR_MODEL', key: 'asrModel', shown: 'catalog default', description: "the model transcribe uses, and that answers OpenAI's whisper-1, gpt-4o-transcribe and gpt-4o-mini-transcribe", parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_VOICE', key: 'voice', shown: "the model's default", description: 'the voice used when none is given or an OpenAI voice name (alloy, nova, ...) is asked for', parse: (raw) => raw.trim() }),
@@ -171,6 +174,7 @@ const defaults = (): Config => ({
   parallel: 4,
   maxLoaded: 3,
   cors: [],
+  allowedHosts: [],
   speechSessionIdleMs: 60_000,
   maxSpeechSessions: 64,
 });

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'context_length_exceeded'
   | 'payload_too_large'
   | 'unauthorized'
+  | 'forbidden'
+  | 'unsupported_media_type'
   | 'overloaded'
   | 'daemon_unreachable'
   | 'aborted'

@@ -11,6 +11,7 @@ import { createSessionRegistry } from './speech-sessions.js';
 import { requireApiKey } from './middleware/auth.js';
 import { bodyLimits } from './middleware/body-limit.js';
 import { corsFor } from './middleware/cors.js';
+import { checkHost, checkOrigin, requireJsonBodies } from './middleware/doors.js';
 import { requestLog, type RequestLogEntry } from './middleware/request-log.js';
 import { adminRoutes } from './routes/admin.js';
 import { audioSpeechRoutes } from './routes/audio-speech.js';
@@ -31,8 +32,12 @@ const WEBSOCKET_MAX_MESSAGE = 1024 * 1024;
 export interface AppOptions {
   /** Bearer key required on every route but /health. */
   readonly apiKey?: string;
-  /** Allowed CORS origins ('*' for any); empty or absent turns CORS off. */
+  /** Allowed CORS origins ('*' for any); empty or absent turns CORS off. Any other Origin is refused (403). */
   readonly cors?: readonly string[];
+  /** The address the daemon is bound to (default 127.0.0.1), for the Host check. */
+  readonly boundHost?: string;
+  /** Host names it answers to besides loopback ones (default: the runtime's MURMUR_ALLOWED_HOSTS). */
+  readonly allowedHosts?: readonly string[];
   /** Largest request body in bytes; default 1 MiB. */
   readonly bodyLimitBytes?: number;
   /** Largest audio upload (POST /v1/audio/transcriptions, translations) in bytes; default 100 MiB. */
@@ -62,8 +67,11 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   deps.shutdown.addEventListener('abort', () => sockets.wss.clients.forEach((ws) => ws.close(1001, 'The daemon is shutting down.')), { once: true });
 
   app.use('*', requestLog({ metrics, log: options.log }));
+  app.use('*', checkHost({ boundHost: options.boundHost ?? '127.0.0.1', allowedHosts: options.allowedHosts ?? runtime.config.allowedHosts ?? [] }));
+  app.use('*', checkOrigin(options.cors ?? []));
   if (options.cors?.length) app.use('*', corsFor(options.cors));
   if (options.apiKey) app.use('*', requireApiKey(options.apiKey, WEBSOCKET_PATHS));
+  app.use('*', requireJsonBodies(UPLOAD_PATHS));
   // Audio uploads have their own, larger limit (set on their routes).
   app.use('*', bodyLimits({ maxBytes: options.bodyLimitBytes, exempt: UPLOAD_PATHS }));
 

@@ -27,8 +27,8 @@ export interface RunningServer {
  */
 export const startServer = (runtime: Runtime, options: ListenOptions): Promise<RunningServer> => {
   const shutdown = new AbortController();
-  const app = createApp(runtime, { ...options, shutdown: shutdown.signal });
   const hostname = options.hostname ?? '127.0.0.1';
+  const app = createApp(runtime, { boundHost: hostname, ...options, shutdown: shutdown.signal });
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname, port: options.port }, (info: AddressInfo) => {
       const host = info.family === 'IPv6' || hostname.includes(':') ? `[${info.address}]` : info.address;

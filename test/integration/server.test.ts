@@ -139,7 +139,7 @@ describe('chat completions', () => {
   it('aborts the generation when the client goes away mid-stream', async () => {
     const { app, runtime } = setup();
     const client = new AbortController();
-    const res = await app.request(new Request('http://x/v1/chat/completions', { ...json(chat('slow', { stream: true })), signal: client.signal }));
+    const res = await app.request(new Request('http://localhost/v1/chat/completions', { ...json(chat('slow', { stream: true })), signal: client.signal }));
     const reader = res.body!.getReader();
     await reader.read();
     expect(runtime.running).toBe(1);
