@@ -83,6 +83,10 @@ export const serveCommand = (ctx: CommandContext) =>
       throw error;
     }
     ctx.stderr.write(`murmur: listening on ${server.url}\n`);
+    const bound = new URL(server.url).hostname.replace(/^\[|\]$/g, '');
+    if (!final.apiKey && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(bound)) {
+      ctx.stderr.write(`murmur: warning: serving on ${bound} with no API key; anyone who can reach this address can use and change the daemon. Set --api-key (or MURMUR_API_KEY).\n`);
+    }
 
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();

@@ -126,7 +126,12 @@ const score = (query: string, candidate: string): number | undefined => {
  * candidates that contain the query or that it contains. At most `limit`;
  * ties keep the order of `candidates`.
  */
+/** Names longer than this get no suggestions (they are not typos of a model name). */
+const MAX_SUGGEST_LENGTH = 256;
+
 export const closestNames = (query: string, candidates: Iterable<string>, limit = 3): string[] => {
+  // No model name is this long: a suggestion costs length² per candidate, so a megabyte of "name" would cost seconds per 404.
+  if (query.length > MAX_SUGGEST_LENGTH) return [];
   const scored = new Map<string, number>();
   for (const candidate of candidates) {
     const value = score(query, candidate);

@@ -1,4 +1,5 @@
 import { isAbortError } from '../errors.js';
+import { isValidModelName } from '../store/paths.js';
 import type { GenerationResult } from '../types/chat.js';
 import type { LoadedModel } from '../types/models.js';
 
@@ -8,6 +9,11 @@ import type { LoadedModel } from '../types/models.js';
  */
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** The label of models that are not (or no longer) installed, and of names no model has. */
+const OTHER = 'other';
+/** Distinct model labels kept at most. */
+const MAX_MODEL_LABELS = 256;
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -27,7 +33,7 @@ export interface Metrics {
   /** Requests being handled now. */
   readonly active: { inc(): void; dec(): void };
   /** The exposition text, with the runtime's loaded models as gauges. */
-  render(loaded: readonly LoadedModel[]): string;
+  render(loaded: readonly LoadedModel[], installed?: ReadonlySet<string>): string;
 }
 
 const escape = (value: string): string => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -43,6 +49,21 @@ export const createMetrics = (): Metrics => {
   const speed = new Map<string, number>();
   const outcomes = new Map<string, { model: string; outcome: string; count: number }>();
   let active = 0;
+  /*
+   * Model labels come from requests, so a client could mint one per request
+   * (3,000 unique 20 KB names grew the page to 60 MB): a name that is not a
+   * model name, or any past MAX_MODEL_LABELS distinct ones, counts as
+   * 'other', and the page shows only installed models by name.
+   */
+  const seen = new Set<string>();
+  const modelLabel = (name: string): string => {
+    if (!isValidModelName(name) || name.length > 128) return OTHER;
+    if (!seen.has(name)) {
+      if (seen.size >= MAX_MODEL_LABELS) return OTHER;
+      seen.add(name);
+    }
+    return name;
+  };
 
   const header = (name: string, type: string, help: string) => [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
 
@@ -60,18 +81,33 @@ export const createMetrics = (): Metrics => {
       histogram.count += 1;
       latency.set(route, histogram);
     },
-    observeGeneration(model, count, tokensPerSecond) {
+    observeGeneration(raw, count, tokensPerSecond) {
+      const model = modelLabel(raw);
       tokens.set(model, (tokens.get(model) ?? 0) + count);
       if (Number.isFinite(tokensPerSecond) && tokensPerSecond > 0) speed.set(model, tokensPerSecond);
     },
-    observeOutcome(model, outcome) {
+    observeOutcome(raw, outcome) {
+      const model = modelLabel(raw);
       const key = `${model} ${outcome}`;
       const entry = outcomes.get(key) ?? { model, outcome, count: 0 };
       entry.count += 1;
       outcomes.set(key, entry);
     },
     active: { inc: () => void (active += 1), dec: () => void (active -= 1) },
-    render(loaded) {
+    render(loaded, installed) {
+      const shown = (name: string) => (!installed || installed.has(name) ? name : OTHER);
+      const sum = (entries: Iterable<[string, number]>, merge: (a: number, b: number) => number) => {
+        const out = new Map<string, number>();
+        for (const [name, value] of entries) out.set(shown(name), out.has(shown(name)) ? merge(out.get(shown(name))!, value) : value);
+        return out;
+      };
+      const byOutcome = new Map<string, { model: string; outcome: string; count: number }>();
+      for (const o of outcomes.values()) {
+        const model = shown(o.model);
+        const entry = byOutcome.get(`${model} ${o.outcome}`) ?? { model, outcome: o.outcome, count: 0 };
+        entry.count += o.count;
+        byOutcome.set(`${model} ${o.outcome}`, entry);
+      }
       const lines: string[] = [];
       lines.push(...header('murmur_http_requests_total', 'counter', 'HTTP requests by route, method and status.'));
       for (const r of requests.values()) lines.push(`murmur_http_requests_total${labels({ route: r.route, method: r.method, status: r.status })} ${r.count}`);
@@ -85,11 +121,11 @@ export const createMetrics = (): Metrics => {
       lines.push(...header('murmur_http_requests_in_flight', 'gauge', 'HTTP requests being handled now.'));
       lines.push(`murmur_http_requests_in_flight ${active}`);
       lines.push(...header('murmur_tokens_generated_total', 'counter', 'Completion tokens generated, by model.'));
-      for (const [model, count] of tokens) lines.push(`murmur_tokens_generated_total${labels({ model })} ${count}`);
+      for (const [model, count] of sum(tokens, (a, b) => a + b)) lines.push(`murmur_tokens_generated_total${labels({ model })} ${count}`);
       lines.push(...header('murmur_generations_total', 'counter', 'Generations by model and outcome (completed, aborted, failed).'));
-      for (const o of outcomes.values()) lines.push(`murmur_generations_total${labels({ model: o.model, outcome: o.outcome })} ${o.count}`);
+      for (const o of byOutcome.values()) lines.push(`murmur_generations_total${labels({ model: o.model, outcome: o.outcome })} ${o.count}`);
       lines.push(...header('murmur_tokens_per_second', 'gauge', 'Decode speed of the last generation, by model.'));
-      for (const [model, value] of speed) lines.push(`murmur_tokens_per_second${labels({ model })} ${number(value)}`);
+      for (const [model, value] of sum(speed, (_a, b) => b)) lines.push(`murmur_tokens_per_second${labels({ model })} ${number(value)}`);
       lines.push(...header('murmur_loaded_models', 'gauge', 'Models loaded now.'));
       lines.push(`murmur_loaded_models ${loaded.length}`);
       lines.push(...header('murmur_model_memory_bytes', 'gauge', 'Memory a loaded model holds.'));

@@ -1,15 +1,13 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../errors.js';
 
 /** Paths that answer without a key: health checks come from load balancers and service managers. */
 const OPEN_PATHS: readonly string[] = ['/health'];
 
-const sameKey = (given: string, expected: string): boolean => {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-};
+/** Compares two keys in constant time, length included: both sides are hashed first, so a wrong key's length tells nothing. */
+export const sameKey = (given: string, expected: string): boolean =>
+  timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
 
 const hint = 'Set MURMUR_API_KEY to the key the daemon was started with.';
 

@@ -20,5 +20,6 @@ export const healthRoutes = (deps: RouteDeps) =>
     })
     .get('/metrics', async (c) => {
       const loaded = await deps.runtime.ps();
-      return c.body(deps.metrics.render(loaded), 200, { 'Content-Type': METRICS_CONTENT_TYPE });
+      const installed = new Set((await deps.runtime.listModels()).map((m) => m.name));
+      return c.body(deps.metrics.render(loaded, installed), 200, { 'Content-Type': METRICS_CONTENT_TYPE });
     });

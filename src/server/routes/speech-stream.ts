@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { WebSocket } from 'ws';
@@ -18,6 +17,7 @@ import { createEncoder, type AudioEncoder } from '../../audio/encode.js';
 import { AppError } from '../../errors.js';
 import type { SpeechSession } from '../../runtime/speech-session.js';
 import type { RouteDeps, ServerEnv } from '../context.js';
+import { sameKey } from '../middleware/auth.js';
 
 /**
  * `GET /audio/speech/stream`: a WebSocket that takes text and gives back
@@ -33,11 +33,6 @@ export const MAX_CONTEXTS = 16;
 /** Bytes queued on the socket above which a context waits before sending more audio. */
 const SEND_HIGH_WATER = 1024 * 1024;
 
-const sameKey = (given: string, expected: string) => {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-};
 
 /** The key a WebSocket request carries: a bearer header, or (browsers) a `murmur-key.KEY` subprotocol. */
 const keyOf = (c: Context): string | undefined => {
