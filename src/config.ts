@@ -33,6 +33,10 @@ export interface Config {
   readonly cors: readonly string[];
   /** Host names the daemon answers to besides loopback ones ('*' for any). */
   readonly allowedHosts: readonly string[];
+  /** Hosts a pull asked for over HTTP may fetch from besides the catalog's ('*' for any public host); listed ones may be private. */
+  readonly pullHosts: readonly string[];
+  /** Directories a pull asked for over HTTP may import local models from (none by default). */
+  readonly importDirs: readonly string[];
   /** The default chat model (chat, and the voice loop); the catalog default when unset. */
   readonly chatModel?: string;
   /** The default text-to-speech model (speak, chat --speak, OpenAI's tts-1…); the catalog default when unset. */
@@ -130,6 +134,8 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_CORS', key: 'cors', shown: 'off', description: "comma-separated origins the daemon allows ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
   define({ name: 'MURMUR_CHAT_MODEL', key: 'chatModel', shown: 'catalog default', description: 'the model chat uses when none is named', parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_ALLOWED_HOSTS', key: 'allowedHosts', shown: 'loopback names', description: "comma-separated host names the daemon answers to besides localhost and loopback addresses ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
+  define({ name: 'MURMUR_PULL_HOSTS', key: 'pullHosts', shown: "the catalog's hosts", description: "comma-separated hosts the daemon's /api/pull may download from besides the catalog's ('*' for any public host)", parse: (raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean) }),
+  define({ name: 'MURMUR_IMPORT_DIRS', key: 'importDirs', shown: 'none', description: "comma-separated directories the daemon's /api/pull may import local models from", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean).map((d) => resolve(d)) }),
   define({ name: 'MURMUR_TTS_MODEL', key: 'ttsModel', shown: 'catalog default', description: "the voice model speak and chat --speak use, and that answers OpenAI's tts-1, tts-1-hd and gpt-4o-mini-tts", parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_ASR_MODEL', key: 'asrModel', shown: 'catalog default', description: "the model transcribe uses, and that answers OpenAI's whisper-1, gpt-4o-transcribe and gpt-4o-mini-transcribe", parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_VOICE', key: 'voice', shown: "the model's default", description: 'the voice used when none is given or an OpenAI voice name (alloy, nova, ...) is asked for', parse: (raw) => raw.trim() }),
@@ -175,6 +181,8 @@ const defaults = (): Config => ({
   maxLoaded: 3,
   cors: [],
   allowedHosts: [],
+  pullHosts: [],
+  importDirs: [],
   speechSessionIdleMs: 60_000,
   maxSpeechSessions: 64,
 });

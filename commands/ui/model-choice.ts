@@ -25,7 +25,7 @@ export const ensureInstalled = async (ctx: CommandContext, runtime: Runtime, nam
   return name;
 };
 
-const pullWithBars = async (ctx: CommandContext, runtime: Runtime, ref: string) => {
+const pullWithBars = async (ctx: CommandContext, runtime: Pick<Runtime, 'pull'>, ref: string) => {
   const { createDownloadBars } = await import('./download-bars.js');
   const bars = createDownloadBars(ctx.stderr);
   try {
@@ -62,6 +62,11 @@ const ensureImported = async (ctx: CommandContext, runtime: Runtime, ref: string
     });
   }
   ctx.stderr.write(`${resolved.type === 'local' ? 'Importing' : 'Pulling'} ${ref} as ${resolved.name} (\`murmur rm ${resolved.name}\` removes it).\n`);
+  if (resolved.type === 'local') {
+    // A local file is imported by this process into the store (a daemon imports no paths asked for over HTTP); a daemon on it sees the new model.
+    const { createStore } = await import('../../src/store/store.js');
+    return (await pullWithBars(ctx, { pull: createStore(runtime.config, catalog).pull } as Pick<Runtime, 'pull'>, ref)).name;
+  }
   return (await pullWithBars(ctx, runtime, ref)).name;
 };
 

@@ -16,8 +16,8 @@ const SPLIT = /-(\d{5})-of-\d{5}(?=\.gguf$)/i;
 const LISTING_LIMIT = 16 * 1024 * 1024;
 
 /** Reads a small JSON document (through MURMUR_MIRROR like any download). */
-const fetchJson = async (url: string, mirror: string | undefined, signal?: AbortSignal): Promise<unknown> => {
-  const opened = await openSource(sourceFor(url, mirror), 0, undefined, signal);
+const fetchJson = async (url: string, mirror: string | undefined, signal?: AbortSignal, publicOnly = false): Promise<unknown> => {
+  const opened = await openSource(sourceFor(url, mirror, publicOnly), 0, undefined, signal);
   const parts: Buffer[] = [];
   let size = 0;
   await opened.body
@@ -57,11 +57,11 @@ const namesQuant = (path: string, quant: string): boolean => {
  * order. Sizes and sha256 come from the listing's LFS entries, so the pull
  * verifies them. Errors name the quantizations the repository has.
  */
-export const quantFiles = async (uri: HfQuantUri, mirror: string | undefined, signal?: AbortSignal): Promise<ModelFile[]> => {
+export const quantFiles = async (uri: HfQuantUri, mirror: string | undefined, signal?: AbortSignal, publicOnly = false): Promise<ModelFile[]> => {
   const repo = `${uri.owner}/${uri.repo}`;
   let listing: unknown;
   try {
-    listing = await fetchJson(uri.listUrl, mirror, signal);
+    listing = await fetchJson(uri.listUrl, mirror, signal, publicOnly);
   } catch (error) {
     if (error instanceof DownloadError && /^Not found at/.test(error.message)) {
       throw new DownloadError(`Hugging Face has no repository ${repo}${uri.revision === 'main' ? '' : ` at revision ${uri.revision}`}.`, {

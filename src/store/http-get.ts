@@ -1,5 +1,6 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { checkLiteralHost, publicLookup } from './address-guard.js';
 import httpParser from 'http-parser-js';
 
 const { HTTPParser } = httpParser;
@@ -42,6 +43,8 @@ export interface HttpGetOptions {
   readonly idleTimeoutMs?: number;
   /** Extra TLS options (tests pass their own CA). */
   readonly tls?: Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
+  /** Connect to public addresses only (address-guard.ts): for pulls a client asked for over HTTP. */
+  readonly publicOnly?: boolean;
 }
 
 const READ_BUFFER_BYTES = 1 << 20;
@@ -115,7 +118,20 @@ export const httpGet = (url: string, options: HttpGetOptions = {}): Promise<{ he
       // Nobody reads yet: pause the socket until forEach, so at most one read's worth waits (copied) in `early`.
       return consumer !== undefined || head === undefined;
     };
-    const connectOptions = { host, port, onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: onRead } };
+    if (options.publicOnly) {
+      try {
+        checkLiteralHost(host);
+      } catch (error) {
+        rejectHead(error as Error);
+        return;
+      }
+    }
+    const connectOptions = {
+      host,
+      port,
+      onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: onRead },
+      ...(options.publicOnly ? { lookup: publicLookup } : {}),
+    };
     const socket: Socket = secure
       ? tlsConnect({ ...connectOptions, servername: isIP(host) ? undefined : host, ...options.tls })
       : netConnect(connectOptions);

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { expectedFromHeaders, mergeExpected, type Expected } from './verify.js';
 
 /** Where the bytes of one URL actually come from. */
 export type Source =
-  | { readonly kind: 'http'; readonly url: string }
+  | { readonly kind: 'http'; readonly url: string; /** Connect to public addresses only (a pull a client asked for over HTTP). */ readonly publicOnly?: boolean }
   | { readonly kind: 'file'; readonly path: string };
 
 /** Expands `hf:owner/repo/path[@revision]` to its Hugging Face `/resolve/` URL; other URLs are returned unchanged. */
@@ -25,17 +25,23 @@ const isHttp = (value: string) => /^https?:\/\//i.test(value);
  * Without a mirror, http(s) URLs are fetched as they are and `file:` URLs or
  * plain paths are read from disk.
  */
-export const sourceFor = (url: string, mirror?: string): Source => {
+export const sourceFor = (url: string, mirror?: string, publicOnly = false): Source => {
   const target = toDownloadUrl(url);
   if (target.startsWith('file:')) return { kind: 'file', path: fileURLToPath(target) };
   if (!isHttp(target)) return { kind: 'file', path: resolve(target) };
-  if (!mirror) return { kind: 'http', url: target };
+  // The mirror is the daemon's own setting, trusted wherever it points.
+  if (!mirror) return { kind: 'http', url: target, ...(publicOnly ? { publicOnly } : {}) };
   const parsed = new URL(target);
   const rest = `${parsed.host}${parsed.pathname}`;
   if (isHttp(mirror)) return { kind: 'http', url: `${mirror.replace(/\/+$/, '')}/${rest}${parsed.search}` };
   const base = mirror.startsWith('file:') ? fileURLToPath(mirror) : mirror;
   const dir = isAbsolute(base) ? base : resolve(base);
-  return { kind: 'file', path: join(dir, ...rest.split('/').map((part) => decodeURIComponent(part))) };
+  const path = join(dir, ...rest.split('/').map((part) => decodeURIComponent(part)));
+  // An encoded `..%2F` in the URL must not walk out of the mirror directory.
+  if (relative(dir, path).startsWith('..') || isAbsolute(relative(dir, path))) {
+    throw new DownloadError(`The URL ${target} would leave the mirror directory.`, { hint: 'Name the file without ".." in its path.' });
+  }
+  return { kind: 'file', path };
 };
 
 /** A short label of a source for messages: the URL, or the mirrored file path. */
@@ -75,9 +81,9 @@ export const isTransient = (error: unknown): boolean => {
 const MAX_REDIRECTS = 10;
 const IDLE_TIMEOUT_MS = 30_000;
 
-const request = async (url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<{ head: HttpHead; body: HttpBody }> => {
+const request = async (url: string, headers: Record<string, string>, signal?: AbortSignal, publicOnly = false): Promise<{ head: HttpHead; body: HttpBody }> => {
   try {
-    return await httpGet(url, { headers, signal, idleTimeoutMs: IDLE_TIMEOUT_MS });
+    return await httpGet(url, { headers, signal, idleTimeoutMs: IDLE_TIMEOUT_MS, publicOnly });
   } catch (error) {
     const host = new URL(url).host;
     const code = (error as NodeJS.ErrnoException).code;
@@ -93,7 +99,7 @@ const contentRange = (value: string | undefined): { start?: number; total?: numb
   return { start: match[1] === undefined ? undefined : Number(match[1]), total: match[2] === '*' ? undefined : Number(match[2]) };
 };
 
-const openHttp = async (url: string, offset: number, validator: string | undefined, signal?: AbortSignal): Promise<Opened> => {
+const openHttp = async (url: string, offset: number, validator: string | undefined, signal?: AbortSignal, publicOnly = false): Promise<Opened> => {
   const headers: Record<string, string> = { 'user-agent': 'murmur', 'accept-encoding': 'identity' };
   if (offset > 0) {
     headers.range = `bytes=${offset}-`;
@@ -102,7 +108,7 @@ const openHttp = async (url: string, offset: number, validator: string | undefin
   let hints: Expected = {};
   let current = url;
   for (let hop = 0; ; hop++) {
-    const { head, body } = await request(current, headers, signal);
+    const { head, body } = await request(current, headers, signal, publicOnly);
     const res = head.headers;
     hints = mergeExpected(hints, expectedFromHeaders(res));
     const status = head.status;
@@ -176,4 +182,4 @@ const openFile = async (path: string, offset: number, validator: string | undefi
  * gathers LFS sha256/size hints; a server that ignores Range gives 'full'.
  */
 export const openSource = (source: Source, offset: number, validator: string | undefined, signal?: AbortSignal): Promise<Opened> =>
-  source.kind === 'http' ? openHttp(source.url, offset, validator, signal) : openFile(source.path, offset, validator, signal);
+  source.kind === 'http' ? openHttp(source.url, offset, validator, signal, source.publicOnly) : openFile(source.path, offset, validator, signal);

@@ -1,4 +1,4 @@
-import { cp, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Catalog, ModelRef } from '../catalog/catalog.js';
 import { closestNames } from '../catalog/resolve.js';
@@ -11,7 +11,7 @@ import { quantFiles } from './hf-quant.js';
 import { withLock } from './lock.js';
 import { sourceFor, toDownloadUrl } from './mirror.js';
 import { ensureStoreDirs, isValidModelName, MANIFEST, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
-import type { InstalledModel, Layout, Manifest, ManifestFile, PullEvent, PullOptions, Store } from './types.js';
+import type { InstalledModel, Layout, Manifest, ManifestFile, PullEvent, PullOptions, PullRestriction, Store } from './types.js';
 
 /** Finds which engine runs the files in a directory (src/store/detect-family.ts by default). */
 export type Recognize = (path: string, hint?: { family?: Family; kind?: ModelKind }) => Promise<Layout>;
@@ -118,7 +118,49 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     return models.get(name) ?? models.get(name.toLowerCase()) ?? (catalog.find(name) ? models.get(catalog.find(name)!.name) : undefined);
   };
 
-  const fetchFile = async (file: ModelFile, staging: string, model: string, emit: (e: PullEvent) => void, archiveGuess: boolean, signal?: AbortSignal) => {
+  /** The hosts the catalog downloads from: a pull over HTTP may always use those. */
+  const catalogHosts = new Set(
+    catalog.entries.flatMap((e) => e.files.map((f) => {
+      try {
+        return new URL(toDownloadUrl(f.url)).hostname.toLowerCase();
+      } catch {
+        return '';
+      }
+    })).filter(Boolean).concat(['huggingface.co']),
+  );
+
+  /** Refuses what a restricted pull may not fetch; true when its connections must go to public addresses only. */
+  const checkRestricted = async (restrict: PullRestriction, resolved: ModelRef, files: readonly ModelFile[]): Promise<boolean> => {
+    if (resolved.type === 'local') {
+      const real = await realpath(resolved.path).catch(() => resolve(resolved.path));
+      const roots = await Promise.all(restrict.importDirs.map((d) => realpath(d).catch(() => resolve(d))));
+      if (!roots.some((root) => real === root || real.startsWith(root + sep))) {
+        throw new AppError('forbidden', `The daemon does not import local paths asked for over HTTP (${resolved.path}).`, {
+          hint: 'Run `murmur pull PATH` on this machine (the CLI imports it itself), or list its directory in MURMUR_IMPORT_DIRS.',
+          param: 'model',
+        });
+      }
+      return false;
+    }
+    if (resolved.type === 'catalog') return true;
+    let listed = false;
+    for (const file of files) {
+      const url = toDownloadUrl(file.url);
+      const host = /^https?:\/\//i.test(url) ? new URL(url).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase() : undefined;
+      if (!host) throw new AppError('forbidden', `The daemon fetches only http(s) URLs asked for over HTTP, not ${url}.`, { param: 'model' });
+      if (restrict.hosts.includes(host)) listed = true;
+      else if (!catalogHosts.has(host) && !restrict.hosts.includes('*')) {
+        throw new AppError('forbidden', `The daemon does not download from ${host} for pulls asked over HTTP.`, {
+          hint: `Add ${host} to MURMUR_PULL_HOSTS on the daemon, or pull with the CLI on that machine.`,
+          param: 'model',
+        });
+      }
+    }
+    // A host listed by name is trusted wherever it is; any other must be public.
+    return !listed;
+  };
+
+  const fetchFile = async (file: ModelFile, staging: string, model: string, emit: (e: PullEvent) => void, archiveGuess: boolean, signal?: AbortSignal, publicOnly = false) => {
     const url = toDownloadUrl(file.url);
     const label = file.path ?? decodeURIComponent(basename(new URL(url, 'file:///').pathname));
     const partial = partialPath(paths.home, url);
@@ -126,7 +168,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     const result = await withLock(paths.locks, `partial-${basename(partial)}`, () =>
       downloadFile({
         url,
-        source: sourceFor(url, config.mirror),
+        source: sourceFor(url, config.mirror, publicOnly),
         partial,
         expected: { size: file.size, sha256: file.sha256 },
         signal,
@@ -166,6 +208,8 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
   const pullOne = async (ref: string, resolved: ModelRef, name: string, options: PullOptions): Promise<InstalledModel> => {
     const emit = options.onProgress ?? (() => undefined);
     const { signal } = options;
+    // Checked before anything, the reuse of an installed copy included: a refused pull learns nothing.
+    if (options.restrict) await checkRestricted(options.restrict, resolved, resolved.type === 'remote' ? resolved.files : []);
     if (!options.force) {
       const existing = await readInstalled(paths, name);
       if (existing) {
@@ -186,9 +230,10 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       } else {
         entry = resolved.type === 'catalog' ? resolved.entry : undefined;
         source = resolved.type === 'catalog' ? resolved.entry.name : resolved.source;
-        const files = resolved.type === 'catalog' ? resolved.entry.files : resolved.quant ? await quantFiles(resolved.quant, config.mirror, signal) : resolved.files;
+        const publicOnly = options.restrict ? await checkRestricted(options.restrict, resolved, resolved.type === 'remote' ? resolved.files : []) : false;
+        const files = resolved.type === 'catalog' ? resolved.entry.files : resolved.quant ? await quantFiles(resolved.quant, config.mirror, signal, publicOnly) : resolved.files;
         for (const file of files) {
-          const got = await fetchFile(file, staging, name, emit, resolved.type === 'remote', signal);
+          const got = await fetchFile(file, staging, name, emit, resolved.type === 'remote', signal, publicOnly);
           if (got) hashes.set(got.path, got.sha256);
         }
       }

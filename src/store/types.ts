@@ -67,7 +67,22 @@ export type PullEvent =
   | { readonly status: 'waiting'; readonly model: string; readonly reason: string }
   | { readonly status: 'success'; readonly model: string; readonly path: string; readonly reused: boolean };
 
+/**
+ * What a pull a client asked for over HTTP may do (the CLI's own pulls have
+ * no such bounds): URLs only on the catalog's hosts and `hosts`, public
+ * addresses only unless the host is listed, local paths only inside
+ * `importDirs`.
+ */
+export interface PullRestriction {
+  /** MURMUR_PULL_HOSTS; '*' allows any public host. */
+  readonly hosts: readonly string[];
+  /** MURMUR_IMPORT_DIRS, absolute. */
+  readonly importDirs: readonly string[];
+}
+
 export interface PullOptions {
+  /** Set by the daemon for pulls asked over HTTP. */
+  readonly restrict?: PullRestriction;
   /** Download again even when installed. */
   readonly force?: boolean;
   /** The name to install under (required for imports of local files with an ambiguous name). */

@@ -76,6 +76,8 @@ export const adminRoutes = (deps: RouteDeps) =>
               name: body.name,
               force: body.force,
               signal,
+              // A client names what the daemon fetches: only the catalog's hosts and MURMUR_PULL_HOSTS, public addresses, MURMUR_IMPORT_DIRS.
+              restrict: { hosts: deps.runtime.config.pullHosts ?? [], importDirs: deps.runtime.config.importDirs ?? [] },
               onProgress: (event: PullEvent) => line(event),
             });
             line({ status: 'installed', model });
