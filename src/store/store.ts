@@ -9,6 +9,7 @@ import { downloadFile } from './download.js';
 import { archiveTypeOf, extractArchive } from './extract.js';
 import { quantFiles } from './hf-quant.js';
 import { withLock } from './lock.js';
+import { cleanStaleStaging } from './stale-staging.js';
 import { sourceFor, toDownloadUrl } from './mirror.js';
 import { ensureStoreDirs, isValidModelName, MANIFEST, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
 import type { InstalledModel, Layout, Manifest, ManifestFile, PullEvent, PullOptions, PullRestriction, Store } from './types.js';
@@ -108,6 +109,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     return building;
   };
   /** Forgets the index after this store changed models/ (the next lookup reads it again). */
+  let cleaned: Promise<string[]> | undefined;
   const changed = () => {
     index = undefined;
   };
@@ -303,6 +305,9 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
         throw new UsageError(`'${name}' cannot be a model name: use letters, digits, '.', '-' and '_'.`, { hint: 'Pass --name NAME.', param: 'name' });
       }
       await ensureStoreDirs(paths);
+      // Once per store: what pulls killed earlier (kill -9, a power cut) left in tmp/ goes.
+      cleaned ??= cleanStaleStaging(paths).catch(() => []);
+      await cleaned;
       const onWait = () => options.onProgress?.({ status: 'waiting', model: name, reason: 'another pull of this model is running' });
       return withLock(paths.locks, name, () => pullOne(ref, resolved, name, options), onWait, options.signal);
     },
