@@ -49,11 +49,13 @@ describe.skipIf(skip)(`pulls asked for over HTTP${skip ? ` (skipped: ${skip})` :
     const app = createApp(runtime);
     const res = await app.request('/api/pull', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model, name: 'tiny' }) });
     const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as PullLine);
-    return { last: lines.at(-1)!, installed: (await runtime.listModels()).map((m) => m.name) };
+    return { status: res.status, last: lines.at(-1)!, installed: (await runtime.listModels()).map((m) => m.name) };
   };
 
   it('refuses a URL on a host that is neither the catalog’s nor listed', async () => {
-    const { last, installed } = await pullWith({}, `${origin}/stories.gguf`);
+    const { status, last, installed } = await pullWith({}, `${origin}/stories.gguf`);
+    // Refused before any progress line: the answer keeps its status.
+    expect(status).toBe(403);
     expect(last.error).toMatchObject({ code: 'forbidden' });
     expect(last.error!.message).toMatch(/127\.0\.0\.2/);
     expect(installed).toEqual([]);
@@ -66,7 +68,8 @@ describe.skipIf(skip)(`pulls asked for over HTTP${skip ? ` (skipped: ${skip})` :
   });
 
   it('fetches from a host MURMUR_PULL_HOSTS names, private or not', async () => {
-    const { last, installed } = await pullWith({ pullHosts: ['127.0.0.2'] }, `${origin}/stories.gguf`);
+    const { status, last, installed } = await pullWith({ pullHosts: ['127.0.0.2'] }, `${origin}/stories.gguf`);
+    expect(status).toBe(200);
     expect(last.status).toBe('installed');
     expect(installed).toEqual(['tiny']);
   });

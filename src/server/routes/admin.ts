@@ -6,6 +6,7 @@ import { AppError } from '../../errors.js';
 import type { PullEvent } from '../../store/types.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { toHttpError } from '../errors.js';
+import { streamResponse } from '../sse.js';
 
 /**
  * murmur's own admin routes under `/api`, used by `pull`, `load`, `unload`,
@@ -60,36 +61,28 @@ export const adminRoutes = (deps: RouteDeps) =>
     .post('/pull', async (c) => {
       const body = parseBody(pullSchema, await readJson(c));
       c.set('model', body.model);
-      const signal = requestSignal(c, deps);
       const encoder = new TextEncoder();
-      const stream = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          const line = (value: unknown) => {
-            try {
-              controller.enqueue(encoder.encode(`${JSON.stringify(value)}\n`));
-            } catch {
-              /* the client went away */
-            }
-          };
-          try {
-            const model = await deps.runtime.pull(body.model, {
-              name: body.name,
-              force: body.force,
-              signal,
-              // A client names what the daemon fetches: only the catalog's hosts and MURMUR_PULL_HOSTS, public addresses, MURMUR_IMPORT_DIRS.
-              restrict: { hosts: deps.runtime.config.pullHosts ?? [], importDirs: deps.runtime.config.importDirs ?? [] },
-              onProgress: (event: PullEvent) => line(event),
-            });
-            line({ status: 'installed', model });
-          } catch (error) {
-            line(toHttpError(error).body);
-          }
-          try {
-            controller.close();
-          } catch {
-            /* already cancelled */
-          }
-        },
+      const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
+      // 'resolving' comes before anything is checked: lines wait until the pull passes its checks (a download, a wait, a reuse), so a refused or unknown model keeps its HTTP status.
+      let held: Uint8Array[] | undefined = [];
+      return streamResponse({
+        signal: requestSignal(c, deps),
+        start: (emit, signal) =>
+          deps.runtime.pull(body.model, {
+            name: body.name,
+            force: body.force,
+            signal,
+            // A client names what the daemon fetches: only the catalog's hosts and MURMUR_PULL_HOSTS, public addresses, MURMUR_IMPORT_DIRS.
+            restrict: { hosts: deps.runtime.config.pullHosts ?? [], importDirs: deps.runtime.config.importDirs ?? [] },
+            onProgress: (event: PullEvent) => {
+              if (held && event.status === 'resolving') return void held.push(line(event));
+              for (const bytes of held ?? []) emit(bytes);
+              held = undefined;
+              emit(line(event));
+            },
+          }),
+        tail: (model) => [...(held ?? []), line({ status: 'installed', model })],
+        failure: (error) => line(toHttpError(error).body),
+        headers: () => ({ 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' }),
       });
-      return c.body(stream, 200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
     });
