@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { DownloadError } from '../errors.js';
+import { AppError } from '../errors.js';
 
 /*
  * Which addresses a pull asked for over HTTP may connect to: public ones
@@ -27,7 +27,9 @@ export const isInwardAddress = (address: string): boolean => {
 };
 
 const refused = (host: string, address: string) =>
-  new DownloadError(`Refused to fetch from ${host}: it is a loopback, private or link-local address (${address}).`, {
+  // What the client asked for is refused (403), not a download that failed (502).
+  new AppError('forbidden', `Refused to fetch from ${host}: it is a loopback, private or link-local address (${address}).`, {
+    param: 'model',
     hint: 'Pulls asked for over HTTP reach public addresses only; list the host in MURMUR_PULL_HOSTS to allow it, or pull with the CLI on that machine.',
   });
 

@@ -62,7 +62,8 @@ describe.skipIf(skip)(`pulls asked for over HTTP${skip ? ` (skipped: ${skip})` :
   });
 
   it("with MURMUR_PULL_HOSTS='*', still refuses a loopback or private address, at connect", async () => {
-    const { last, installed } = await pullWith({ pullHosts: ['*'] }, `${origin}/stories.gguf`);
+    const { status, last, installed } = await pullWith({ pullHosts: ['*'] }, `${origin}/stories.gguf`);
+    expect(status).toBe(403);
     expect(last.error?.message).toMatch(/loopback, private or link-local address \(127\.0\.0\.2\)/);
     expect(installed).toEqual([]);
   });
