@@ -96,6 +96,16 @@ describe.skipIf(skip)(`POST /v1/audio/transcriptions on real sherpa-onnx${skip ?
     rejects(upload(Buffer.concat([Buffer.from('FORM\0\0\0\x20AIFF'), Buffer.alloc(64)]), { model: 'yesno' }, 'clip.aiff'), 400, /ffmpeg/i));
   it('rejects a file over the size limit with 413', () => rejects(upload(new Uint8Array(3 * 1024 * 1024), { model: 'yesno' }), 413, /larger than/i));
   it('rejects an unknown language code', () => rejects(upload(wav(), { model: 'yesno', language: 'xx' }), 400, /Unknown language code 'xx'/, 'language'));
+  it('rejects a multipart body whose boundary is missing or never comes, with a 400', async () => {
+    for (const [type, body] of [
+      ['multipart/form-data; boundary=zzz', '--yyy\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nxxxx\r\n'],
+      ['multipart/form-data', 'garbage'],
+    ] as const) {
+      const res = await app.request('/v1/audio/transcriptions', { method: 'POST', headers: { 'Content-Type': type }, body });
+      expect(res.status, type).toBe(400);
+      expect(((await res.json()) as { error: { param: string } }).error.param).toBe('file');
+    }
+  });
   it('rejects a missing file field', () => rejects({ method: 'POST', body: (() => { const f = new FormData(); f.append('model', 'yesno'); return f; })() }, 400, /file/, 'file'));
   it('rejects a bad response_format', () => rejects(upload(wav(), { model: 'yesno', response_format: 'mp3' }), 400, /response_format/, 'response_format'));
   it('rejects translation by a model that cannot translate', () => rejects(upload(wav(), { model: 'yesno' }), 400, /cannot translate/, 'model', '/v1/audio/translations'));

@@ -37,9 +37,23 @@ export const audioTranscriptionsRoutes = (deps: RouteDeps, options: Transcriptio
       }),
   );
 
+  /** The form's fields; a body that is not the multipart it says it is (no boundary, a boundary that never comes) is a 400. */
+  const readForm = async (c: Context<ServerEnv>): Promise<FormFields> => {
+    try {
+      return (await c.req.parseBody({ all: true })) as FormFields;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw new AppError('invalid_request', `The upload is not a well-formed ${c.req.header('Content-Type')?.split(';')[0] ?? 'form'} body: ${(error as Error).message}.`, {
+        param: 'file',
+        hint: 'Send multipart/form-data with a boundary, as `curl -F file=@audio.wav` does.',
+        cause: error,
+      });
+    }
+  };
+
   const handle = (task: TranscriptionTask) => async (c: Context<ServerEnv>) => {
     assertTranscriptionForm(c.req.header('Content-Type') ?? '');
-    const fields = (await c.req.parseBody({ all: true })) as FormFields;
+    const fields = await readForm(c);
     const model = transcriptionModel(fields);
     if (model) c.set('model', model);
     const { request, format, granularities, stream } = await fromTranscriptionForm(fields, task);
