@@ -10,6 +10,7 @@ import { archiveTypeOf, extractArchive } from './extract.js';
 import { quantFiles } from './hf-quant.js';
 import { withLock } from './lock.js';
 import { cleanStaleStaging } from './stale-staging.js';
+import { checkTokensFile } from './tokens-check.js';
 import { sourceFor, toDownloadUrl } from './mirror.js';
 import { ensureStoreDirs, isValidModelName, MANIFEST, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
 import type { InstalledModel, Layout, Manifest, ManifestFile, PullEvent, PullOptions, PullRestriction, Store } from './types.js';
@@ -241,6 +242,8 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       }
       signal?.throwIfAborted();
       const layout = await recognize(staging, entry ? { family: entry.family, kind: entry.kind } : undefined);
+      // A tokens file sherpa-onnx cannot read would abort the process at first use: refuse it now.
+      if (layout.files.tokens) await checkTokensFile(join(staging, layout.files.tokens), layout.files.tokens, layout.metadata);
       const files: ManifestFile[] = (await walk(staging)).map((f) => ({ ...f, sha256: hashes.get(f.path) }));
       const manifest: Manifest = {
         name,
