@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'no_space'
   | 'engine_load_failed'
   | 'engine_crashed'
+  | 'stopping'
   | 'model_invalid'
   | 'invalid_request'
   | 'context_length_exceeded'

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
+import { AppError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
 import type { RouteDeps, ServerEnv } from './context.js';
 import { handleError, handleNotFound } from './errors.js';
@@ -46,6 +47,8 @@ export interface AppOptions {
   readonly log?: (entry: RequestLogEntry) => void;
   /** Fires on shutdown: in-flight generations are aborted. */
   readonly shutdown?: AbortSignal;
+  /** Fires when the daemon starts to stop: new requests get 503 'stopping' while those in flight finish. */
+  readonly draining?: AbortSignal;
   readonly metrics?: Metrics;
 }
 
@@ -57,7 +60,7 @@ export interface AppOptions {
  */
 export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   const metrics = options.metrics ?? createMetrics();
-  const deps: RouteDeps = { runtime, metrics, shutdown: options.shutdown ?? new AbortController().signal };
+  const deps: RouteDeps = { runtime, metrics, shutdown: options.shutdown ?? new AbortController().signal, ...(options.draining ? { draining: options.draining } : {}) };
   // Every open session and generation listens for shutdown on this one signal: many at once are expected, not a leak.
   setMaxListeners(0, deps.shutdown);
   const app = new Hono<ServerEnv>();
@@ -67,6 +70,14 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   deps.shutdown.addEventListener('abort', () => sockets.wss.clients.forEach((ws) => ws.close(1001, 'The daemon is shutting down.')), { once: true });
 
   app.use('*', requestLog({ metrics, log: options.log }));
+  const draining = options.draining;
+  if (draining) {
+    app.use('*', async (c, next) => {
+      if (!draining.aborted || c.req.path === '/health') return next();
+      c.header('Connection', 'close');
+      throw new AppError('stopping', 'The daemon is shutting down; it takes no new requests.', { hint: 'Try again once it is back (Retry-After), or at another replica.' });
+    });
+  }
   app.use('*', checkHost({ boundHost: options.boundHost ?? '127.0.0.1', allowedHosts: options.allowedHosts ?? runtime.config.allowedHosts ?? [] }));
   app.use('*', checkOrigin(options.cors ?? []));
   if (options.cors?.length) app.use('*', corsFor(options.cors));

@@ -9,6 +9,8 @@ export interface RouteDeps {
   readonly metrics: Metrics;
   /** Fires when the daemon shuts down and in-flight work must stop. */
   readonly shutdown: AbortSignal;
+  /** Fires when it starts to stop (draining); absent when the app is not served by listen.ts. */
+  readonly draining?: AbortSignal;
 }
 
 /** Per-request variables routes set for the request log. */

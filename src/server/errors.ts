@@ -21,7 +21,7 @@ export interface HttpError {
 export const toHttpError = (error: unknown): HttpError => {
   const { status, body } = toOpenAIError(error);
   const code = error instanceof AppError ? error.code : undefined;
-  const headers: Record<string, string> = code === 'overloaded' || code === 'engine_crashed' ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
+  const headers: Record<string, string> = code === 'overloaded' || code === 'engine_crashed' || code === 'stopping' ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
   // The unread rest of a body over the limit is not kept: say the connection closes, so clients do not reuse it.
   if (code === 'payload_too_large') headers.Connection = 'close';
   return { status, body, headers };

@@ -3,8 +3,9 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Runtime } from '../runtime/types.js';
 import { createApp, type AppOptions } from './app.js';
+import { createMetrics } from './metrics.js';
 
-export interface ListenOptions extends Omit<AppOptions, 'shutdown'> {
+export interface ListenOptions extends Omit<AppOptions, 'shutdown' | 'draining'> {
   /** Address to bind; default 127.0.0.1. */
   readonly hostname?: string;
   /** Port; 0 picks a free one. */
@@ -27,8 +28,10 @@ export interface RunningServer {
  */
 export const startServer = (runtime: Runtime, options: ListenOptions): Promise<RunningServer> => {
   const shutdown = new AbortController();
+  const draining = new AbortController();
+  const metrics = options.metrics ?? createMetrics();
   const hostname = options.hostname ?? '127.0.0.1';
-  const app = createApp(runtime, { boundHost: hostname, ...options, shutdown: shutdown.signal });
+  const app = createApp(runtime, { boundHost: hostname, ...options, metrics, shutdown: shutdown.signal, draining: draining.signal });
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname, port: options.port }, (info: AddressInfo) => {
       const host = info.family === 'IPv6' || hostname.includes(':') ? `[${info.address}]` : info.address;
@@ -37,18 +40,18 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
         url: `http://${host}:${info.port}`,
         port: info.port,
         close: () =>
-          (closing ??= new Promise<void>((done) => {
+          (closing ??= (async () => {
             const http = server as Server;
-            const timer = setTimeout(() => {
-              shutdown.abort(new DOMException('The daemon is shutting down', 'AbortError'));
+            // Draining: the listener stays open and new requests get 503 'stopping' (not "connection refused") while those in flight finish, up to the grace period.
+            draining.abort();
+            const deadline = performance.now() + (options.graceMs ?? 10_000);
+            while (metrics.active.count > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+            shutdown.abort(new DOMException('The daemon is shutting down', 'AbortError'));
+            await new Promise<void>((done) => {
+              http.close(() => done());
               http.closeAllConnections?.();
-            }, options.graceMs ?? 10_000);
-            http.close(() => {
-              clearTimeout(timer);
-              done();
             });
-            http.closeIdleConnections?.();
-          })),
+          })()),
       });
     }) as Server;
     app.injectWebSocket(server);

@@ -31,7 +31,7 @@ export interface Metrics {
   /** Counts a generation's end: completed, aborted (client gone or shutdown) or failed. */
   observeOutcome(model: string, outcome: 'completed' | 'aborted' | 'failed'): void;
   /** Requests being handled now. */
-  readonly active: { inc(): void; dec(): void };
+  readonly active: { inc(): void; dec(): void; readonly count: number };
   /** The exposition text, with the runtime's loaded models as gauges. */
   render(loaded: readonly LoadedModel[], installed?: ReadonlySet<string>): string;
 }
@@ -93,7 +93,13 @@ export const createMetrics = (): Metrics => {
       entry.count += 1;
       outcomes.set(key, entry);
     },
-    active: { inc: () => void (active += 1), dec: () => void (active -= 1) },
+    active: {
+      inc: () => void (active += 1),
+      dec: () => void (active -= 1),
+      get count() {
+        return active;
+      },
+    },
     render(loaded, installed) {
       const shown = (name: string) => (!installed || installed.has(name) ? name : OTHER);
       const sum = (entries: Iterable<[string, number]>, merge: (a: number, b: number) => number) => {

@@ -120,4 +120,22 @@ describe('RemoteRuntime against a real HTTP daemon', () => {
     await expect.poll(() => fake.running).toBe(0);
     expect(fake.aborted).toBe(1);
   });
+
+  it('while it drains, new requests get 503 stopping and /health says so; the listener closes after', async () => {
+    const { remote, url } = await daemon(undefined, 300);
+    let first!: () => void;
+    const started = new Promise<void>((resolve) => (first = resolve));
+    const call = remote.chat({ model: 'stories', messages: user('slow'), onToken: () => first() }).catch((e: unknown) => e);
+    await started;
+    const closing = server!.close();
+    server = undefined;
+    const refused = await fetch(`${url}/v1/models`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('stopping');
+    expect(((await (await fetch(`${url}/health`)).json()) as { status: string }).status).toBe('stopping');
+    await closing;
+    await call;
+    expect(await probeDaemon(url)).toBe(false);
+  });
 });

@@ -14,7 +14,7 @@ import { METRICS_CONTENT_TYPE } from '../metrics.js';
 export const healthRoutes = (deps: RouteDeps) =>
   new Hono<ServerEnv>()
     .get('/health', (c) => {
-      if (deps.shutdown.aborted) return c.json({ status: 'stopping', loading: [] }, 503);
+      if (deps.shutdown.aborted || deps.draining?.aborted) return c.json({ status: 'stopping', loading: [] }, 503);
       const loading = deps.runtime.loading?.() ?? [];
       return c.json({ status: loading.length ? 'loading' : 'ok', loading }, 200);
     })
