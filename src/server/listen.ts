@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import type { Runtime } from '../runtime/types.js';
 import { createApp, type AppOptions } from './app.js';
 import { createMetrics } from './metrics.js';
+import { AppError } from '../errors.js';
 
 export interface ListenOptions extends Omit<AppOptions, 'shutdown' | 'draining'> {
   /** Address to bind; default 127.0.0.1. */
@@ -46,7 +47,10 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
             draining.abort();
             const deadline = performance.now() + (options.graceMs ?? 10_000);
             while (metrics.active.count > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-            shutdown.abort(new DOMException('The daemon is shutting down', 'AbortError'));
+            // What is still running is cut: a stream gets a last error event saying why (streamResponse), given a moment to go out.
+            shutdown.abort(new AppError('stopping', 'The daemon shut down before this reply was finished.', { hint: 'Send the request again once it is back.' }));
+            const cut = performance.now() + 1000;
+            while (metrics.active.count > 0 && performance.now() < cut) await new Promise((r) => setTimeout(r, 10));
             await new Promise<void>((done) => {
               http.close(() => done());
               http.closeAllConnections?.();

@@ -1,4 +1,4 @@
-import { isAbortError } from '../errors.js';
+import { AppError, isAbortError } from '../errors.js';
 import { toOpenAIError } from '../api/openai/errors.js';
 import { STREAM_DONE } from '../api/openai/wire.js';
 
@@ -146,7 +146,9 @@ export const streamResponse = async <T>(plan: OutputPlan<T>): Promise<Response> 
         (error: unknown) => {
           const earlier = takePending();
           if (earlier) send(earlier);
-          const last = isAbortError(error) || signal.aborted ? undefined : plan.failure(error);
+          // The daemon stopping (its signal's reason says so) is told to the client; the client's own leaving is not.
+          const stopped = signal.aborted && signal.reason instanceof AppError ? signal.reason : undefined;
+          const last = stopped ? plan.failure(stopped) : isAbortError(error) || signal.aborted ? undefined : plan.failure(error);
           if (last) send(last);
           close(last || isAbortError(error) || signal.aborted ? undefined : error);
           plan.onEnd?.(undefined, error);
