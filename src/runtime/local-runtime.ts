@@ -8,7 +8,7 @@ import type { InstalledModel, Store } from '../store/types.js';
 import { createModelManager, type ModelManager } from './model-manager.js';
 import { transcribeLocal } from './transcribe-local.js';
 import type { TtsHandle } from '../engines/speech/tts-types.js';
-import { checkSpeakRequest, MAX_SPEED, MIN_SPEED, resolveVoice, synthesizeSpeech, voiceList } from './speak.js';
+import { checkSpeakRequest, checkSpeed, resolveVoice, synthesizeSpeech, voiceList } from './speak.js';
 import { createSpeechSession } from './speech-session.js';
 import { resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
 import type { Runtime } from './types.js';
@@ -130,10 +130,8 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       );
     },
     openSpeech: async (options = {}) => {
+      checkSpeed(options.speed);
       const speed = options.speed ?? 1;
-      if (!(Number.isFinite(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
-        throw new AppError('invalid_request', `Speed must be between ${MIN_SPEED} and ${MAX_SPEED}, not ${speed}.`, { param: 'speed' });
-      }
       const model = await store.require(await resolveSpeechModel(resolving, 'tts', options.model));
       requireKind(model, ['tts'], 'speak');
       // One lease for the session's life: no lookup, manifest read or load per sentence.

@@ -26,7 +26,11 @@ export const checkSpeakRequest = (request: Pick<SpeakRequest, 'text' | 'speed'>)
       param: 'input',
     });
   }
-  const speed = request.speed;
+  checkSpeed(request.speed);
+};
+
+/** Checks a pace (absent is fine): 0.25–4. Throws AppError('invalid_request'). */
+export const checkSpeed = (speed: number | undefined): void => {
   if (speed !== undefined && !(Number.isFinite(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
     throw new AppError('invalid_request', `Speed must be between ${MIN_SPEED} and ${MAX_SPEED}, not ${speed}.`, { param: 'speed' });
   }

@@ -104,7 +104,10 @@ export const createMetrics = (): Metrics => {
       const shown = (name: string) => (!installed || installed.has(name) ? name : OTHER);
       const sum = (entries: Iterable<[string, number]>, merge: (a: number, b: number) => number) => {
         const out = new Map<string, number>();
-        for (const [name, value] of entries) out.set(shown(name), out.has(shown(name)) ? merge(out.get(shown(name))!, value) : value);
+        for (const [name, value] of entries) {
+          const label = shown(name);
+          out.set(label, out.has(label) ? merge(out.get(label)!, value) : value);
+        }
         return out;
       };
       const byOutcome = new Map<string, { model: string; outcome: string; count: number }>();

@@ -212,7 +212,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     const emit = options.onProgress ?? (() => undefined);
     const { signal } = options;
     // Checked before anything, the reuse of an installed copy included: a refused pull learns nothing.
-    if (options.restrict) await checkRestricted(options.restrict, resolved, resolved.type === 'remote' ? resolved.files : []);
+    const publicOnly = options.restrict ? await checkRestricted(options.restrict, resolved, resolved.type === 'remote' ? resolved.files : []) : false;
     if (!options.force) {
       const existing = await readInstalled(paths, name);
       if (existing) {
@@ -233,7 +233,6 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       } else {
         entry = resolved.type === 'catalog' ? resolved.entry : undefined;
         source = resolved.type === 'catalog' ? resolved.entry.name : resolved.source;
-        const publicOnly = options.restrict ? await checkRestricted(options.restrict, resolved, resolved.type === 'remote' ? resolved.files : []) : false;
         const files = resolved.type === 'catalog' ? resolved.entry.files : resolved.quant ? await quantFiles(resolved.quant, config.mirror, signal, publicOnly) : resolved.files;
         for (const file of files) {
           const got = await fetchFile(file, staging, name, emit, resolved.type === 'remote', signal, publicOnly);

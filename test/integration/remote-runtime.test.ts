@@ -22,6 +22,16 @@ const daemon = async (apiKey?: string, graceMs?: number) => {
 
 const user = (content: string) => [{ role: 'user' as const, content }];
 
+/** A never-ending stream through `remote`, once its first token has come: the call (settling with its error). */
+const streaming = async (remote: ReturnType<typeof createRemoteRuntime>) => {
+  let first!: () => void;
+  const started = new Promise<void>((resolve) => (first = resolve));
+  const call = remote.chat({ model: 'stories', messages: user('slow'), onToken: () => first() }).catch((e: unknown) => e);
+  await started;
+  // In an object: an async function returning the promise itself would wait for it.
+  return { call };
+};
+
 describe('RemoteRuntime against a real HTTP daemon', () => {
   it('chats whole and streamed, with tool calls, usage and timings', async () => {
     const { remote } = await daemon();
@@ -110,10 +120,7 @@ describe('RemoteRuntime against a real HTTP daemon', () => {
 
   it('close() lets the grace period pass, then aborts in-flight streams', async () => {
     const { remote, fake } = await daemon(undefined, 100);
-    let first!: () => void;
-    const started = new Promise<void>((resolve) => (first = resolve));
-    const call = remote.chat({ model: 'stories', messages: user('slow'), onToken: () => first() }).catch((e: unknown) => e);
-    await started;
+    const { call } = await streaming(remote);
     await server!.close();
     server = undefined;
     await call;
@@ -122,11 +129,8 @@ describe('RemoteRuntime against a real HTTP daemon', () => {
   });
 
   it('while it drains, new requests get 503 stopping and /health says so; the listener closes after', async () => {
-    const { remote, url } = await daemon(undefined, 300);
-    let first!: () => void;
-    const started = new Promise<void>((resolve) => (first = resolve));
-    const call = remote.chat({ model: 'stories', messages: user('slow'), onToken: () => first() }).catch((e: unknown) => e);
-    await started;
+    const { remote, url, fake } = await daemon(undefined, 300);
+    const { call } = await streaming(remote);
     const closing = server!.close();
     server = undefined;
     const refused = await fetch(`${url}/v1/models`);
@@ -134,8 +138,10 @@ describe('RemoteRuntime against a real HTTP daemon', () => {
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('stopping');
     expect(((await (await fetch(`${url}/health`)).json()) as { status: string }).status).toBe('stopping');
+    // The stream in flight was served through the grace period, then cut with a last error event saying why.
+    expect(fake.running).toBe(1);
     await closing;
-    await call;
+    expect(await call).toMatchObject({ code: 'stopping', message: expect.stringMatching(/shut down before this reply was finished/) });
     expect(await probeDaemon(url)).toBe(false);
   });
 });

@@ -39,7 +39,8 @@ const describe = (entry: SessionEntry, registry: SessionRegistry) =>
     progress: entry.session.progress(),
   });
 
-const ended = (entry: SessionEntry) => entry.session.progress().state !== 'open';
+/** Closing, done or cancelled: it takes no more text. */
+const closedToInput = (entry: SessionEntry) => entry.session.progress().state !== 'open';
 
 /** The audio of a session as a pulled body: one chunk read from the session per pull. */
 const audioBody = (entry: SessionEntry, registry: SessionRegistry, sse: boolean): ReadableStream<Uint8Array> => {
@@ -112,7 +113,7 @@ export const speechSessionRoutes = (deps: RouteDeps, registry: SessionRegistry) 
     .post('/audio/speech/sessions/:id/input', async (c) => {
       const entry = find(c);
       const { text, flush } = fromSessionInput(parseBody(sessionInputSchema, await readJson(c)));
-      if (ended(entry)) {
+      if (closedToInput(entry)) {
         throw new AppError('session_conflict', `The speech session is ${entry.session.progress().state}; it takes no more text.`, { hint: 'Open a new session.' });
       }
       if (text) entry.session.append(text);
