@@ -116,6 +116,26 @@ describe.skipIf(missingModels(CHARS, GGUF))('POST /v1/audio/speech on a real ser
     expect(body.data).toEqual([{ model: 'chars', default_voice: 'speaker-0', voices: [{ name: 'speaker-0', id: 0 }] }]);
   });
 
+  it('a RemoteRuntime session against a server without the session door speaks sentence by sentence, the same audio', async () => {
+    // A server that knows /v1/audio/speech but not murmur's sessions (an older murmur, another OpenAI-compatible server).
+    const withoutDoor: typeof fetch = async (input, init) =>
+      String(input).includes('/v1/audio/speech/sessions')
+        ? new Response(JSON.stringify({ error: { message: 'Invalid URL (POST /v1/audio/speech/sessions).', type: 'invalid_request_error', param: null, code: 'unknown_url' } }), { status: 404 })
+        : fetch(input, init);
+    const remote = createRemoteRuntime(loadConfig({}), { baseUrl: server.url, fetch: withoutDoor });
+    const session = await remote.openSpeech({ model: 'chars' });
+    const texts: string[] = [];
+    let samples = 0;
+    const reading = (async () => {
+      for await (const chunk of session) (texts.push(chunk.text), (samples += chunk.samples.length));
+    })();
+    for (const word of TEN.split(' ')) session.append(`${word} `);
+    session.close();
+    await reading;
+    expect(texts).toHaveLength(10);
+    expect(samples).toBe((await runtime.speak({ model: 'chars', text: TEN })).samples.length);
+  });
+
   it('speaks through RemoteRuntime with sentence chunks, as LocalRuntime does', async () => {
     const remote = createRemoteRuntime(loadConfig({}), { baseUrl: server.url });
     const texts: string[] = [];
