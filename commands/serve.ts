@@ -14,6 +14,7 @@ interface ServeFlags {
   maxQueue?: string;
   gpu?: string;
   grace?: string;
+  isolation?: string;
 }
 
 const examples = [
@@ -22,6 +23,7 @@ const examples = [
   'murmur serve --host 0.0.0.0 --api-key s3cret --cors https://app.example',
   'murmur serve --keep-alive -1 --parallel 8   # keep models forever, 8 requests per model',
   'murmur serve --gpu off                     # run on the CPU even where a GPU is present',
+  'murmur serve --isolation none              # engines in the daemon itself (no engine processes)',
   'curl http://127.0.0.1:11470/v1/models',
 ];
 
@@ -38,10 +40,11 @@ export const serveCommand = (ctx: CommandContext) =>
       .option('--max-loaded <n>', 'models kept loaded before the least recently used is unloaded')
       .option('--max-queue <n>', 'requests per model that may wait for a slot before the daemon answers 503 (default: 8 times parallel)')
       .option('--gpu <choice>', 'auto, cuda, vulkan, metal or off (default: MURMUR_GPU or auto)')
+      .option('--isolation <mode>', 'process: each loaded model runs in an engine process of its own, so a crash fails only its requests; none: in the daemon (default: MURMUR_ISOLATION or process)')
       .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted', '10s'),
     examples,
   ).action(async (flags: ServeFlags, command: Command) => {
-    const [{ parseCount, parseDuration, parseGpu, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
+    const [{ parseCount, parseDuration, parseGpu, parseIsolation, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
       import('../src/config.js'),
       import('../src/errors.js'),
       import('./runtime.js'),
@@ -58,6 +61,8 @@ export const serveCommand = (ctx: CommandContext) =>
       maxLoaded: count(flags.maxLoaded, 'max-loaded'),
       maxQueue: count(flags.maxQueue, 'max-queue', 0),
       ...(flags.gpu !== undefined ? { gpu: parseGpu(flags.gpu, '--gpu') } : {}),
+      // The daemon isolates its engines unless told not to; one-shot commands run them in-process.
+      isolation: flags.isolation !== undefined ? parseIsolation(flags.isolation, '--isolation') : (base.isolation ?? 'process'),
     };
     const final = ctx.config({ home: base.home, ...overrides });
     const port = flags.port === undefined ? Number(new URL(final.host).port || DEFAULT_PORT) : Number(flags.port);

@@ -47,6 +47,14 @@ export interface Config {
   readonly speechSessionIdleMs: number;
   /** Speech sessions the daemon keeps open at once before answering 503. */
   readonly maxSpeechSessions: number;
+  /**
+   * Where engines run: 'process' gives each loaded model a process of its own
+   * (a native crash fails only its requests), 'none' runs them in this one.
+   * Unset means the command's default: process for `serve`, none otherwise.
+   */
+  readonly isolation?: 'process' | 'none';
+  /** How long an engine process may go without answering (or stay stuck on a request at no CPU) before it is restarted, in ms. */
+  readonly engineTimeoutMs: number;
   /** The voice used when none is asked for, or an OpenAI voice name (alloy, nova…) is; the model's default when unset or not one of its voices. */
   readonly voice?: string;
 }
@@ -116,6 +124,22 @@ export const normaliseHost = (raw: string): string => {
   return `http://${value.includes(':') ? value : `${value}:${DEFAULT_PORT}`}`;
 };
 
+/** The values MURMUR_ISOLATION and `--isolation` accept. */
+export const isolationChoices = ['process', 'none'] as const;
+
+/** Parses an isolation choice; throws UsageError naming `name` otherwise. */
+export const parseIsolation = (raw: string, name = '--isolation'): 'process' | 'none' => {
+  const value = raw.trim().toLowerCase();
+  if ((isolationChoices as readonly string[]).includes(value)) return value as 'process' | 'none';
+  throw new UsageError(`${name} must be process or none, not '${raw}'.`);
+};
+
+const parseEngineTimeout = (raw: string, name: string): number => {
+  const ms = parseDuration(raw, name);
+  if (ms < 100) throw new UsageError(`${name} must be a duration of at least 100ms, such as 30s or 2m, not '${raw}'.`);
+  return ms;
+};
+
 const define = <K extends keyof Config>(variable: Variable<K>): Variable => variable as unknown as Variable;
 
 /** Every MURMUR_* variable, declared once. This list also feeds `--help` and man/murmur.1. */
@@ -141,6 +165,8 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_VOICE', key: 'voice', shown: "the model's default", description: 'the voice used when none is given or an OpenAI voice name (alloy, nova, ...) is asked for', parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_SPEECH_SESSION_IDLE', key: 'speechSessionIdleMs', shown: '60s', description: 'how long a speech session lives with no input and no reader', parse: (raw, name) => Math.max(1, parseDuration(raw, name)) }),
   define({ name: 'MURMUR_MAX_SPEECH_SESSIONS', key: 'maxSpeechSessions', shown: '64', description: 'speech sessions the daemon keeps open at once before answering 503', parse: positiveInt }),
+  define({ name: 'MURMUR_ISOLATION', key: 'isolation', shown: 'process for serve, none otherwise', description: 'process runs each loaded model in an engine process of its own, so a crash fails only its requests; none runs engines in murmur\'s process', parse: parseIsolation }),
+  define({ name: 'MURMUR_ENGINE_TIMEOUT', key: 'engineTimeoutMs', shown: '30s', description: 'how long an engine process may stop answering, or sit idle on a request, before it is restarted', parse: parseEngineTimeout }),
   define({ name: 'MURMUR_DEBUG', key: 'debug', shown: 'off', description: 'print stack traces and engine logs', parse: flag }),
 ];
 
@@ -185,6 +211,7 @@ const defaults = (): Config => ({
   importDirs: [],
   speechSessionIdleMs: 60_000,
   maxSpeechSessions: 64,
+  engineTimeoutMs: 30_000,
 });
 
 /**

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'no_space'
   | 'engine_load_failed'
   | 'engine_crashed'
+  | 'model_broken'
   | 'stopping'
   | 'model_invalid'
   | 'invalid_request'
@@ -94,6 +95,16 @@ export class EngineLoadError extends AppError {
   constructor(message: string, options: AppErrorOptions = {}) {
     super('engine_load_failed', message, options);
     this.name = 'EngineLoadError';
+  }
+}
+
+/** An engine process died (or was killed for hanging); `reason` says how, in a few words. */
+export class EngineCrashError extends AppError {
+  readonly reason: string;
+  constructor(message: string, reason: string, options: AppErrorOptions = {}) {
+    super('engine_crashed', message, options);
+    this.name = 'EngineCrashError';
+    this.reason = reason;
   }
 }
 

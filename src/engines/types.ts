@@ -22,6 +22,8 @@ export interface EngineStats {
  */
 export interface EngineHandle {
   readonly kind: ModelKind;
+  /** The engine process's id, when the model runs in one of its own. */
+  readonly pid?: number;
   /** Asks the engine what it holds now (a child process answers over its channel). */
   stats(): Promise<EngineStats>;
   /**

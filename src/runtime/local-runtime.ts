@@ -2,6 +2,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { ModelKind, EngineName } from '../types/models.js';
 import type { Config } from '../config.js';
 import { createEngineRegistry } from '../engines/registry.js';
+import { createProcessEngines, type ProcessEngines } from '../engines/process/supervisor.js';
 import type { EngineFactory, EngineGeneration, EngineHandle, EngineResolver, LlmHandle } from '../engines/types.js';
 import { AppError } from '../errors.js';
 import type { InstalledModel, Store } from '../store/types.js';
@@ -33,6 +34,8 @@ export interface LocalRuntimeDeps {
 export interface LocalRuntime extends Runtime {
   /** The model manager, for the daemon's metrics. */
   readonly models: ModelManager;
+  /** The engine processes, when engines run isolated (config.isolation 'process'). */
+  readonly engineProcesses?: ProcessEngines;
   /**
    * Resolves `name` in the store, checks its kind is one of `kinds` (else
    * AppError('model_kind_mismatch') naming `verb`) and runs `fn` on its loaded
@@ -73,7 +76,9 @@ const finish = (name: string, result: EngineGeneration, waitedMs: number): Gener
  */
 export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): LocalRuntime => {
   const { store } = deps;
-  const engineFor = deps.engineFor ?? createEngineRegistry(config, deps.engines);
+  // Isolated: every model loads in an engine process of its own (tests' fake engines stay in-process).
+  const processes = config.isolation === 'process' && !deps.engineFor && !deps.engines ? createProcessEngines(config, { timeoutMs: config.engineTimeoutMs }) : undefined;
+  const engineFor = deps.engineFor ?? (processes ? () => processes.factory : createEngineRegistry(config, deps.engines));
   let catalog: Promise<Catalog> | undefined = deps.catalog && Promise.resolve(deps.catalog);
   const resolving: SpeechModelDeps & Pick<LocalRuntimeDeps, 'store'> & { readonly config: Config } = {
     config,
@@ -90,25 +95,47 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     maxMemoryBytes: deps.maxMemoryBytes,
     load: async (name, signal) => {
       const model = await store.require(name);
+      pulledAt.set(model.name, model.pulledAt);
       return engineFor(model)(model, { signal });
     },
   });
+
+  /** When each model loaded was pulled: a broken model pulled again since (by any process) is given another chance. */
+  const pulledAt = new Map<string, string>();
+  const freshFiles = (model: InstalledModel) => {
+    if (models.broken().has(model.name) && pulledAt.get(model.name) !== model.pulledAt) models.forgive(model.name);
+  };
 
   const use: LocalRuntime['use'] = async (name, kinds, verb, fn, signal) => {
     const started = performance.now();
     const model = await store.require(name);
     requireKind(model, kinds, verb);
+    freshFiles(model);
     return models.run(model.name, (handle) => fn(handle as never, model, performance.now() - started), { signal });
   };
 
   const canonical = async (name: string) => (await store.get(name))?.name ?? name;
 
+  /** Installed models, each marked when the daemon refuses it as broken. */
+  const listModels = async () => {
+    const list = await store.list();
+    list.forEach(freshFiles);
+    const broken = models.broken();
+    return broken.size ? list.map((m) => (broken.has(m.name) ? { ...m, broken: broken.get(m.name)! } : m)) : list;
+  };
+
   return {
     config,
     models,
+    engineProcesses: processes,
     use,
-    listModels: () => store.list(),
-    getModel: (name) => store.require(name),
+    listModels,
+    getModel: async (name) => {
+      const model = await store.require(name);
+      freshFiles(model);
+      const why = models.broken().get(model.name);
+      return why === undefined ? model : { ...model, broken: why };
+    },
     speak: async (request) => {
       checkSpeakRequest(request);
       return use<TtsHandle, SpeakResult>(
@@ -134,6 +161,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       const speed = options.speed ?? 1;
       const model = await store.require(await resolveSpeechModel(resolving, 'tts', options.model));
       requireKind(model, ['tts'], 'speak');
+      freshFiles(model);
       // One lease for the session's life: no lookup, manifest read or load per sentence.
       const lease = await models.lease(model.name, { signal: options.signal });
       try {
@@ -180,16 +208,37 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       ),
     load: async (name, options) => {
       const model = await store.require(name);
+      freshFiles(model);
       return models.load(model.name, options);
     },
     unload: async (names) => models.unload(names === 'all' ? 'all' : await Promise.all(names.map(canonical))),
     ps: async () => models.ps(),
     loading: () => models.loading(),
-    pull: (ref, options) => store.pull(ref, options),
-    remove: async (name) => {
-      await models.unload([await canonical(name)]);
-      await store.remove(name);
+    engineHealth: () => ({ restarts: models.restarts(), broken: models.broken() }),
+    onEngineCrash: (listener) => models.onCrash(listener),
+    pull: async (ref, options) => {
+      const model = await store.pull(ref, options);
+      // Fresh files: a model marked broken may load again.
+      models.forgive(model.name);
+      return model;
     },
-    [Symbol.asyncDispose]: () => models[Symbol.asyncDispose](),
+    remove: async (name) => {
+      const canonicalName = await canonical(name);
+      await models.unload([canonicalName]);
+      await store.remove(name);
+      models.forgive(canonicalName);
+    },
+    [Symbol.asyncDispose]: async () => {
+      const done = models[Symbol.asyncDispose]();
+      if (!processes) return done;
+      // Requests were aborted before this; an engine that has not stopped within half a second is killed, with its calls failed.
+      const timer = setTimeout(() => processes.killAll(), 500);
+      try {
+        await done;
+      } finally {
+        clearTimeout(timer);
+        processes.killAll();
+      }
+    },
   };
 };

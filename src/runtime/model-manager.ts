@@ -1,6 +1,6 @@
 import type { EngineHandle } from '../engines/types.js';
-import { AppError } from '../errors.js';
-import type { LoadedModel } from '../types/models.js';
+import { AppError, EngineCrashError } from '../errors.js';
+import type { EngineCrash, LoadedModel } from '../types/models.js';
 import { abortReason, createSlotQueue, type SlotQueue } from './queue.js';
 
 /**
@@ -30,7 +30,11 @@ export interface ModelManagerOptions {
    * slow load does not hold up shutdown (or Ctrl-C).
    */
   readonly load: (name: string, signal: AbortSignal) => Promise<EngineHandle>;
+  /** Crashes in a row (no request served between them) after which a model is refused as broken; default 3. */
+  readonly maxCrashes?: number;
 }
+
+
 
 export interface ManagerLoadOptions {
   readonly keepAliveMs?: number;
@@ -64,6 +68,14 @@ export interface ModelManager extends AsyncDisposable {
   ps(): LoadedModel[];
   /** Names of the models being loaded now. */
   loading(): string[];
+  /** Models refused after crashing their engine too often, with the last crash's reason. */
+  broken(): ReadonlyMap<string, string>;
+  /** Engine crashes (each followed by a fresh load on the next request) since start, by model. */
+  restarts(): ReadonlyMap<string, number>;
+  /** Lets a broken model load again (it was pulled again or removed); resets its count of crashes in a row. */
+  forgive(name: string): void;
+  /** Calls `listener` on every engine crash; returns the unsubscribe. */
+  onCrash(listener: (crash: EngineCrash) => void): () => void;
 }
 
 interface Entry {
@@ -113,6 +125,31 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
   /** Aborts the loads still in flight when the manager is disposed. */
   const stopping = new AbortController();
   let uses = 0;
+  const maxCrashes = options.maxCrashes ?? 3;
+  /** Crashes in a row per model, reset by a request it serves. */
+  const inARow = new Map<string, number>();
+  const restarts = new Map<string, number>();
+  const broken = new Map<string, string>();
+  const listeners = new Set<(crash: EngineCrash) => void>();
+
+  /** Counts a crash of `name`'s engine (under a request or while loading) and marks it broken after too many in a row. */
+  const countCrash = (name: string, reason: string) => {
+    const count = (inARow.get(name) ?? 0) + 1;
+    inARow.set(name, count);
+    restarts.set(name, (restarts.get(name) ?? 0) + 1);
+    if (count >= maxCrashes) broken.set(name, reason);
+    const crash: EngineCrash = { model: name, reason, inARow: count, broken: count >= maxCrashes };
+    for (const listener of listeners) {
+      try {
+        listener(crash);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  };
+  const served = (name: string) => {
+    if (inARow.has(name)) inARow.delete(name);
+  };
 
   const dispose = (entry: Entry): Promise<void> => {
     if (entries.get(entry.name) === entry) entries.delete(entry.name);
@@ -167,6 +204,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     });
     entry.crash = error;
     entry.die(error);
+    countCrash(entry.name, reason.message);
     if (entries.get(entry.name) === entry) entries.delete(entry.name);
     entry.closing = true;
     clearTimeout(entry.timer);
@@ -178,7 +216,9 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     const release = await Promise.race([entry.queue.acquire(signal), entry.dead]);
     try {
       if (entry.crash) throw entry.crash;
-      return await Promise.race([fn(handle), entry.dead]);
+      const result = await Promise.race([fn(handle), entry.dead]);
+      served(entry.name);
+      return result;
     } finally {
       release();
       refresh(entry);
@@ -205,6 +245,13 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
   const enter = (name: string): Entry => {
     let entry = entries.get(name);
     if (!entry) {
+      const why = broken.get(name);
+      if (why !== undefined) {
+        throw new AppError('model_broken', `'${name}' crashed its engine ${maxCrashes} times in a row (last: ${why}), so murmur no longer loads it.`, {
+          hint: `Its files are probably damaged: pull it again (\`murmur pull ${name} --force\`), or restart the daemon to try it once more.`,
+          param: 'model',
+        });
+      }
       evict(options.maxLoaded - 1);
       const promise = options.load(name, stopping.signal).then(async (handle) => {
         // Memory is known before the model counts as loaded, so the bound sees it at once.
@@ -234,8 +281,10 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
           handle.died?.then((reason) => crashed(created, reason), () => undefined);
           evict(options.maxLoaded);
         },
-        () => {
+        (error: unknown) => {
           if (entries.get(name) === created) entries.delete(name);
+          // An engine process that dies while loading is a crash like any other (a bad tokens file aborts sherpa-onnx there).
+          if (error instanceof AppError && error.code === 'engine_crashed') countCrash(name, error instanceof EngineCrashError ? error.reason : error.message);
         },
       );
       entries.set(name, created);
@@ -265,6 +314,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
       kind: entry.handle!.kind,
       memoryBytes: entry.memoryBytes,
       inFlight: entry.queue.active,
+      ...(entry.handle!.pid !== undefined ? { pid: entry.handle!.pid } : {}),
       queued: entry.queue.queued,
       loadedAt: entry.loadedAt!,
       expiresAt: keep < 0 ? null : new Date(from + keep),
@@ -331,6 +381,16 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     },
     loading() {
       return [...entries.values()].filter((entry) => !entry.handle && !entry.closing).map((entry) => entry.name);
+    },
+    broken: () => broken,
+    restarts: () => restarts,
+    forgive(name) {
+      broken.delete(name);
+      inARow.delete(name);
+    },
+    onCrash(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     async [Symbol.asyncDispose]() {
       stopping.abort(new DOMException('The model manager is shutting down.', 'AbortError'));

@@ -114,9 +114,9 @@ export const runTranscription = async (options: PipelineOptions): Promise<Transc
         for await (const chunk of audio.chunks()) {
           signal?.throwIfAborted();
           seen += chunk.length;
-          for (const s of detector.accept(chunk)) await enqueue({ offset: s.samplesStart, start: s.start, end: s.end, decoded: decode(s.samples, rate) });
+          for (const s of await detector.accept(chunk)) await enqueue({ offset: s.samplesStart, start: s.start, end: s.end, decoded: decode(s.samples, rate) });
         }
-        for (const s of detector.flush()) await enqueue({ offset: s.samplesStart, start: s.start, end: s.end, decoded: decode(s.samples, rate) });
+        for (const s of await detector.flush()) await enqueue({ offset: s.samplesStart, start: s.start, end: s.end, decoded: decode(s.samples, rate) });
       } finally {
         detector.close();
       }

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { ChatRequest, CompletionRequest, EmbedRequest, EmbedResult, GenerationResult } from '../types/chat.js';
-import type { LoadedModel, LoadOptions, ModelInfo } from '../types/models.js';
+import type { EngineCrash, EngineHealth, LoadedModel, LoadOptions, ModelInfo } from '../types/models.js';
 import type { SpeakRequest, SpeakResult, VoiceList } from '../types/speech.js';
 import type { TranscribeRequest, TranscribeResult } from '../types/transcript.js';
 import type { PullOptions } from '../store/types.js';
@@ -28,6 +28,10 @@ export interface Runtime extends AsyncDisposable, SpeechRuntime {
   ps(): Promise<LoadedModel[]>;
   /** Models whose load is in flight now (for the daemon's /health); absent on runtimes that cannot tell. */
   loading?(): string[];
+  /** Engine restarts and broken models (for the daemon's metrics); absent on runtimes that cannot tell. */
+  engineHealth?(): EngineHealth;
+  /** Calls `listener` on each engine crash (the daemon logs them); returns the unsubscribe. */
+  onEngineCrash?(listener: (crash: EngineCrash) => void): () => void;
   pull(ref: string, options?: PullOptions): Promise<ModelInfo>;
   /** Removes an installed model, unloading it first when loaded. */
   remove(name: string): Promise<void>;

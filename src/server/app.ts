@@ -13,7 +13,7 @@ import { requireApiKey } from './middleware/auth.js';
 import { bodyLimits } from './middleware/body-limit.js';
 import { corsFor } from './middleware/cors.js';
 import { checkHost, checkOrigin, requireJsonBodies } from './middleware/doors.js';
-import { requestLog, type RequestLogEntry } from './middleware/request-log.js';
+import { requestLog, type EventLogEntry, type RequestLogEntry } from './middleware/request-log.js';
 import { adminRoutes } from './routes/admin.js';
 import { audioSpeechRoutes } from './routes/audio-speech.js';
 import { audioTranscriptionsRoutes, UPLOAD_PATHS } from './routes/audio-transcriptions.js';
@@ -23,7 +23,7 @@ import { embeddingsRoutes } from './routes/embeddings.js';
 import { healthRoutes } from './routes/health.js';
 import { modelsRoutes } from './routes/models.js';
 
-export type { RequestLogEntry } from './middleware/request-log.js';
+export type { EventLogEntry, RequestLogEntry } from './middleware/request-log.js';
 
 /** The routes that upgrade to WebSockets. */
 const WEBSOCKET_PATHS: readonly string[] = ['/v1/audio/speech/stream'];
@@ -43,8 +43,8 @@ export interface AppOptions {
   readonly bodyLimitBytes?: number;
   /** Largest audio upload (POST /v1/audio/transcriptions, translations) in bytes; default 100 MiB. */
   readonly uploadLimitBytes?: number;
-  /** Receives one entry per request. */
-  readonly log?: (entry: RequestLogEntry) => void;
+  /** Receives one entry per request, and one per engine crash. */
+  readonly log?: (entry: RequestLogEntry | EventLogEntry) => void;
   /** Fires on shutdown: in-flight generations are aborted. */
   readonly shutdown?: AbortSignal;
   /** Fires when the daemon starts to stop: new requests get 503 'stopping' while those in flight finish. */
@@ -70,6 +70,11 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   deps.shutdown.addEventListener('abort', () => sockets.wss.clients.forEach((ws) => ws.close(1001, 'The daemon is shutting down.')), { once: true });
 
   app.use('*', requestLog({ metrics, log: options.log }));
+  const log = options.log;
+  if (log && runtime.onEngineCrash) {
+    const stop = runtime.onEngineCrash((crash) => log({ time: new Date().toISOString(), event: 'engine_crashed', ...crash }));
+    deps.shutdown.addEventListener('abort', stop, { once: true });
+  }
   const draining = options.draining;
   if (draining) {
     app.use('*', async (c, next) => {

@@ -1,7 +1,7 @@
 import { isAbortError } from '../errors.js';
 import { isValidModelName } from '../store/paths.js';
 import type { GenerationResult } from '../types/chat.js';
-import type { LoadedModel } from '../types/models.js';
+import type { EngineHealth, LoadedModel } from '../types/models.js';
 
 /**
  * The daemon's Prometheus metrics, kept in plain maps and written in the
@@ -32,8 +32,8 @@ export interface Metrics {
   observeOutcome(model: string, outcome: 'completed' | 'aborted' | 'failed'): void;
   /** Requests being handled now. */
   readonly active: { inc(): void; dec(): void; readonly count: number };
-  /** The exposition text, with the runtime's loaded models as gauges. */
-  render(loaded: readonly LoadedModel[], installed?: ReadonlySet<string>): string;
+  /** The exposition text, with the runtime's loaded models as gauges and its engine restarts. */
+  render(loaded: readonly LoadedModel[], installed?: ReadonlySet<string>, health?: EngineHealth): string;
 }
 
 const escape = (value: string): string => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -100,7 +100,7 @@ export const createMetrics = (): Metrics => {
         return active;
       },
     },
-    render(loaded, installed) {
+    render(loaded, installed, health) {
       const shown = (name: string) => (!installed || installed.has(name) ? name : OTHER);
       const sum = (entries: Iterable<[string, number]>, merge: (a: number, b: number) => number) => {
         const out = new Map<string, number>();
@@ -143,6 +143,10 @@ export const createMetrics = (): Metrics => {
       for (const m of loaded) lines.push(`murmur_model_requests_in_flight${labels({ model: m.name })} ${m.inFlight}`);
       lines.push(...header('murmur_queue_depth', 'gauge', 'Requests waiting for a free slot, by model.'));
       for (const m of loaded) lines.push(`murmur_queue_depth${labels({ model: m.name })} ${m.queued}`);
+      lines.push(...header('murmur_engine_restarts_total', 'counter', 'Engine processes that crashed or were killed for hanging (the model loads afresh on its next request), by model.'));
+      for (const [model, count] of sum(health?.restarts ?? [], (a, b) => a + b)) lines.push(`murmur_engine_restarts_total${labels({ model })} ${count}`);
+      lines.push(...header('murmur_broken_models', 'gauge', 'Models refused after crashing their engine too many times in a row.'));
+      lines.push(`murmur_broken_models ${health?.broken.size ?? 0}`);
       return `${lines.join('\n')}\n`;
     },
   };

@@ -69,6 +69,11 @@ export interface ModelInfo {
   readonly defaultVoice?: string;
   /** ISO 8601, when known. */
   readonly pulledAt?: string;
+  /**
+   * Set when the daemon refuses the model because it crashed its engine too
+   * many times in a row: why, until it is pulled again or the daemon restarts.
+   */
+  readonly broken?: string;
 }
 
 export interface LoadOptions {
@@ -84,9 +89,30 @@ export interface LoadedModel {
   readonly memoryBytes: number;
   /** Requests running now. */
   readonly inFlight: number;
+  /** The engine process serving it, when it runs in one of its own (MURMUR_ISOLATION=process). */
+  readonly pid?: number;
   /** Requests waiting for a free slot. */
   readonly queued: number;
   readonly loadedAt: Date;
   /** When it will be unloaded if unused; null when kept forever. */
   readonly expiresAt: Date | null;
+}
+
+/** An engine that died under a model (the daemon logs it and counts a restart). */
+export interface EngineCrash {
+  readonly model: string;
+  /** What happened: an exit code or signal, or why it was killed. */
+  readonly reason: string;
+  /** Crashes in a row so far (a request served in between resets it). */
+  readonly inARow: number;
+  /** Whether the model is now refused until it is pulled again or the daemon restarts. */
+  readonly broken: boolean;
+}
+
+/** How a runtime's engines have fared since it started. */
+export interface EngineHealth {
+  /** Engine crashes (each followed by a fresh load) by model. */
+  readonly restarts: ReadonlyMap<string, number>;
+  /** Models refused as broken, with the last crash's reason. */
+  readonly broken: ReadonlyMap<string, string>;
 }

@@ -115,7 +115,7 @@ describe('the request log of streamed replies', () => {
       },
     };
     const log: RequestLogEntry[] = [];
-    const app = createApp(runtime, { log: (entry) => log.push(entry) });
+    const app = createApp(runtime, { log: (entry) => log.push(entry as RequestLogEntry) });
     const res = await app.request('/v1/chat/completions', post({ model: 'stories', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
@@ -136,7 +136,7 @@ describe('the request log of streamed replies', () => {
   it('logs a stream the client cancels, and the cancel still reaches the generation', async () => {
     const runtime = createFakeRuntime();
     const log: RequestLogEntry[] = [];
-    const app = createApp(runtime, { log: (entry) => log.push(entry) });
+    const app = createApp(runtime, { log: (entry) => log.push(entry as RequestLogEntry) });
     const res = await app.request('/v1/chat/completions', post({ model: 'stories', stream: true, messages: [{ role: 'user', content: 'slow' }] }));
     const reader = res.body!.getReader();
     await reader.read();
@@ -149,7 +149,7 @@ describe('the request log of streamed replies', () => {
 
   it('logs whole replies at once, without headersMs', async () => {
     const log: RequestLogEntry[] = [];
-    const app = createApp(createFakeRuntime(), { log: (entry) => log.push(entry) });
+    const app = createApp(createFakeRuntime(), { log: (entry) => log.push(entry as RequestLogEntry) });
     await (await app.request('/v1/chat/completions', post({ model: 'stories', messages: [{ role: 'user', content: 'hi' }] }))).json();
     expect(log).toHaveLength(1);
     expect(log[0]!.headersMs).toBeUndefined();

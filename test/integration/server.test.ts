@@ -47,7 +47,7 @@ const sseData = (text: string): string[] =>
 const setup = (options: Parameters<typeof createApp>[1] = {}) => {
   const runtime = createFakeRuntime();
   const log: RequestLogEntry[] = [];
-  const app = createApp(runtime, { log: (e) => log.push(e), ...options });
+  const app = createApp(runtime, { log: (e) => log.push(e as RequestLogEntry), ...options });
   return { runtime, app, log };
 };
 

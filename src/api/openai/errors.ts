@@ -50,6 +50,7 @@ const mappings: Record<ErrorCode, Mapping> = {
   no_space: { status: 507, type: 'server_error' },
   engine_load_failed: { status: 500, type: 'server_error' },
   engine_crashed: { status: 503, type: 'server_error' },
+  model_broken: { status: 503, type: 'server_error' },
   stopping: { status: 503, type: 'server_error' },
   model_invalid: { status: 400, type: 'invalid_request_error' },
   forbidden: { status: 403, type: 'invalid_request_error' },

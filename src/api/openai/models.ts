@@ -15,6 +15,8 @@ export interface ModelEntry {
   readonly created: number;
   readonly owned_by: string;
   readonly kind?: string;
+  /** murmur's: why the daemon refuses the model (its engine crashed too often), until it is pulled again. */
+  readonly broken?: string;
 }
 
 export interface ModelList {
@@ -28,6 +30,7 @@ export interface ModelSummary {
   /** ISO time of the pull. */
   readonly pulledAt?: string;
   readonly kind?: string;
+  readonly broken?: string;
 }
 
 /** A `model` entry of `/v1/models`. */
@@ -37,6 +40,7 @@ export const toModelEntry = (model: ModelSummary): ModelEntry => ({
   created: Math.floor((Date.parse(model.pulledAt ?? '') || 0) / 1000),
   owned_by: 'murmur',
   ...(model.kind ? { kind: model.kind } : {}),
+  ...(model.broken ? { broken: model.broken } : {}),
 });
 
 export const toModelList = (models: readonly ModelSummary[]): ModelList => ({ object: 'list', data: models.map(toModelEntry) });

@@ -50,12 +50,15 @@ export interface SpeechSegment {
   readonly samplesStart: number;
 }
 
-/** One pass of voice-activity detection over a stream (stateful; make one per file). */
+/**
+ * One pass of voice-activity detection over a stream (stateful; make one per
+ * file). Asynchronous, so a detector can live in an engine process.
+ */
 export interface VoiceDetector {
-  /** Feeds samples at the rate given to `open` (resampled inside) and returns segments that closed. */
-  accept(samples: Float32Array): SpeechSegment[];
-  /** Ends the stream; returns the segments still open. */
-  flush(): SpeechSegment[];
+  /** Feeds samples at the rate given to `open` (resampled inside) and resolves with the segments that closed. */
+  accept(samples: Float32Array): Promise<SpeechSegment[]>;
+  /** Ends the stream; resolves with the segments still open. */
+  flush(): Promise<SpeechSegment[]>;
   /** Frees the native detector. */
   close(): void;
 }

@@ -159,12 +159,12 @@ export const loadVad = async (config: Config, model: InstalledModel, _options?: 
       for (let i = 0; i < samples.length; i += windowSize) vad.acceptWaveform(samples.subarray(i, i + windowSize));
     };
     return {
-      accept(samples) {
+      async accept(samples) {
         if (closed) return [];
         feed(resampler ? resampler.resample(samples) : samples);
         return drain(vad, history, settings.padding);
       },
-      flush() {
+      async flush() {
         if (closed) return [];
         if (resampler) feed(resampler.flush(new Float32Array(0)));
         vad.flush();

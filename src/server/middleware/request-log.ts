@@ -17,6 +17,17 @@ export interface RequestLogEntry {
   readonly error?: string;
 }
 
+/** A line of the same log that is not a request: an engine process that crashed, or was killed for hanging. */
+export interface EventLogEntry {
+  readonly time: string;
+  readonly event: 'engine_crashed';
+  readonly model: string;
+  readonly reason: string;
+  /** Crashes in a row so far; at the limit the model is marked broken. */
+  readonly inARow: number;
+  readonly broken: boolean;
+}
+
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** Replies whose body keeps coming after the headers: SSE and audio streams without a length. */

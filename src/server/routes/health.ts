@@ -21,5 +21,5 @@ export const healthRoutes = (deps: RouteDeps) =>
     .get('/metrics', async (c) => {
       const loaded = await deps.runtime.ps();
       const installed = new Set((await deps.runtime.listModels()).map((m) => m.name));
-      return c.body(deps.metrics.render(loaded, installed), 200, { 'Content-Type': METRICS_CONTENT_TYPE });
+      return c.body(deps.metrics.render(loaded, installed, deps.runtime.engineHealth?.()), 200, { 'Content-Type': METRICS_CONTENT_TYPE });
     });

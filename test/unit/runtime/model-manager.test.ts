@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EngineHandle } from '../../../src/engines/types.js';
-import { AppError } from '../../../src/errors.js';
+import { AppError, EngineCrashError } from '../../../src/errors.js';
 import { createModelManager, type ModelManagerOptions } from '../../../src/runtime/model-manager.js';
 
 interface FakeHandle extends EngineHandle {
@@ -284,6 +284,64 @@ describe('model manager: leases and engine deaths', () => {
     expect(await mm.run('a', async () => 'again')).toBe('again');
     expect(loads).toHaveLength(2);
     hung.resolve();
+    await mm[Symbol.asyncDispose]();
+  });
+  it('a model whose engine crashes three times in a row is refused as broken until forgiven; a served request resets the count', async () => {
+    const kills: ((error: Error) => void)[] = [];
+    const crashes: unknown[] = [];
+    const mm = createModelManager({
+      keepAliveMs: 60_000,
+      maxLoaded: 3,
+      parallel: 1,
+      load: async () => {
+        const died = new Promise<Error>((resolve) => kills.push(resolve));
+        const handle: EngineHandle = { kind: 'tts', stats: async () => ({ memoryBytes: 1 }), died, dispose: async () => undefined };
+        return handle;
+      },
+    });
+    mm.onCrash((crash) => crashes.push(crash));
+    const crashOnce = async () => {
+      const hung = deferred();
+      const running = mm.run('voice', () => hung.promise);
+      await flush();
+      kills.at(-1)!(new Error('killed by SIGABRT'));
+      await expect(running).rejects.toMatchObject({ code: 'engine_crashed' });
+    };
+    await crashOnce();
+    await crashOnce();
+    // A request served in between: the crashes are no longer in a row.
+    expect(await mm.run('voice', async () => 'ok')).toBe('ok');
+    await crashOnce();
+    await crashOnce();
+    expect(mm.broken().size).toBe(0);
+    await crashOnce();
+    expect(mm.broken().get('voice')).toBe('killed by SIGABRT');
+    expect(mm.restarts().get('voice')).toBe(5);
+    expect(crashes.at(-1)).toEqual({ model: 'voice', reason: 'killed by SIGABRT', inARow: 3, broken: true });
+    const loadsBefore = kills.length;
+    await expect(mm.run('voice', async () => 'never')).rejects.toMatchObject({ code: 'model_broken', message: expect.stringMatching(/3 times in a row/) });
+    expect(kills.length).toBe(loadsBefore);
+    mm.forgive('voice');
+    expect(await mm.run('voice', async () => 'back')).toBe('back');
+    await mm[Symbol.asyncDispose]();
+  });
+
+  it('an engine that dies while loading counts as a crash', async () => {
+    const mm = createModelManager({
+      keepAliveMs: 60_000,
+      maxLoaded: 3,
+      parallel: 1,
+      maxCrashes: 2,
+      load: async () => {
+        throw new EngineCrashError("The engine stopped while loading 'bad' (exit code 255).", 'exit code 255');
+      },
+    });
+    await expect(mm.run('bad', async () => 'never')).rejects.toMatchObject({ code: 'engine_crashed' });
+    await flush();
+    await expect(mm.run('bad', async () => 'never')).rejects.toMatchObject({ code: 'engine_crashed' });
+    await flush();
+    await expect(mm.run('bad', async () => 'never')).rejects.toMatchObject({ code: 'model_broken' });
+    expect(mm.broken().get('bad')).toBe('exit code 255');
     await mm[Symbol.asyncDispose]();
   });
 });
