@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Runtime } from '../runtime/types.js';
 import { createApp, type AppOptions } from './app.js';
@@ -13,7 +13,33 @@ export interface ListenOptions extends Omit<AppOptions, 'shutdown' | 'draining'>
   readonly port: number;
   /** How long in-flight requests may run on after close() before they are aborted, in ms; default 10 s. */
   readonly graceMs?: number;
+  /** Longest time a client may take to send a request's headers, in ms; default 10 s. Then it gets 408 and the socket is closed. */
+  readonly headersTimeoutMs?: number;
+  /**
+   * Longest time a client may take to send a whole request, headers and
+   * body, in ms; default 120 s (a 100 MiB audio upload at 7 Mbit/s). It
+   * covers receiving the request only: a reply may stream for as long as it
+   * runs, and WebSockets are not timed.
+   */
+  readonly requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open, in ms; default 5 s. */
+  readonly keepAliveTimeoutMs?: number;
+  /**
+   * Most connections open at once; default 512 (half of a common limit of
+   * 1024 descriptors). At the cap a new connection closes the one idle the
+   * longest (no request in flight: a keep-alive one, or one yet to send its
+   * headers); when every connection is busy, the new one is refused.
+   */
+  readonly maxConnections?: number;
 }
+
+/** The defaults of the ListenOptions limits. */
+export const LISTEN_DEFAULTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 512,
+} as const;
 
 export interface RunningServer {
   /** `http://host:port` as bound. */
@@ -33,8 +59,19 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
   const metrics = options.metrics ?? createMetrics();
   const hostname = options.hostname ?? '127.0.0.1';
   const app = createApp(runtime, { boundHost: hostname, ...options, metrics, shutdown: shutdown.signal, draining: draining.signal });
+  const headersTimeout = options.headersTimeoutMs ?? LISTEN_DEFAULTS.headersTimeoutMs;
+  const requested = options.requestTimeoutMs ?? LISTEN_DEFAULTS.requestTimeoutMs;
+  // Node refuses a headers timeout longer than the request one (0 turns the request one off).
+  const requestTimeout = requested > 0 ? Math.max(headersTimeout, requested) : 0;
+  const serverOptions = {
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? LISTEN_DEFAULTS.keepAliveTimeoutMs,
+    // Node checks the two timeouts above every connectionsCheckingInterval (default 30 s, which would let a 10 s limit run to 40 s).
+    connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(Math.min(headersTimeout || Infinity, requestTimeout || Infinity) / 4))),
+  };
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname, port: options.port }, (info: AddressInfo) => {
+    const server = serve({ fetch: app.fetch, hostname, port: options.port, serverOptions }, (info: AddressInfo) => {
       const host = info.family === 'IPv6' || hostname.includes(':') ? `[${info.address}]` : info.address;
       let closing: Promise<void> | undefined;
       resolve({
@@ -58,7 +95,62 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
           })()),
       });
     }) as Server;
+    // No socket inactivity timeout (server.timeout stays 0): a streamed reply may be silent for long, e.g. while its model loads.
+    server.keepAliveTimeout = serverOptions.keepAliveTimeout;
+    capConnections(server, options.maxConnections ?? LISTEN_DEFAULTS.maxConnections);
     app.injectWebSocket(server);
     server.once('error', reject);
+  });
+};
+
+/**
+ * Holds `server` to `max` open connections. Each connection counts its
+ * requests in flight, from their headers to the end of their reply (an
+ * upgraded one stays busy until it closes); with none it is idle: a
+ * keep-alive socket between requests, or one that has not sent its headers
+ * yet. When a new connection would go over the cap, the one idle the
+ * longest is closed to make room; if none is idle, the new one is refused
+ * (closed at once). So idle sockets cannot lock clients out, and the daemon
+ * never holds more than `max` descriptors for clients. (server.maxConnections
+ * would refuse the new connection even when idle ones could make room.)
+ */
+const capConnections = (server: Server, max: number) => {
+  const open = new Map<Socket, { busy: number; idleSince: number }>();
+  const idlest = (): Socket | undefined => {
+    let found: Socket | undefined;
+    let since = Infinity;
+    for (const [socket, state] of open) {
+      if (state.busy === 0 && state.idleSince < since) {
+        found = socket;
+        since = state.idleSince;
+      }
+    }
+    return found;
+  };
+  server.on('connection', (socket: Socket) => {
+    if (open.size >= max) {
+      const victim = idlest();
+      if (!victim) {
+        socket.destroy();
+        return;
+      }
+      open.delete(victim);
+      victim.destroy();
+    }
+    open.set(socket, { busy: 0, idleSince: performance.now() });
+    socket.once('close', () => open.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const state = open.get(req.socket);
+    if (!state) return;
+    state.busy += 1;
+    res.once('close', () => {
+      state.busy -= 1;
+      state.idleSince = performance.now();
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage) => {
+    const state = open.get(req.socket);
+    if (state) state.busy += 1;
   });
 };

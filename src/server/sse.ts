@@ -28,10 +28,14 @@ const encoder = new TextEncoder();
 /** One SSE frame: `data: {json}\n\n` (a string is sent as it is, e.g. `[DONE]`). */
 export const sseFrame = (data: unknown): Uint8Array => encoder.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
 
+/**
+ * No `Connection` header: it is hop-by-hop and node's http server sets it
+ * itself. Setting `Connection: keep-alive` here made node keep the socket
+ * open after a client's `Connection: close`, until the keep-alive timeout.
+ */
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache',
-  Connection: 'keep-alive',
   'X-Accel-Buffering': 'no',
 } as const;
 
