@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
+import { createEncoderPool, type EncoderPool } from '../audio/encoder-pool.js';
 import { AppError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
 import type { RouteDeps, ServerEnv } from './context.js';
@@ -50,6 +51,8 @@ export interface AppOptions {
   /** Fires when the daemon starts to stop: new requests get 503 'stopping' while those in flight finish. */
   readonly draining?: AbortSignal;
   readonly metrics?: Metrics;
+  /** Where speech is encoded; default a pool of worker threads, stopped at shutdown. */
+  readonly encoders?: EncoderPool;
 }
 
 /**
@@ -60,7 +63,9 @@ export interface AppOptions {
  */
 export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   const metrics = options.metrics ?? createMetrics();
-  const deps: RouteDeps = { runtime, metrics, shutdown: options.shutdown ?? new AbortController().signal, ...(options.draining ? { draining: options.draining } : {}) };
+  const encoders = options.encoders ?? createEncoderPool();
+  const deps: RouteDeps = { runtime, metrics, encoders, shutdown: options.shutdown ?? new AbortController().signal, ...(options.draining ? { draining: options.draining } : {}) };
+  if (!options.encoders) deps.shutdown.addEventListener('abort', () => void encoders.close(), { once: true });
   // Every open session and generation listens for shutdown on this one signal: many at once are expected, not a leak.
   setMaxListeners(0, deps.shutdown);
   const app = new Hono<ServerEnv>();

@@ -1,3 +1,4 @@
+import type { EncoderPool } from '../audio/encoder-pool.js';
 import type { Context } from 'hono';
 import { AppError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
@@ -11,6 +12,8 @@ export interface RouteDeps {
   readonly shutdown: AbortSignal;
   /** Fires when it starts to stop (draining); absent when the app is not served by listen.ts. */
   readonly draining?: AbortSignal;
+  /** Audio encoders off the event loop (worker threads). */
+  readonly encoders: EncoderPool;
 }
 
 /** Per-request variables routes set for the request log. */

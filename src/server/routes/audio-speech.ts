@@ -4,7 +4,8 @@ import { parseBody } from '../../api/openai/schema-helpers.js';
 import { fromSpeechRequest, SAMPLE_RATE_HEADER, speechSchema } from '../../api/openai/speech.js';
 import { toSpeechDelta, toSpeechDone } from '../../api/openai/speech-events.js';
 import { toVoiceLists } from '../../api/openai/voices.js';
-import { contentTypeOf, createEncoder } from '../../audio/encode.js';
+import { contentTypeOf } from '../../audio/encode.js';
+import type { AsyncAudioEncoder } from '../../audio/encoder-pool.js';
 import { isAbortError } from '../../errors.js';
 import type { AudioChunk, SpeakResult } from '../../types/speech.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
@@ -26,22 +27,34 @@ export const audioSpeechRoutes = (deps: RouteDeps) =>
       if (body.model) c.set('model', body.model);
       const { request, format, sse, outputRate } = fromSpeechRequest(body);
       // One encoder for the whole answer, so a resampling one carries its filter history across sentences (no clicks at the joins).
-      let encode: ReturnType<typeof createEncoder> | undefined;
-      const encoder = (sampleRate: number) => (encode ??= createEncoder(format, { sampleRate, outputRate }));
+      let encode: AsyncAudioEncoder | undefined;
+      const encoder = (sampleRate: number) => (encode ??= deps.encoders.open(format, { sampleRate, outputRate }));
       const wrap = (bytes: Uint8Array, text?: string) => (!bytes.length || !sse ? bytes : sseFrame(toSpeechDelta(bytes, text)));
-      return streamResponse<SpeakResult>({
+      return streamResponse<{ result: SpeakResult; last: Uint8Array }>({
         signal: requestSignal(c, deps),
-        start: (emit, signal) =>
-          deps.runtime.speak({
-            ...request,
-            signal,
-            onAudio: (chunk: AudioChunk) => emit(wrap(encoder(chunk.sampleRate).push(chunk.samples), chunk.text)),
-          }),
-        tail: (result) => {
-          // No audio at all (nothing sayable): still a valid, empty file.
-          const last = encoder(result.sampleRate);
-          const rest = wrap(last.end());
-          return sse ? [rest, sseFrame(toSpeechDone(result, last.sampleRate))] : [rest];
+        start: async (emit, signal) => {
+          // Encoding runs off the event loop; its bytes go out in the order the audio came.
+          let encoded: Promise<unknown> = Promise.resolve();
+          try {
+            const result = await deps.runtime.speak({
+              ...request,
+              signal,
+              onAudio: (chunk: AudioChunk) => {
+                const bytes = encoder(chunk.sampleRate).push(chunk.samples);
+                encoded = encoded.then(async () => emit(wrap(await bytes, chunk.text)));
+              },
+            });
+            await encoded;
+            // No audio at all (nothing sayable): still a valid, empty file.
+            return { result, last: await encoder(result.sampleRate).end() };
+          } catch (error) {
+            encode?.dispose();
+            throw error;
+          }
+        },
+        tail: ({ result, last }) => {
+          const rest = wrap(last);
+          return sse ? [rest, sseFrame(toSpeechDone(result, encode!.sampleRate))] : [rest];
         },
         // SSE ends with an error event; a raw audio body is broken off, so the client sees it fail.
         failure: (error) => (sse ? sseFrame(toOpenAIError(error).body) : undefined),
@@ -49,8 +62,8 @@ export const audioSpeechRoutes = (deps: RouteDeps) =>
           const rate: Record<string, string> = encode ? { [SAMPLE_RATE_HEADER]: String(encode.sampleRate) } : {};
           return sse ? { ...SSE_HEADERS, ...rate } : { 'Content-Type': contentTypeOf(format), 'Cache-Control': 'no-cache', ...rate };
         },
-        onEnd: (result, error) =>
-          deps.metrics.observeOutcome(result?.model ?? body.model ?? 'default', result ? 'completed' : isAbortError(error) ? 'aborted' : 'failed'),
+        onEnd: (done, error) =>
+          deps.metrics.observeOutcome(done?.result.model ?? body.model ?? 'default', done ? 'completed' : isAbortError(error) ? 'aborted' : 'failed'),
       });
     })
     .get('/audio/voices', async (c) => {

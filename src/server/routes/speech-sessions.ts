@@ -11,7 +11,8 @@ import {
 import { toOpenAIError } from '../../api/openai/errors.js';
 import { parseBody } from '../../api/openai/schema-helpers.js';
 import { SAMPLE_RATE_HEADER } from '../../api/openai/speech.js';
-import { contentTypeOf, createEncoder, encodedRate, type AudioEncoder } from '../../audio/encode.js';
+import { contentTypeOf, encodedRate } from '../../audio/encode.js';
+import type { AsyncAudioEncoder, EncoderPool } from '../../audio/encoder-pool.js';
 import { AppError } from '../../errors.js';
 import { readJson, type RouteDeps, type ServerEnv } from '../context.js';
 import { SSE_HEADERS, sseFrame } from '../sse.js';
@@ -43,10 +44,10 @@ const describe = (entry: SessionEntry, registry: SessionRegistry) =>
 const closedToInput = (entry: SessionEntry) => entry.session.progress().state !== 'open';
 
 /** The audio of a session as a pulled body: one chunk read from the session per pull. */
-const audioBody = (entry: SessionEntry, registry: SessionRegistry, sse: boolean): ReadableStream<Uint8Array> => {
+const audioBody = (entry: SessionEntry, registry: SessionRegistry, encoders: EncoderPool, sse: boolean): ReadableStream<Uint8Array> => {
   const chunks = entry.session[Symbol.asyncIterator]();
-  let encoder: AudioEncoder | undefined;
-  const encoderFor = (sampleRate: number) => (encoder ??= createEncoder(entry.plan.format, { sampleRate, outputRate: entry.plan.outputRate }));
+  let encoder: AsyncAudioEncoder | undefined;
+  const encoderFor = (sampleRate: number) => (encoder ??= encoders.open(entry.plan.format, { sampleRate, outputRate: entry.plan.outputRate }));
   let finished = false;
   const finish = () => {
     finished = true;
@@ -61,7 +62,7 @@ const audioBody = (entry: SessionEntry, registry: SessionRegistry, sse: boolean)
           for (;;) {
             const next = await chunks.next();
             if (next.done) {
-              const last = encoderFor(entry.session.sampleRate ?? entry.plan.outputRate ?? 24_000).end();
+              const last = await encoderFor(entry.session.sampleRate ?? entry.plan.outputRate ?? 24_000).end();
               if (sse) {
                 if (last.length) controller.enqueue(sseFrame(toSessionDelta(last, '', Math.round(entry.session.progress().seconds * 1000))));
                 controller.enqueue(sseFrame(toSessionDone(entry.session.progress())));
@@ -71,7 +72,7 @@ const audioBody = (entry: SessionEntry, registry: SessionRegistry, sse: boolean)
               return;
             }
             const chunk = next.value;
-            const bytes = encoderFor(chunk.sampleRate).push(chunk.samples);
+            const bytes = await encoderFor(chunk.sampleRate).push(chunk.samples);
             if (!bytes.length) continue;
             controller.enqueue(sse ? sseFrame(toSessionDelta(bytes, chunk.text, chunk.offsetMs)) : bytes);
             return;
@@ -134,7 +135,7 @@ export const speechSessionRoutes = (deps: RouteDeps, registry: SessionRegistry) 
       const rate = rateOf(entry);
       const headers: Record<string, string> = sse ? { ...SSE_HEADERS } : { 'Content-Type': contentTypeOf(entry.plan.format), 'Cache-Control': 'no-cache' };
       if (rate) headers[SAMPLE_RATE_HEADER] = String(rate);
-      return new Response(audioBody(entry, registry, sse), { status: 200, headers });
+      return new Response(audioBody(entry, registry, deps.encoders, sse), { status: 200, headers });
     })
     .post('/audio/speech/sessions/:id/close', (c) => {
       const entry = find(c);

@@ -13,7 +13,7 @@ import {
   type ClientMessage,
   type StreamPlan,
 } from '../../api/murmur/speech-stream.js';
-import { createEncoder, type AudioEncoder } from '../../audio/encode.js';
+import type { AsyncAudioEncoder } from '../../audio/encoder-pool.js';
 import { AppError } from '../../errors.js';
 import type { SpeechSession } from '../../runtime/speech-session.js';
 import type { RouteDeps, ServerEnv } from '../context.js';
@@ -61,8 +61,8 @@ const createSocketState = (deps: RouteDeps, plan: StreamPlan, ws: WSContext<WebS
   };
 
   const pump = async (id: string, session: SpeechSession) => {
-    let encoder: AudioEncoder | undefined;
-    const encoderFor = (rate: number) => (encoder ??= createEncoder(plan.format, { sampleRate: rate, outputRate: plan.outputRate }));
+    let encoder: AsyncAudioEncoder | undefined;
+    const encoderFor = (rate: number) => (encoder ??= deps.encoders.open(plan.format, { sampleRate: rate, outputRate: plan.outputRate }));
     const deliver = (bytes: Uint8Array, text: string, offsetMs: number) => {
       if (!bytes.length) return;
       send(toAudioDelta(id, bytes, text, offsetMs, encoder!.sampleRate, plan.binary));
@@ -71,10 +71,10 @@ const createSocketState = (deps: RouteDeps, plan: StreamPlan, ws: WSContext<WebS
     try {
       for await (const chunk of session) {
         await roomToSend();
-        deliver(encoderFor(chunk.sampleRate).push(chunk.samples), chunk.text, chunk.offsetMs);
+        deliver(await encoderFor(chunk.sampleRate).push(chunk.samples), chunk.text, chunk.offsetMs);
       }
       const progress = session.progress();
-      if (progress.state !== 'cancelled') deliver(encoderFor(session.sampleRate ?? 24_000).end(), '', Math.round(progress.seconds * 1000));
+      if (progress.state !== 'cancelled') deliver(await encoderFor(session.sampleRate ?? 24_000).end(), '', Math.round(progress.seconds * 1000));
       send(toContextDone(id, progress));
     } catch (error) {
       send(toErrorEvent(error as Error, id));
