@@ -11,6 +11,7 @@ import { transcribeLocal } from './transcribe-local.js';
 import type { TtsHandle } from '../engines/speech/tts-types.js';
 import { checkSpeakRequest, checkSpeed, resolveVoice, synthesizeSpeech, voiceList } from './speak.js';
 import { createSpeechSession } from './speech-session.js';
+import { checkSchemaBounds } from './schema-bounds.js';
 import { resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
 import type { Runtime } from './types.js';
 import type { EmbedResult, GenerationResult } from '../types/chat.js';
@@ -182,14 +183,16 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       }
     },
     transcribe: (request) => transcribeLocal({ ...resolving, use }, request),
-    chat: ({ model, ...request }) =>
-      use<LlmHandle, GenerationResult>(
+    chat: async ({ model, ...request }) => {
+      checkSchemaBounds(request);
+      return use<LlmHandle, GenerationResult>(
         model,
         ['llm'],
         'chat',
         async (handle, found, waited) => finish(found.name, await handle.chat(request), waited),
         request.signal,
-      ),
+      );
+    },
     complete: ({ model, ...request }) =>
       use<LlmHandle, GenerationResult>(
         model,
