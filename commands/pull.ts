@@ -2,10 +2,26 @@ import { Command } from './commander.js';
 import { describeVerb } from './verbs.js';
 import type { InstalledModel } from '../src/store/types.js';
 import type { CommandContext } from './context.js';
-import { openStore, warnError, withExamples, withJson } from './shared.js';
+import type { CleanReport } from '../src/store/clean.js';
+import { commandConfig, openStore, printJson, warnError, withExamples, withJson } from './shared.js';
+
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** `removed 3 partial downloads (1.2 GB)`, and what was left because a pull is using it. */
+const describeClean = async (report: CleanReport): Promise<string> => {
+  const { formatBytes } = await import('./ui/format.js');
+  const parts = [
+    ...(report.partials.length ? [count(report.partials.length, 'partial download', 'partial downloads')] : []),
+    ...(report.staging.length ? [count(report.staging.length, 'unfinished staging directory', 'unfinished staging directories')] : []),
+  ];
+  const lines = [parts.length ? `removed ${parts.join(' and ')} (${formatBytes(report.bytes)})` : 'no partial downloads to remove'];
+  if (report.inUse.length) lines.push(`kept ${count(report.inUse.length, 'partial download', 'partial downloads')} that a running pull is writing`);
+  return lines.map((line) => `${line}\n`).join('');
+};
 
 interface PullFlags {
   force?: boolean;
+  clean?: boolean;
   name?: string;
   json?: boolean;
 }
@@ -15,8 +31,9 @@ export const pullCommand = (ctx: CommandContext) =>
     withJson(
       new Command('pull')
         .description(describeVerb('pull'))
-        .argument('<model...>', 'catalog name (see `murmur list --all`), hf:owner/repo/file, hf:owner/repo:QUANT, an https URL, or a local path')
+        .argument('[model...]', 'catalog name (see `murmur list --all`), hf:owner/repo/file, hf:owner/repo:QUANT, an https URL, or a local path')
         .option('--force', 'download again even when installed')
+        .option('--clean', 'delete partial downloads and stale staging (what failed or killed pulls left) and say what that freed; then pull any models named')
         .option('--name <name>', 'install under this name (for URLs and local imports)'),
     ),
     [
@@ -26,11 +43,23 @@ export const pullCommand = (ctx: CommandContext) =>
       'murmur pull hf:unsloth/Qwen3-0.6B-GGUF:Q4_K_M           # one quantization of a repository',
       'murmur pull ./my-voice/ --name my-voice              # import a local model',
       'MURMUR_MIRROR=/srv/murmur-mirror murmur pull silero-vad --json',
+      'murmur pull --clean                                  # free what partial downloads hold (after a disk-full)',
     ],
   ).action(async (models: string[], flags: PullFlags, command: Command) => {
     if (flags.name && models.length > 1) {
       const { UsageError } = await import('../src/errors.js');
       throw new UsageError('--name works with one model at a time.');
+    }
+    if (!models.length && !flags.clean) {
+      const { UsageError } = await import('../src/errors.js');
+      throw new UsageError('Name a model to pull (see `murmur list --all`), or pass --clean to delete partial downloads.');
+    }
+    if (flags.clean) {
+      const { cleanStore } = await import('../src/store/clean.js');
+      const report = await cleanStore(commandConfig(ctx, command).home);
+      ctx.stderr.write(await describeClean(report));
+      if (flags.json) printJson(ctx, { status: 'cleaned', ...report });
+      if (!models.length) return;
     }
     const { store } = await openStore(ctx, command);
     const { createPullRenderer } = await import('./ui/download-bars.js');

@@ -23,7 +23,7 @@ export const verbs: readonly Verb[] = [
   {
     name: 'pull',
     description: 'download models into the store (resumable, verified), or import a local file or directory',
-    args: ['<model...>'],
+    args: ['[model...]'],
     takesOptions: true,
     load: async () => (await import('./pull.js')).pullCommand,
   },

@@ -18,7 +18,8 @@ export interface RouteDeps {
 
 /** Per-request variables routes set for the request log. */
 export interface ServerEnv {
-  Variables: { model?: string };
+  /** model: the model a request named; streamError: why a streamed reply ended in an error after its 200 went out. */
+  Variables: { model?: string; streamError?: string };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, DownloadError } from '../errors.js';
 import { describeSource, isTransient, openSource, transient, type Body, type Source } from './mirror.js';
-import { metaPath, storeFsError } from './paths.js';
+import { describeBytes, makeStoreDir, metaPath, NO_SPACE_HINT, storeFsError } from './paths.js';
 import { hashInto, mergeExpected, verifyDownload, type Expected } from './verify.js';
 
 export interface DownloadOptions {
@@ -63,6 +63,30 @@ const sizeOf = async (path: string): Promise<number> => {
   } catch {
     return 0;
   }
+};
+
+/** The bytes in the files of `dir` (partial downloads and their sidecars). */
+const bytesIn = async (dir: string): Promise<number> => {
+  let total = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) total += await sizeOf(join(dir, name));
+  return total;
+};
+
+/**
+ * The disk filled up mid-download: the partial stays (a later pull resumes
+ * it), but it also keeps the disk full, so the message says how much it
+ * holds and how to let it go.
+ */
+const noSpace = async (url: string, partial: string, cause: unknown): Promise<AppError> => {
+  const dir = dirname(partial);
+  const held = await sizeOf(partial);
+  const all = await bytesIn(dir);
+  const others = all > held + 4096 ? `; all partial downloads hold ${describeBytes(all)}` : '';
+  return new AppError(
+    'no_space',
+    `No space left on the device while downloading ${url}: its partial download (${describeBytes(held)}) is kept in ${dir} to resume${others}.`,
+    { hint: NO_SPACE_HINT, cause },
+  );
 };
 
 const interrupted = (url: string, cause: unknown) =>
@@ -155,18 +179,15 @@ const attempt = async (options: DownloadOptions): Promise<DownloadResult> => {
  * retries dropped connections with backoff, and verifies size and sha256
  * (catalog first, then the server's LFS ETag / X-Linked-Size).
  * Throws `aborted` on the signal (the partial is kept for a later resume),
- * `checksum_mismatch` (partial deleted), `no_space` (partial kept),
+ * `checksum_mismatch` (partial deleted), `no_space` (partial kept, its
+ * size and `murmur pull --clean` named),
  * `store_not_writable`, or `download_failed`.
  */
 export const downloadFile = async (options: DownloadOptions): Promise<DownloadResult> => {
   const dir = dirname(options.partial);
   const retries = options.retries ?? 4;
   const delay = options.retryDelayMs ?? 500;
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (error) {
-    throw storeFsError(error, dir) ?? error;
-  }
+  await makeStoreDir(dir);
   for (let tries = 0; ; tries++) {
     try {
       return await attempt(options);
@@ -174,6 +195,7 @@ export const downloadFile = async (options: DownloadOptions): Promise<DownloadRe
       if (options.signal?.aborted) throw interrupted(options.url, error);
       if (error instanceof AppError && !isTransient(error)) throw error;
       const fsError = storeFsError(error, dir);
+      if (fsError?.code === 'no_space') throw await noSpace(options.url, options.partial, error);
       if (fsError) throw fsError;
       if (!isTransient(error) || tries >= retries) {
         if (error instanceof AppError) throw error;

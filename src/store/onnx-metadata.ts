@@ -153,3 +153,85 @@ export const readOnnxMetadata = async (file: string): Promise<Record<string, str
     await handle.close();
   }
 };
+
+/** Reads a protobuf string field 1 (a ValueInfoProto's name) from a small message. */
+const nameOf = (data: Buffer): string | undefined => {
+  let i = 0;
+  const varint = (): number | undefined => {
+    let value = 0;
+    let shift = 0;
+    for (let k = 0; k < 5; k++) {
+      if (i >= data.length) return undefined;
+      const byte = data[i++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((byte & 0x80) === 0) return value;
+    }
+    return undefined;
+  };
+  while (i < data.length) {
+    const tag = varint();
+    if (tag === undefined) return undefined;
+    const wire = tag & 7;
+    if (wire === 0) {
+      if (varint() === undefined) return undefined;
+    } else if (wire === 2) {
+      const length = varint();
+      if (length === undefined || i + length > data.length) return undefined;
+      if (tag >>> 3 === 1) return data.toString('utf8', i, i + length);
+      i += length;
+    } else if (wire === 1 || wire === 5) {
+      i += wire === 1 ? 8 : 4;
+    } else return undefined;
+  }
+  return undefined;
+};
+
+/**
+ * The names of an ONNX model's graph inputs (GraphProto field 11), read the
+ * way readOnnxMetadata reads metadata: walking field tags and seeking past
+ * nodes and weights, so a large model costs a few reads. Throws
+ * AppError('not_supported') when the file is not a well-formed ONNX model.
+ */
+export const readOnnxInputs = async (file: string): Promise<string[]> => {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) throw notOnnx(file, 'it is empty');
+    const cursor = new Cursor(handle, size);
+    const inputs: string[] = [];
+    /** Walks the fields in [cursor.position, end); descends into `into` (the graph) and collects inputs inside it. */
+    const walk = async (end: number, graph: boolean): Promise<void> => {
+      while (cursor.position < end) {
+        const tag = await cursor.varint();
+        if (tag === undefined) throw notOnnx(file, `bad field tag at byte ${cursor.position}`);
+        const field = Number(tag >> 3n);
+        const wire = Number(tag & 7n);
+        if (field < 1 || field > MAX_FIELD) throw notOnnx(file, `unexpected field ${field} at byte ${cursor.position}`);
+        if (wire === 0) {
+          if ((await cursor.varint()) === undefined) throw notOnnx(file, 'truncated number');
+        } else if (wire === 1 || wire === 5) {
+          cursor.position += wire === 1 ? 8 : 4;
+        } else if (wire === 2) {
+          const length = await cursor.varint();
+          if (length === undefined || length > BigInt(end - cursor.position)) throw notOnnx(file, `field ${field} runs past its end (truncated?)`);
+          const count = Number(length);
+          if (!graph && field === 7) await walk(cursor.position + count, true);
+          else if (graph && field === 11 && count <= MAX_ENTRY_BYTES) {
+            const data = await cursor.bytes(count);
+            const name = data && nameOf(data);
+            if (name === undefined) throw notOnnx(file, 'malformed graph input');
+            inputs.push(name);
+          } else cursor.position += count;
+        } else {
+          throw notOnnx(file, `unsupported wire type ${wire} at byte ${cursor.position}`);
+        }
+      }
+      if (cursor.position > end) throw notOnnx(file, 'truncated');
+    };
+    await walk(size, false);
+    return inputs;
+  } finally {
+    await handle.close();
+  }
+};

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { AppError } from '../errors.js';
 
 /** The directories of a store under MURMUR_HOME. */
@@ -48,35 +48,91 @@ export const metaPath = (partial: string): string => `${partial}.meta.json`;
 
 const NOT_WRITABLE = new Set(['EACCES', 'EROFS', 'ENOTDIR', 'EPERM', 'EEXIST']);
 
+const errnoOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
+
+/** Bytes in decimal units for messages: `512 B`, `1.2 MB`, `3.40 GB` (as commands/ui/format.ts shows them). */
+export const describeBytes = (bytes: number): string => {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  if (unit === 0) return `${bytes} B`;
+  return `${value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)} ${units[unit]}`;
+};
+
+/** `store_not_writable` for `dir`, naming the errno code. */
+export const notWritable = (dir: string, code: string, cause?: unknown): AppError =>
+  new AppError('store_not_writable', `murmur cannot write to its store at ${dir} (${code}).`, {
+    hint: 'Check the permissions of MURMUR_HOME, or point MURMUR_HOME at a writable directory.',
+    cause,
+  });
+
+/** The hint of every `no_space`: partial downloads are kept to resume, and `--clean` frees them. */
+export const NO_SPACE_HINT = 'Free some space and run the pull again (it resumes where it stopped), or run `murmur pull --clean` to delete partial downloads.';
+
 /**
  * Turns a file-system error while writing the store into a user-facing
  * AppError (`no_space`, `store_not_writable`), or returns undefined when it
- * is something else.
+ * is something else. ENOENT is not mapped here (a missing source file is
+ * not the store's fault): `makeStoreDir` maps it where a directory of the
+ * store cannot be created.
  */
 export const storeFsError = (error: unknown, dir: string): AppError | undefined => {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof AppError) return undefined;
+  const code = errnoOf(error);
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new AppError('no_space', `No space left on the device while writing to ${dir}.`, {
-      hint: 'Free some space (or point MURMUR_HOME elsewhere) and run the pull again; it resumes where it stopped.',
-      cause: error,
-    });
+    return new AppError('no_space', `No space left on the device while writing to ${dir}.`, { hint: NO_SPACE_HINT, cause: error });
   }
-  if (code && NOT_WRITABLE.has(code)) {
-    return new AppError('store_not_writable', `The model store ${dir} is not writable (${code}).`, {
-      hint: 'Check its permissions, or set MURMUR_HOME (or --home) to a directory you can write.',
-      cause: error,
-    });
-  }
+  if (code && NOT_WRITABLE.has(code)) return notWritable(dir, code, error);
   return undefined;
+};
+
+const isDirectory = async (dir: string): Promise<boolean> => (await stat(dir).catch(() => undefined))?.isDirectory() ?? false;
+
+/**
+ * mkdir -p, one level at a time. Node's own `recursive: true` never returns
+ * where a parent cannot be made and mkdir answers ENOENT (under /proc, for
+ * one): it retries for ever. Here an ENOENT that making the parents does
+ * not cure, and a parent that is not a directory, are errors.
+ */
+const mkdirs = async (dir: string): Promise<void> => {
+  try {
+    await mkdir(dir);
+    return;
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === 'EEXIST') {
+      if (await isDirectory(dir)) return;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', path: dir });
+    }
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
+  }
+  await mkdirs(dirname(dir));
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    if (errnoOf(error) !== 'EEXIST' || !(await isDirectory(dir))) throw error;
+  }
+};
+
+/**
+ * Creates a directory of the store (and its parents), mapping what stops it
+ * (EACCES, EPERM, EROFS, ENOTDIR, and ENOENT: a parent that cannot be made)
+ * to `store_not_writable`, ENOSPC to `no_space`.
+ */
+export const makeStoreDir = async (dir: string): Promise<void> => {
+  try {
+    await mkdirs(dir);
+  } catch (error) {
+    const code = errnoOf(error);
+    throw storeFsError(error, dir) ?? (code === 'ENOENT' ? notWritable(dir, code, error) : error);
+  }
 };
 
 /** Creates the store's directories, mapping permission problems to `store_not_writable`. */
 export const ensureStoreDirs = async (paths: StorePaths): Promise<void> => {
-  for (const dir of [paths.models, paths.partial, paths.tmp, paths.locks]) {
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (error) {
-      throw storeFsError(error, dir) ?? error;
-    }
-  }
+  for (const dir of [paths.models, paths.partial, paths.tmp, paths.locks]) await makeStoreDir(dir);
 };

@@ -22,25 +22,33 @@ const ageOf = async (path: string): Promise<number> => {
 };
 
 /**
- * Removes what killed pulls and removals left under `tmp/`: a staging
- * directory `NAME-xxxxxx` (or `.old`) whose model's lock is not held, and a
- * removal `NAME-removed-PID-…` whose process is gone. `kill -9` mid-pull
- * otherwise leaves them there for ever. Returns the names removed.
+ * What killed pulls and removals left under `tmp/`: a staging directory
+ * `NAME-xxxxxx` (or `.old`) whose model's lock is not held, and a removal
+ * `NAME-removed-PID-…` whose process is gone. Returns their names.
  */
-export const cleanStaleStaging = async (paths: StorePaths): Promise<string[]> => {
-  const removed: string[] = [];
+export const findStaleStaging = async (paths: StorePaths): Promise<string[]> => {
+  const stale: string[] = [];
   for (const entry of await readdir(paths.tmp).catch(() => [] as string[])) {
     const path = join(paths.tmp, entry);
     const removal = /-removed-(\d+)-\d+$/.exec(entry);
-    let stale: boolean;
-    if (removal) stale = !alive(Number(removal[1]));
-    else {
-      const name = /^(.+)-[A-Za-z0-9]{6}(?:\.old)?$/.exec(entry)?.[1];
-      if (!name) continue;
-      stale = (await ageOf(path)) > YOUNG_MS && (await ageOf(join(paths.locks, `${name}.lock`))) > LIVE_LOCK_MS;
+    if (removal) {
+      if (!alive(Number(removal[1]))) stale.push(entry);
+      continue;
     }
-    if (!stale) continue;
-    await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    const name = /^(.+)-[A-Za-z0-9]{6}(?:\.old)?$/.exec(entry)?.[1];
+    if (name && (await ageOf(path)) > YOUNG_MS && (await ageOf(join(paths.locks, `${name}.lock`))) > LIVE_LOCK_MS) stale.push(entry);
+  }
+  return stale;
+};
+
+/**
+ * Removes what `findStaleStaging` finds: `kill -9` mid-pull otherwise
+ * leaves it there for ever. Returns the names removed.
+ */
+export const cleanStaleStaging = async (paths: StorePaths): Promise<string[]> => {
+  const removed: string[] = [];
+  for (const entry of await findStaleStaging(paths)) {
+    await rm(join(paths.tmp, entry), { recursive: true, force: true }).catch(() => undefined);
     removed.push(entry);
   }
   return removed;

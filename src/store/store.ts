@@ -1,4 +1,4 @@
-import { cp, copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, copyFile, mkdtemp, readFile, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Catalog, ModelRef } from '../catalog/catalog.js';
 import { closestNames } from '../catalog/resolve.js';
@@ -11,8 +11,9 @@ import { quantFiles } from './hf-quant.js';
 import { withLock } from './lock.js';
 import { cleanStaleStaging } from './stale-staging.js';
 import { checkTokensFile } from './tokens-check.js';
+import { checkOnnxFiles } from './onnx-check.js';
 import { sourceFor, toDownloadUrl } from './mirror.js';
-import { ensureStoreDirs, isValidModelName, MANIFEST, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
+import { ensureStoreDirs, isValidModelName, makeStoreDir, MANIFEST, metaPath, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
 import type { InstalledModel, Layout, Manifest, ManifestFile, PullEvent, PullOptions, PullRestriction, Store } from './types.js';
 
 /** Finds which engine runs the files in a directory (src/store/detect-family.ts by default). */
@@ -183,12 +184,18 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     const archive = file.archive ?? (archiveGuess ? archiveTypeOf(url) : undefined);
     if (archive) {
       emit({ status: 'extracting', model, file: label });
-      await extractArchive(result.path, archive, staging, label, signal);
+      try {
+        await extractArchive(result.path, archive, staging, label, signal);
+      } catch (error) {
+        // An archive that cannot be installed would only fail the same way next time: it does not stay in partial/.
+        if ((error as AppError).code === 'archive_invalid') await Promise.all([rm(result.path, { force: true }), rm(metaPath(result.path), { force: true })]);
+        throw error;
+      }
       await rm(result.path, { force: true });
       return undefined;
     }
     const target = placeOf(staging, file, url);
-    await mkdir(dirname(target), { recursive: true });
+    await makeStoreDir(dirname(target));
     await rename(result.path, target);
     return { path: relative(staging, target).split(sep).join('/'), sha256: result.sha256 };
   };
@@ -240,10 +247,15 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
         }
       }
       signal?.throwIfAborted();
+      // An ONNX file that does not parse would abort onnxruntime at first use (an uncaught Ort::Exception): refuse it first, by name.
+      const staged = await walk(staging);
+      await checkOnnxFiles(staging, staged.map((f) => f.path));
       const layout = await recognize(staging, entry ? { family: entry.family, kind: entry.kind } : undefined);
       // A tokens file sherpa-onnx cannot read would abort the process at first use: refuse it now.
       if (layout.files.tokens) await checkTokensFile(join(staging, layout.files.tokens), layout.files.tokens, layout.metadata);
-      const files: ManifestFile[] = (await walk(staging)).map((f) => ({ ...f, sha256: hashes.get(f.path) }));
+      // So would a "VAD" whose graph is not Silero's.
+      if (layout.family === 'silero-vad') await checkOnnxFiles(staging, staged.map((f) => f.path), layout.family);
+      const files: ManifestFile[] = staged.map((f) => ({ ...f, sha256: hashes.get(f.path) }));
       const manifest: Manifest = {
         name,
         kind: layout.kind,
@@ -319,7 +331,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       await withLock(paths.locks, model.name, async () => {
         const trash = join(paths.tmp, `${model.name}-removed-${process.pid}-${Date.now()}`);
         try {
-          await mkdir(paths.tmp, { recursive: true });
+          await makeStoreDir(paths.tmp);
           await rename(model.dir, trash);
           changed();
           await rm(trash, { recursive: true, force: true });

@@ -131,6 +131,17 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
     expect(result.stderr).toMatch(/resume/);
   });
 
+  it('pull with no model is a usage error that names --clean; --clean then a model cleans first and pulls', async () => {
+    const e = env();
+    const bare = await runCli(['pull'], e);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('or pass --clean to delete partial downloads');
+    const both = await runCli(['pull', '--clean', 'test-stories260k'], e);
+    expect(both.code).toBe(0);
+    expect(both.stderr).toContain('no partial downloads to remove');
+    expect(lines(both.stdout).at(-1)).toMatchObject({ status: 'success', model: 'test-stories260k' });
+  });
+
   it('each verb has examples in its --help', async () => {
     for (const verb of ['pull', 'list', 'show', 'rm']) {
       const help = await runCli([verb, '--help'], env());

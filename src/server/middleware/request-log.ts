@@ -33,7 +33,7 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 /** Replies whose body keeps coming after the headers: SSE and audio streams without a length. */
 const isStreamed = (res: Response): boolean => {
   const type = res.headers.get('Content-Type') ?? '';
-  return type.startsWith('text/event-stream') || (type.startsWith('audio/') && !res.headers.has('Content-Length'));
+  return type.startsWith('text/event-stream') || type.startsWith('application/x-ndjson') || (type.startsWith('audio/') && !res.headers.has('Content-Length'));
 };
 
 export interface RequestLogOptions {
@@ -64,7 +64,7 @@ export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandl
       ms: round(ms),
       ...(headersMs !== undefined ? { headersMs: round(headersMs) } : {}),
       ...(c.get('model') ? { model: c.get('model') } : {}),
-      ...(c.error ? { error: c.error.message } : {}),
+      ...(c.error ? { error: c.error.message } : c.get('streamError') ? { error: c.get('streamError') } : {}),
     });
   };
   try {

@@ -82,7 +82,12 @@ export const adminRoutes = (deps: RouteDeps) =>
             },
           }),
         tail: (model) => [...(held ?? []), line({ status: 'installed', model })],
-        failure: (error) => line(toHttpError(error).body),
+        failure: (error) => {
+          const answer = toHttpError(error);
+          // The 200 went out with the progress lines: the log says what went wrong instead.
+          c.set('streamError', answer.body.error.message);
+          return line(answer.body);
+        },
         headers: () => ({ 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' }),
       });
     });

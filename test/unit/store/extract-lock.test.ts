@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +46,38 @@ describe('extractArchive', () => {
     await extractArchive(file, 'tar', dest, 'evil.tar').catch(() => undefined);
     expect(readdirSync(join(dest, '..'))).toEqual(['inner']);
     expect(readdirSync(dest).filter((name) => name !== 'ok.txt')).toEqual([]);
+  });
+});
+
+describe('extractArchive and links', () => {
+  const linked = (links: Record<string, string>): string => {
+    const work = temp('murmur-links-');
+    mkdirSync(join(work, 'top', 'sub'), { recursive: true });
+    writeFileSync(join(work, 'top', 'a.txt'), 'alpha\n');
+    for (const [name, target] of Object.entries(links)) symlinkSync(target, join(work, 'top', name));
+    const file = join(work, 'links.tar');
+    execFileSync('tar', ['-cf', file, '-C', work, 'top']);
+    return file;
+  };
+
+  it('keeps links that stay inside the model directory', async () => {
+    const dest = temp('murmur-dest-');
+    await extractArchive(linked({ alias: 'a.txt', 'sub/up': '../a.txt', self: '.' }), 'tar', dest, 'links.tar');
+    expect(lstatSync(join(dest, 'alias')).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(dest, 'sub', 'up'))).toBe('../a.txt');
+    expect(readFileSync(join(dest, 'sub', 'up'), 'utf8')).toBe('alpha\n');
+  });
+
+  it('refuses an absolute link and one that climbs out, naming the entry, and leaves dest empty', async () => {
+    for (const [links, message] of [
+      [{ evil: '/etc/passwd' }, 'links.tar contains a link to an absolute path (top/evil → /etc/passwd)'],
+      [{ 'sub/evil': '../../other/x' }, "links.tar contains a link that leads outside the model's directory (top/sub/evil → ../../other/x)"],
+      [{ evil: '..' }, "links.tar contains a link that leads outside the model's directory (top/evil → ..)"],
+    ] as const) {
+      const dest = temp('murmur-dest-');
+      await expect(extractArchive(linked(links), 'tar', dest, 'links.tar')).rejects.toMatchObject({ code: 'archive_invalid', message: expect.stringContaining(message) });
+      expect(readdirSync(dest)).toEqual([]);
+    }
   });
 });
 
