@@ -16,9 +16,9 @@ export type { AudioFormat } from './decoders/detect.js';
 export { detectAudioFormat } from './decoders/detect.js';
 export { findFfmpeg } from './decoders/ffmpeg.js';
 
-/** Audio to decode: a file, bytes in memory (an upload), or a byte stream (stdin). */
+/** Audio to decode: a file (an upload stored on disk keeps its client-side name as `filename`), bytes in memory, or a byte stream (stdin). */
 export type AudioInput =
-  | { path: string }
+  | { path: string; filename?: string }
   | { bytes: Uint8Array; filename?: string }
   | { stream: AsyncIterable<Uint8Array>; filename?: string };
 
@@ -35,8 +35,11 @@ export interface OpenAudioOptions {
 
 const DEFAULT_CHUNK_SECONDS = 1;
 
-const labelOf = (input: AudioInput): string =>
-  'path' in input ? `'${basename(input.path)}'` : input.filename ? `'${basename(input.filename)}'` : 'the audio';
+/** How messages name the audio: its filename when given (even for a file, which may be an upload's temporary copy), else the file's name. */
+const labelOf = (input: AudioInput): string => {
+  const name = input.filename ?? ('path' in input ? input.path : undefined);
+  return name ? `'${basename(name)}'` : 'the audio';
+};
 
 const openReader = async (input: AudioInput): Promise<{ reader: ByteReader; totalBytes?: number }> => {
   if ('bytes' in input) return { reader: new ByteReader(memoryBytes(input.bytes)), totalBytes: input.bytes.length };

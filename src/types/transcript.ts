@@ -1,8 +1,12 @@
 /** Speech-to-text types: audio in, transcripts out. */
 
-/** Audio to transcribe: a file on disk, its bytes, or a byte stream such as stdin (any container murmur can decode). */
+/**
+ * Audio to transcribe: a file on disk, its bytes, or a byte stream such as
+ * stdin (any container murmur can decode). `filename` names the audio in
+ * messages (an upload stored under a temporary name keeps the client's).
+ */
 export type AudioInput =
-  | { readonly path: string }
+  | { readonly path: string; readonly filename?: string }
   | { readonly bytes: Uint8Array; readonly filename?: string }
   | { readonly stream: AsyncIterable<Uint8Array>; readonly filename?: string };
 

@@ -11,8 +11,19 @@ import type { TranscribeRequest } from '../../types/transcript.js';
  * (true, false or a VAD model's name).
  */
 
+/** A file part of the form, as the server stored it: on disk, under the name the client gave it. */
+export interface FormFile {
+  readonly path: string;
+  /** The part's filename (the client's, for messages); may be empty. */
+  readonly name: string;
+  /** Bytes. */
+  readonly size: number;
+}
+
 /** A parsed form: each field's text or file, or a list of them when it came more than once. */
-export type FormFields = Record<string, string | File | (string | File)[]>;
+export type FormFields = Record<string, string | FormFile | (string | FormFile)[]>;
+
+const isFormFile = (value: unknown): value is FormFile => typeof value === 'object' && value !== null && typeof (value as FormFile).path === 'string';
 
 export type TranscriptionTask = 'transcribe' | 'translate';
 
@@ -48,10 +59,10 @@ const list = (fields: FormFields, name: string): string[] => {
   return (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(String);
 };
 
-/** Reads and checks a transcription form (the upload is read into memory). */
-export const fromTranscriptionForm = async (fields: FormFields, task: TranscriptionTask): Promise<TranscriptionPlan> => {
+/** Reads and checks a transcription form whose upload is already on disk (the plan reads the audio from that file). */
+export const fromTranscriptionForm = (fields: FormFields, task: TranscriptionTask): TranscriptionPlan => {
   const file = Array.isArray(fields.file) ? fields.file[0] : fields.file;
-  if (!(file instanceof File)) throw new AppError('invalid_request', "Missing the 'file' field: the audio to transcribe.", { param: 'file' });
+  if (!isFormFile(file)) throw new AppError('invalid_request', "Missing the 'file' field: the audio to transcribe.", { param: 'file' });
   const format = (text(fields, 'response_format') ?? 'json') as TranscriptFormat;
   if (!transcriptFormats.includes(format)) {
     throw new AppError('invalid_request', `Invalid 'response_format' '${format}': use one of ${transcriptFormats.join(', ')}.`, { param: 'response_format' });
@@ -64,12 +75,11 @@ export const fromTranscriptionForm = async (fields: FormFields, task: Transcript
   const unknown = granularities.find((g) => g !== 'word' && g !== 'segment');
   if (unknown) throw new AppError('invalid_request', `Invalid 'timestamp_granularities' '${unknown}': use word and/or segment.`, { param: 'timestamp_granularities' });
   const vad = text(fields, 'vad');
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  if (bytes.length === 0) throw new AppError('invalid_request', `The uploaded file '${file.name}' is empty.`, { param: 'file', hint: 'Send a file with audio in it.' });
+  if (file.size === 0) throw new AppError('invalid_request', `The uploaded file '${file.name}' is empty.`, { param: 'file', hint: 'Send a file with audio in it.' });
   return {
     request: {
       model: text(fields, 'model'),
-      input: { bytes, filename: file.name },
+      input: { path: file.path, filename: file.name },
       language: task === 'translate' ? undefined : text(fields, 'language'),
       task,
       prompt: text(fields, 'prompt'),

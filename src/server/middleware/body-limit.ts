@@ -10,30 +10,31 @@ const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 const DRAIN_MAX_MS = 2000;
 
 /**
- * Refuses a body over the limit with `error` (413), after reading the rest
- * of the body and dropping it: a client still sending when the daemon
- * answers and closes would otherwise see its write fail (EPIPE) instead of
- * the 413. A body larger than DRAIN_MAX_BYTES, or slower than DRAIN_MAX_MS,
- * is cut off.
+ * Reads the rest of a body through `reader` and drops it, up to
+ * DRAIN_MAX_BYTES or DRAIN_MAX_MS, then cancels it. A client still sending
+ * when the daemon answers and closes would otherwise see its write fail
+ * (EPIPE) instead of the answer.
  */
+export const drainBody = async (reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> => {
+  const deadline = setTimeout(() => void reader.cancel().catch(() => undefined), DRAIN_MAX_MS);
+  try {
+    for (let read = 0; read <= DRAIN_MAX_BYTES; ) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      read += value.byteLength;
+    }
+  } catch {
+    /* the client went away, or the deadline cancelled the read */
+  } finally {
+    clearTimeout(deadline);
+    await reader.cancel().catch(() => undefined);
+  }
+};
+
+/** Refuses a body over the limit with `error` (413), after reading the rest of the body and dropping it (drainBody). */
 export const refuseBody = async (c: Context, error: AppError): Promise<never> => {
   const body = c.req.raw.body;
-  if (body && !body.locked) {
-    const reader = body.getReader();
-    const deadline = setTimeout(() => void reader.cancel().catch(() => undefined), DRAIN_MAX_MS);
-    try {
-      for (let read = 0; read <= DRAIN_MAX_BYTES; ) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        read += value.byteLength;
-      }
-    } catch {
-      /* the client went away, or the deadline cancelled the read */
-    } finally {
-      clearTimeout(deadline);
-      await reader.cancel().catch(() => undefined);
-    }
-  }
+  if (body && !body.locked) await drainBody(body.getReader());
   throw error;
 };
 
