@@ -88,9 +88,8 @@ interface Entry {
   memoryBytes: number;
   /** Set when the engine died: every call on the entry fails with it. */
   crash?: AppError;
-  /** Rejects with `crash` when the engine dies (calls race it). */
-  readonly dead: Promise<never>;
-  die: (error: AppError) => void;
+  /** Calls waiting on the entry, failed at once when its engine dies (see orDeath). */
+  readonly watchers: Set<(error: AppError) => void>;
   keepAliveMs: number;
   /** Callers holding the entry: loading, queued or running. */
   users: number;
@@ -203,7 +202,8 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
       cause: reason,
     });
     entry.crash = error;
-    entry.die(error);
+    for (const fail of entry.watchers) fail(error);
+    entry.watchers.clear();
     countCrash(entry.name, reason.message);
     if (entries.get(entry.name) === entry) entries.delete(entry.name);
     entry.closing = true;
@@ -211,12 +211,34 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     void dispose(entry);
   };
 
+  /**
+   * Settles as `promise` does, or rejects with the crash as soon as the
+   * entry's engine dies. Not Promise.race against one long-lived "dead"
+   * promise: every race would leave a reaction on it holding its result
+   * for as long as the model stays loaded.
+   */
+  const orDeath = <T>(entry: Entry, promise: Promise<T>): Promise<T> => {
+    if (entry.crash) {
+      promise.catch(() => undefined);
+      return Promise.reject(entry.crash);
+    }
+    return new Promise<T>((resolve, reject) => {
+      entry.watchers.add(reject);
+      promise.then(resolve, reject).finally(() => entry.watchers.delete(reject));
+    });
+  };
+
   /** Runs `fn` in a slot of `entry`, failing at once if its engine dies meanwhile. */
   const inSlot = async <T>(entry: Entry, handle: EngineHandle, fn: (handle: EngineHandle) => Promise<T>, signal?: AbortSignal): Promise<T> => {
-    const release = await Promise.race([entry.queue.acquire(signal), entry.dead]);
+    const acquiring = entry.queue.acquire(signal);
+    const release = await orDeath(entry, acquiring).catch((error: unknown) => {
+      // A slot granted after the crash goes straight back.
+      acquiring.then((r) => r(), () => undefined);
+      throw error;
+    });
     try {
       if (entry.crash) throw entry.crash;
-      const result = await Promise.race([fn(handle), entry.dead]);
+      const result = await orDeath(entry, fn(handle));
       served(entry.name);
       return result;
     } finally {
@@ -258,15 +280,11 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
         created.memoryBytes = (await handle.stats().catch(() => ({ memoryBytes: 0 }))).memoryBytes;
         return handle;
       });
-      let die!: (error: AppError) => void;
-      const dead = new Promise<never>((_, reject) => (die = reject));
-      dead.catch(() => undefined);
       const created: Entry = {
         name,
         promise,
         memoryBytes: 0,
-        dead,
-        die,
+        watchers: new Set(),
         queue: createSlotQueue({ slots: options.parallel, maxQueued, label: name }),
         keepAliveMs: options.keepAliveMs,
         users: 0,

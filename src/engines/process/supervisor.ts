@@ -247,21 +247,26 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
           if (gone) return reject(gone);
           if (signal?.aborted) return reject(abortReason(signal));
           const id = ++ids;
-          pending.set(id, { resolve: resolve as (value: unknown) => void, reject, onToken, signal, last: performance.now() });
+          // An abort answers at once, as an in-process engine does: the engine is told to stop, and a hung one cannot hold the caller.
+          const onAbort = () => {
+            if (!pending.delete(id)) return;
+            post({ t: 'cancel', id });
+            reject(abortReason(signal!));
+          };
+          const settle = () => signal?.removeEventListener('abort', onAbort);
+          pending.set(id, {
+            resolve: (value) => (settle(), resolve(value as T)),
+            reject: (error) => (settle(), reject(error)),
+            onToken,
+            signal,
+            last: performance.now(),
+          });
           if (!post({ t: 'call', id, method, args, cancellable: signal !== undefined })) {
             pending.delete(id);
+            settle();
             return reject(gone ?? crashError('its channel closed'));
           }
-          // An abort answers at once, as an in-process engine does: the engine is told to stop, and a hung one cannot hold the caller.
-          signal?.addEventListener(
-            'abort',
-            () => {
-              if (!pending.delete(id)) return;
-              post({ t: 'cancel', id });
-              reject(abortReason(signal));
-            },
-            { once: true },
-          );
+          signal?.addEventListener('abort', onAbort, { once: true });
         });
 
       const dispose = async () => {
