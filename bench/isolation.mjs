@@ -35,6 +35,17 @@ const models = process.env.MURMUR_TEST_MODELS ? resolve(process.env.MURMUR_TEST_
 const bin = join(root, 'dist', 'bin', 'murmur.js');
 if (!existsSync(bin)) throw new Error('run `npx tsc -p .` first');
 const wav = readFileSync(join(models, 'yesno-tdnn-ctc', 'test_wavs', '1_0_1_1_1_0_1_0.wav'));
+/** The clip repeated to a minute (8 kHz 16-bit mono), for real-time factors that are not all per-request overhead. */
+const minuteWav = (() => {
+  const pcm = wav.subarray(44);
+  const bytes = 60 * 8000 * 2;
+  const out = Buffer.alloc(44 + bytes);
+  wav.copy(out, 0, 0, 44);
+  out.writeUInt32LE(36 + bytes, 4);
+  out.writeUInt32LE(bytes, 40);
+  for (let at = 0; at < bytes; at += pcm.length) pcm.copy(out, 44 + at, 0, Math.min(pcm.length, bytes - at));
+  return out;
+})();
 
 const home = mkdtempSync(join(tmpdir(), 'murmur-bench-isolation-'));
 const env = { ...process.env, MURMUR_HOME: home, MURMUR_KEEP_ALIVE: '-1', MURMUR_GPU: process.env.MURMUR_GPU ?? 'off', MURMUR_MAX_LOADED: '8', MURMUR_MAX_QUEUE: '64', MURMUR_ISOLATION: '' };
@@ -95,18 +106,18 @@ const speechRtf = async (url) => {
   return (performance.now() - start) / 1000 / (bytes / 2 / 24_000);
 };
 
-const transcribe = (url) => {
+const transcribe = (url, audio = wav) => {
   const form = new FormData();
-  form.append('file', new Blob([wav], { type: 'audio/wav' }), 'yesno.wav');
+  form.append('file', new Blob([audio], { type: 'audio/wav' }), 'yesno.wav');
   form.append('model', 'yesno');
   return fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', body: form });
 };
 const asrRtf = async (url) => {
   const start = performance.now();
-  const res = await transcribe(url);
+  const res = await transcribe(url, minuteWav);
   await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`transcription: ${res.status}`);
-  return (performance.now() - start) / 1000 / ((wav.length - 44) / 2 / 8000);
+  return (performance.now() - start) / 1000 / 60;
 };
 
 /** Clients looping a request until the deadline; returns each request's latency in ms and the failures. */
@@ -194,7 +205,7 @@ try {
   // 3: mixed load, one daemon at a time (the other idle).
   const mixed = {};
   for (const d of daemons) {
-    const alone = await mixedLoad(d, false);
+    const alone = await cpuShares(d, () => mixedLoad(d, false));
     const together = await cpuShares(d, () => mixedLoad(d, true));
     mixed[d.isolation] = { alone, mixed: together, chatThroughputRatio: together.chatPerSecond / alone.chatPerSecond, chatP99Ratio: together.chatP99Ms / alone.chatP99Ms };
   }

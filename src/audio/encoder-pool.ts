@@ -40,7 +40,7 @@ export interface EncoderPool {
 export interface EncoderPoolOptions {
   /** Worker threads; 0 encodes on the calling thread. Default: cores - 1, at most 4, at least 1. */
   readonly threads?: number;
-  /** How much the threads yield to others (a Linux nice value, 0–19); default 5. */
+  /** How much the threads yield to others (a Linux nice value, 0–19); default 10. */
   readonly nice?: number;
 }
 
@@ -74,7 +74,7 @@ export const createEncoderPool = (options: EncoderPoolOptions = {}): EncoderPool
   const threads: Thread[] = [];
   let closed = false;
   const spawn = (): Thread => {
-    const worker = new Worker(threadEntry, { workerData: { nice: options.nice ?? 5 } });
+    const worker = new Worker(threadEntry, { workerData: { nice: options.nice ?? 10 } });
     worker.unref();
     const thread: Thread = { worker, waiting: new Map(), sessions: 0 };
     worker.on('message', (message: FromEncoder) => {

@@ -92,7 +92,19 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
   let index: { stamp: number; builtAt: number; models: Map<string, InstalledModel> } | undefined;
   let building: Promise<Map<string, InstalledModel>> | undefined;
   const RACY_MS = 2000;
-  const stampOf = async () => (await stat(paths.models).catch(() => undefined))?.mtimeMs ?? -1;
+  /*
+   * One stat of models/ serves every lookup within STAT_REUSE_MS (and those
+   * that arrive while it runs): a busy daemon looks models up several times
+   * per request, and those stats were 8% of its event loop under load.
+   * Another process's install is seen that much later at most.
+   */
+  const STAT_REUSE_MS = 50;
+  let stamping: { at: number; stamp: Promise<number> } | undefined;
+  const stampOf = (): Promise<number> => {
+    const now = performance.now();
+    if (!stamping || now - stamping.at > STAT_REUSE_MS) stamping = { at: now, stamp: stat(paths.models).then((s) => s.mtimeMs, () => -1) };
+    return stamping.stamp;
+  };
   const installed = async (): Promise<Map<string, InstalledModel>> => {
     const stamp = await stampOf();
     if (index && index.stamp === stamp && index.builtAt - stamp > RACY_MS) return index.models;
@@ -114,6 +126,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
   let cleaned: Promise<string[]> | undefined;
   const changed = () => {
     index = undefined;
+    stamping = undefined;
   };
 
   // Names are matched as typed, then lower-cased (pull lower-cases the names it derives: `Stories260K.gguf` is `stories260k`), then as a catalog alias.

@@ -9,7 +9,7 @@ import { AppError } from '../../src/errors.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { createApp } from '../../src/server/app.js';
 import { startServer, type RunningServer } from '../../src/server/listen.js';
-import { sweepStaleUploads, UPLOAD_PREFIX, uploadDirectory } from '../../src/server/upload-form.js';
+import { MEMORY_UPLOAD_BYTES, sweepStaleUploads, UPLOAD_PREFIX, uploadDirectory } from '../../src/server/upload-form.js';
 import { storePaths } from '../../src/store/paths.js';
 import type { TranscribeRequest, TranscribeResult } from '../../src/types/transcript.js';
 import { createFakeRuntime } from '../helpers/fake-runtime.js';
@@ -127,7 +127,7 @@ describe('uploads stream to a temporary file', () => {
   let url: string;
   /** The same runtime behind a 4 MiB upload limit. */
   let small: RunningServer;
-  const seen: { path?: string; filename?: string; size?: number; samples: number }[] = [];
+  const seen: { path?: string; filename?: string; size?: number; inMemory?: boolean; samples: number }[] = [];
   let hold: Promise<void> | undefined;
 
   const uploads = () => (existsSync(tmp) ? readdirSync(tmp).filter((name) => name.startsWith(UPLOAD_PREFIX)) : []);
@@ -145,6 +145,7 @@ describe('uploads stream to a temporary file', () => {
         const entry: (typeof seen)[number] = { samples: 0 };
         seen.push(entry);
         if ('path' in input) Object.assign(entry, { path: input.path, filename: input.filename, size: statSync(input.path).size });
+        if ('bytes' in input) Object.assign(entry, { inMemory: true, filename: input.filename, size: input.bytes.length });
         await hold;
         // The stored file, decoded for real a second at a time.
         const audio = await openAudioStream(input);
@@ -173,22 +174,35 @@ describe('uploads stream to a temporary file', () => {
 
   const audioPart = (dataBytes: number, filename = 'long.wav'): Part => ({ name: 'file', filename, size: 44 + dataBytes, pieces: () => wav(dataBytes) });
 
+  // Over MEMORY_UPLOAD_BYTES: smaller bodies stay in memory.
+  const SECONDS = Math.ceil((2 * MEMORY_UPLOAD_BYTES) / (RATE * 2));
+
   it('hands the runtime a path under the store tmp/, with the client name, and deletes it after the answer; file before or after model', async () => {
     for (const parts of [
-      [audioPart(RATE * 2 * 3, 'first.wav'), { name: 'model', value: 'fake-asr' }],
-      [{ name: 'model', value: 'fake-asr' }, { name: 'response_format', value: 'json' }, audioPart(RATE * 2 * 3, 'second.wav')],
+      [audioPart(RATE * 2 * SECONDS, 'first.wav'), { name: 'model', value: 'fake-asr' }],
+      [{ name: 'model', value: 'fake-asr' }, { name: 'response_format', value: 'json' }, audioPart(RATE * 2 * SECONDS, 'second.wav')],
     ] as Part[][]) {
       const res = await post(url, parts).response;
       expect(res.status, res.body).toBe(200);
-      expect(JSON.parse(res.body)).toMatchObject({ text: `${RATE * 3} samples` });
+      expect(JSON.parse(res.body)).toMatchObject({ text: `${RATE * SECONDS} samples` });
     }
     expect(seen.map((s) => s.filename)).toEqual(['first.wav', 'second.wav']);
     for (const s of seen) {
       expect(s.path!.startsWith(join(tmp, UPLOAD_PREFIX))).toBe(true);
       expect(s.path).toMatch(new RegExp(`${UPLOAD_PREFIX}${process.pid}-[0-9a-f]+\\.tmp$`));
-      expect(s.size).toBe(44 + RATE * 2 * 3);
+      expect(s.size).toBe(44 + RATE * 2 * SECONDS);
       expect(existsSync(s.path!)).toBe(false);
     }
+    expect(uploads()).toEqual([]);
+  });
+
+  it('keeps a small upload (with a Content-Length) in memory: no file, the same audio', async () => {
+    const res = await post(url, [{ name: 'model', value: 'fake-asr' }, audioPart(RATE * 2 * 3, 'short.wav')]).response;
+    expect(res.status, res.body).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ text: `${RATE * 3} samples` });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.path).toBeUndefined();
+    expect(seen[0]!.inMemory).toBe(true);
     expect(uploads()).toEqual([]);
   });
 
@@ -291,7 +305,7 @@ describe('uploads stream to a temporary file', () => {
 
     let release!: () => void;
     hold = new Promise((resolve) => (release = resolve));
-    const waiting = post(url, [{ name: 'model', value: 'fake-asr' }, audioPart(RATE * 2)]);
+    const waiting = post(url, [{ name: 'model', value: 'fake-asr' }, audioPart(RATE * 2 * SECONDS)]);
     await expect.poll(() => seen.length).toBe(1);
     expect(uploads()).toHaveLength(1);
     waiting.request.destroy();

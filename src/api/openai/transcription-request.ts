@@ -11,19 +11,19 @@ import type { TranscribeRequest } from '../../types/transcript.js';
  * (true, false or a VAD model's name).
  */
 
-/** A file part of the form, as the server stored it: on disk, under the name the client gave it. */
-export interface FormFile {
-  readonly path: string;
+/** A file part of the form, as the server stored it (on disk, or in memory when small), under the name the client gave it. */
+export type FormFile = {
   /** The part's filename (the client's, for messages); may be empty. */
   readonly name: string;
   /** Bytes. */
   readonly size: number;
-}
+} & ({ readonly path: string } | { readonly bytes: Uint8Array });
 
 /** A parsed form: each field's text or file, or a list of them when it came more than once. */
 export type FormFields = Record<string, string | FormFile | (string | FormFile)[]>;
 
-const isFormFile = (value: unknown): value is FormFile => typeof value === 'object' && value !== null && typeof (value as FormFile).path === 'string';
+const isFormFile = (value: unknown): value is FormFile =>
+  typeof value === 'object' && value !== null && (typeof (value as { path?: unknown }).path === 'string' || (value as { bytes?: unknown }).bytes instanceof Uint8Array);
 
 export type TranscriptionTask = 'transcribe' | 'translate';
 
@@ -79,7 +79,7 @@ export const fromTranscriptionForm = (fields: FormFields, task: TranscriptionTas
   return {
     request: {
       model: text(fields, 'model'),
-      input: { path: file.path, filename: file.name },
+      input: 'bytes' in file ? { bytes: file.bytes, filename: file.name } : { path: file.path, filename: file.name },
       language: task === 'translate' ? undefined : text(fields, 'language'),
       task,
       prompt: text(fields, 'prompt'),

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config.js';
 import { AppError, EngineCrashError, EngineLoadError } from '../../errors.js';
@@ -78,6 +78,18 @@ const describeExit = (code: number | null, signal: NodeJS.Signals | null): strin
 const poolSize = (config: Config, model: InstalledModel): number | undefined =>
   model.engine === 'sherpa-onnx' ? Math.max(1, Math.floor(availableParallelism() / Math.max(1, config.threads)) - 1) : undefined;
 
+/**
+ * How much an engine process yields the CPU when every core is busy (a
+ * nice value). Speech and listening engines yield to language models: a
+ * chat turn is one thread that its user waits on token by token, while the
+ * speech work around a synthesis or a decode spreads over several threads
+ * (encoding, uploads, VAD). Under 8 chat + 4 speech + 4 transcription
+ * clients on 2 cores chat kept 43–47% of its rate alone at nice 0 or 5, 53%
+ * at 10, with speech and transcription still served (bench/isolation.mjs).
+ * With spare cores it changes nothing.
+ */
+const niceOf = (model: InstalledModel): number => (model.engine === 'sherpa-onnx' ? 10 : 0);
+
 export const createProcessEngines = (config: Config, options: ProcessEnginesOptions): ProcessEngines => {
   const entry = options.entry ?? fileURLToPath(new URL('./host.js', import.meta.url));
   const exitMs = options.exitMs ?? 1000;
@@ -96,6 +108,14 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
         env: { ...process.env, ...(pool ? { UV_THREADPOOL_SIZE: String(pool) } : {}) },
       });
       const pid = child.pid;
+      const nice = niceOf(model);
+      if (pid !== undefined && nice > 0) {
+        try {
+          setPriority(pid, nice);
+        } catch {
+          // not permitted here: the engine runs at the daemon's priority
+        }
+      }
       // The engine's own output goes on to the daemon's stderr; the last lines name a native abort's cause.
       let tail = '';
       const keep = (chunk: Buffer) => {

@@ -51,7 +51,16 @@ export const audioTranscriptionsRoutes = (deps: RouteDeps, options: Transcriptio
     assertTranscriptionForm(contentType);
     const signal = requestSignal(c, deps);
     // The form is read as it arrives: the audio goes to a file (deleted when the request is done), the fields stay in memory.
-    const form = await readUploadForm({ body: c.req.raw.body, contentType, maxBytes, dir: await uploads(), signal: c.req.raw.signal, tooLarge });
+    const declared = Number(c.req.header('Content-Length'));
+    const form = await readUploadForm({
+      body: c.req.raw.body,
+      contentType,
+      maxBytes,
+      dir: await uploads(),
+      signal: c.req.raw.signal,
+      tooLarge,
+      ...(Number.isSafeInteger(declared) && declared >= 0 ? { contentLength: declared } : {}),
+    });
     let handedOver = false;
     try {
       const model = transcriptionModel(form.fields);
