@@ -1,6 +1,6 @@
 import { Command } from './commander.js';
 import { describeVerb } from './verbs.js';
-import type { LoadedModel } from '../src/types/models.js';
+import type { LoadedModel, ModelInfo } from '../src/types/models.js';
 import type { CommandContext } from './context.js';
 import { printJson, withExamples, withJson } from './shared.js';
 
@@ -15,18 +15,28 @@ export const psCommand = (ctx: CommandContext) =>
   ).action(async (flags: { host?: string; json?: boolean }, command: Command) => {
     const [{ openDaemon }, { formatBytes, formatExpiry, formatTable }] = await Promise.all([import('./runtime.js'), import('./ui/format.js')]);
     const runtime = await openDaemon(ctx, { host: flags.host, command });
-    const models: LoadedModel[] = await runtime.ps();
-    if (flags.json) return printJson(ctx, models);
-    if (!models.length) {
-      ctx.stderr.write('no models loaded (load one with `murmur load <model>`)\n');
-      return;
+    const [models, installed]: [LoadedModel[], ModelInfo[]] = await Promise.all([runtime.ps(), runtime.listModels().catch(() => [])]);
+    // Models the daemon refuses after crashing their engine too often: on stderr, so --json and the table stay as they were.
+    const sayBroken = () => {
+      for (const m of installed.filter((i) => i.broken)) ctx.stderr.write(`${m.name} is broken and refused: ${m.broken} (pull it again: \`murmur pull ${m.name} --force\`)\n`);
+    };
+    if (flags.json) {
+      printJson(ctx, models);
+      return sayBroken();
     }
-    const rows = models.map((m) => [
-      m.name,
-      m.kind,
-      formatBytes(m.memoryBytes),
-      m.queued ? `${m.inFlight} (+${m.queued} queued)` : String(m.inFlight),
-      formatExpiry(m.expiresAt),
-    ]);
-    ctx.stdout.write(formatTable(['NAME', 'KIND', 'MEMORY', 'IN-FLIGHT', 'EXPIRES'], rows));
+    if (!models.length) ctx.stderr.write('no models loaded (load one with `murmur load <model>`)\n');
+    else {
+      // The engine process of each model, where the daemon isolates them.
+      const pids = models.some((m) => m.pid !== undefined);
+      const rows = models.map((m) => [
+        m.name,
+        m.kind,
+        formatBytes(m.memoryBytes),
+        m.queued ? `${m.inFlight} (+${m.queued} queued)` : String(m.inFlight),
+        formatExpiry(m.expiresAt),
+        ...(pids ? [m.pid === undefined ? '-' : String(m.pid)] : []),
+      ]);
+      ctx.stdout.write(formatTable(['NAME', 'KIND', 'MEMORY', 'IN-FLIGHT', 'EXPIRES', ...(pids ? ['PID'] : [])], rows));
+    }
+    sayBroken();
   });

@@ -132,6 +132,11 @@ describe.skipIf(skip)(`engines in their own processes (real daemon, real engines
     expect(metrics).toMatch(/murmur_broken_models 1/);
     const events = daemon.log().filter((entry) => entry.event === 'engine_crashed' && entry.model === 'badvoice');
     expect(events.map((e) => e.broken)).toEqual([false, false, true]);
+    // `murmur ps` shows each model's engine process, and says which model is refused.
+    const ps = await runCli({ ...env(), MURMUR_HOST: daemon.url }, 'ps');
+    expect(ps.stdout).toMatch(/^NAME\s+KIND\s+MEMORY\s+IN-FLIGHT\s+EXPIRES\s+PID/);
+    expect(ps.stdout).toMatch(/\bvoice\s+tts\s.*\s\d+\n/);
+    expect(ps.stderr).toMatch(/badvoice is broken and refused: .*exit code 255.*murmur pull badvoice --force/);
 
     // Pulled again (by the CLI, another process): fresh files, another chance.
     await runCli(env(), 'pull', testModel(VOICE)!, '--name', 'badvoice', '--force');

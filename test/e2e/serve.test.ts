@@ -159,8 +159,9 @@ describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${
     expect(listed).toEqual([expect.objectContaining({ name: MODEL, expiresAt: null })]);
     expect(listed[0]!.memoryBytes).toBeGreaterThan(0);
     const table = (await cli('ps')).stdout;
-    expect(table.split('\n')[0]).toMatch(/^NAME\s+KIND\s+MEMORY\s+IN-FLIGHT\s+EXPIRES$/);
-    expect(table).toMatch(new RegExp(`^${MODEL}\\s+llm\\s+.+\\s+0\\s+forever$`, 'm'));
+    // The daemon runs the model in an engine process of its own: its PID is the last column.
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+KIND\s+MEMORY\s+IN-FLIGHT\s+EXPIRES\s+PID$/);
+    expect(table).toMatch(new RegExp(`^${MODEL}\\s+llm\\s+.+\\s+0\\s+forever\\s+\\d+$`, 'm'));
     expect(JSON.parse((await cli('unload', MODEL, '--json')).stdout)).toEqual({ unloaded: [MODEL] });
     expect((await ps()).models).toEqual([]);
   });
