@@ -193,6 +193,36 @@ describe.skipIf(skip)(`engines in their own processes (real daemon, real engines
     expect(daemon.process.exitCode).toBeNull();
   });
 
+  it('a long upload decoded with VAD stops decoding when its client leaves, and the daemon answers meanwhile', async () => {
+    // An hour of the yes/no clip (58 MB): decoding it all takes the VAD and the recognizer, each in its engine process, well over 10 s here.
+    const clip = readFileSync(testModel(WAV)!);
+    const pcm = clip.subarray(44);
+    const bytes = 3600 * 8000 * 2;
+    const long = Buffer.alloc(44 + bytes);
+    clip.copy(long, 0, 0, 44);
+    long.writeUInt32LE(36 + bytes, 4);
+    long.writeUInt32LE(bytes, 40);
+    for (let at = 0; at < bytes; at += pcm.length) pcm.copy(long, 44 + at, 0, Math.min(pcm.length, bytes - at));
+    const form = new FormData();
+    form.append('file', new Blob([long], { type: 'audio/wav' }), 'long.wav');
+    form.append('model', 'yesno');
+    form.append('vad', 'vad');
+    form.append('stream', 'true');
+    const leave = new AbortController();
+    const res = await fetch(`${daemon.url}/v1/audio/transcriptions`, { method: 'POST', body: form, signal: leave.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('transcript.text.delta')) text += new TextDecoder().decode((await reader.read()).value);
+    // Decoding is under way in the engines; the daemon's own loop is free.
+    expect((await fetch(`${daemon.url}/health`)).status).toBe(200);
+    leave.abort();
+    const busy = async () => ((await (await fetch(`${daemon.url}/api/ps`)).json()) as { models: { name: string; inFlight: number }[] }).models.filter((m) => m.inFlight > 0).map((m) => m.name);
+    // Not a speed check: decoding on to the end would keep them busy far longer than this wait.
+    await expect.poll(busy, { timeout: 5000 }).toEqual([]);
+    expect(daemon.process.exitCode).toBeNull();
+  });
+
   it('on SIGTERM with an engine hung mid-stream, the stream ends with a stopping error event and the daemon exits, its engines gone', async () => {
     const pid = await pidOf('tiny');
     const voicePid = await pidOf('voice');
