@@ -11,8 +11,10 @@ import { transcribeLocal } from './transcribe-local.js';
 import type { TtsHandle } from '../engines/speech/tts-types.js';
 import { checkSpeakRequest, checkSpeed, resolveVoice, synthesizeSpeech, voiceList } from './speak.js';
 import { createSpeechSession } from './speech-session.js';
+import { createListenSession } from './listen-session.js';
+import type { AsrHandle, VadHandle } from '../engines/speech/asr-types.js';
 import { checkSchemaBounds } from './schema-bounds.js';
-import { resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
+import { defaultModelOf, resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
 import type { Runtime } from './types.js';
 import type { EmbedResult, GenerationResult } from '../types/chat.js';
 import type { SpeakResult, VoiceList } from '../types/speech.js';
@@ -179,6 +181,46 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
         });
       } catch (error) {
         lease.release();
+        throw error;
+      }
+    },
+    openListen: async (options = {}) => {
+      const asrModel = await store.require(await resolveSpeechModel(resolving, 'asr', options.model));
+      requireKind(asrModel, ['asr'], 'transcribe');
+      freshFiles(asrModel);
+      const detect = options.turnDetection !== null;
+      let vadModel: InstalledModel | undefined;
+      if (detect) {
+        const chosen = options.vad ?? (await defaultModelOf(resolving, 'vad'))?.name;
+        if (!chosen) throw new AppError('invalid_request', 'Turn detection needs a voice-activity model, and none is installed.', { hint: 'Run `murmur pull silero-vad`, or turn detection off.', param: 'vad' });
+        vadModel = await store.require(chosen);
+        requireKind(vadModel, ['vad'], 'detect speech');
+        freshFiles(vadModel);
+      }
+      // Leases for the session's life: no lookup or load per turn.
+      const asr = await models.lease(asrModel.name, { signal: options.signal });
+      let vad: Awaited<ReturnType<typeof models.lease>> | undefined;
+      try {
+        vad = vadModel && (await models.lease(vadModel.name, { signal: options.signal }));
+        const release = () => {
+          asr.release();
+          vad?.release();
+        };
+        const asrHandle = asr.handle as AsrHandle;
+        const rate = 16_000;
+        return createListenSession({
+          model: asrModel.name,
+          ...(vadModel ? { vad: vadModel.name } : {}),
+          sampleRate: rate,
+          turnDetection: options.turnDetection,
+          ...(vad ? { openDetector: (settings) => (vad!.handle as VadHandle).open(rate, settings) } : {}),
+          transcribe: (samples, signal) => asr.run(() => asrHandle.transcribe(samples, rate, { language: options.language, signal }), { signal }),
+          signal: options.signal,
+          onEnd: release,
+        });
+      } catch (error) {
+        asr.release();
+        vad?.release();
         throw error;
       }
     },

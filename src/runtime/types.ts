@@ -5,6 +5,7 @@ import type { SpeakRequest, SpeakResult, VoiceList } from '../types/speech.js';
 import type { TranscribeRequest, TranscribeResult } from '../types/transcript.js';
 import type { PullOptions } from '../store/types.js';
 import type { SpeechSession, SpeechSessionOptions } from './speech-session.js';
+import type { ListenOptions, ListenSession } from './listen-session.js';
 
 /**
  * The Runtime: what both doors (commands/ and server/) are written against.
@@ -45,6 +46,13 @@ export interface SpeechRuntime {
    * comes out sentence by sentence as it is made (see speech-session.ts).
    */
   openSpeech(options?: SpeechSessionOptions): Promise<SpeechSession>;
+  /**
+   * Opens a listening session: captured audio goes in as it comes, turns
+   * come out (speech started / stopped, and each turn's transcript; see
+   * listen-session.ts). Absent on runtimes that cannot listen (a daemon
+   * reached over HTTP, until its realtime door).
+   */
+  openListen?(options?: ListenOptions): Promise<ListenSession>;
   voices(model?: string): Promise<VoiceList[]>;
   transcribe(request: TranscribeRequest): Promise<TranscribeResult>;
 }

@@ -62,10 +62,12 @@ const dispatch = (method: Method, args: readonly unknown[], signal: AbortSignal 
     case 'transcribe':
       return (h as AsrHandle).transcribe(args[0] as Float32Array, args[1] as number, { ...(args[2] as object), signal });
     case 'vadOpen':
-      detectors.set(args[0] as number, (h as VadHandle).open(args[1] as number));
+      detectors.set(args[0] as number, (h as VadHandle).open(args[1] as number, args[2] as object));
       return undefined;
     case 'vadAccept':
       return detector(args[0] as number).accept(args[1] as Float32Array);
+    case 'vadListen':
+      return detector(args[0] as number).listen(args[1] as Float32Array);
     case 'vadFlush':
       return detector(args[0] as number).flush();
     case 'vadClose':

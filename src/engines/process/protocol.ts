@@ -23,7 +23,7 @@ export interface HandleInfo {
 }
 
 /** The methods a proxy forwards; each takes plain arguments and resolves with plain data. */
-export type Method = 'chat' | 'complete' | 'embed' | 'synthesize' | 'transcribe' | 'vadOpen' | 'vadAccept' | 'vadFlush' | 'vadClose' | 'stats';
+export type Method = 'chat' | 'complete' | 'embed' | 'synthesize' | 'transcribe' | 'vadOpen' | 'vadAccept' | 'vadListen' | 'vadFlush' | 'vadClose' | 'stats';
 
 export type ToHost =
   | { readonly t: 'load'; readonly model: InstalledModel; readonly config: Config }

@@ -1,10 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { availableParallelism, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config.js';
 import { AppError, EngineCrashError, EngineLoadError } from '../../errors.js';
 import type { InstalledModel } from '../../store/types.js';
-import type { AsrHandle, AsrOptions, SpeechSegment, VadHandle, VoiceDetector } from '../speech/asr-types.js';
+import type { AsrHandle, AsrOptions, SpeechSegment, VadHandle, VoiceDetector, VoiceUpdate } from '../speech/asr-types.js';
 import type { SynthesizeOptions, TtsHandle } from '../speech/tts-types.js';
 import type { EngineFactory, EngineHandle, EngineStats, LlmHandle } from '../types.js';
 import { fromWire, type FromHost, type HandleInfo, type Method, type ToHost } from './protocol.js';
@@ -100,6 +101,8 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
   const factory: EngineFactory = (model, { signal } = {}) =>
     new Promise<EngineHandle>((resolveLoad, rejectLoad) => {
       signal?.throwIfAborted();
+      // Not a crash of the model's: the engine host itself is not there (murmur run from unbuilt sources, or a broken install).
+      if (!existsSync(entry)) throw new EngineLoadError(`murmur's engine host ${entry} is missing, so '${model.name}' cannot load in an engine process.`, { hint: 'Reinstall murmur (or build it: `npm run build`), or set MURMUR_ISOLATION=none.' });
       const pool = poolSize(config, model);
       const child = fork(entry, [], {
         serialization: 'advanced',
@@ -346,13 +349,14 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
               ...base,
               kind: 'vad',
               sampleRate: info.sampleRate ?? 16_000,
-              open: (rate): VoiceDetector => {
+              open: (rate, settings): VoiceDetector => {
                 const id = ++detectors;
-                const ready = request<void>('vadOpen', [id, rate]);
+                const ready = request<void>('vadOpen', [id, rate, settings ?? {}]);
                 ready.catch(() => undefined);
                 let closed = false;
                 return {
                   accept: async (samples) => (closed ? [] : (await ready, request<SpeechSegment[]>('vadAccept', [id, compact(samples)]))),
+                  listen: async (samples) => (closed ? { segments: [], speaking: false } : (await ready, request<VoiceUpdate>('vadListen', [id, compact(samples)]))),
                   flush: async () => (closed ? [] : (await ready, request<SpeechSegment[]>('vadFlush', [id]))),
                   close: () => {
                     if (closed) return;

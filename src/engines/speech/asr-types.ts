@@ -57,10 +57,38 @@ export interface SpeechSegment {
 export interface VoiceDetector {
   /** Feeds samples at the rate given to `open` (resampled inside) and resolves with the segments that closed. */
   accept(samples: Float32Array): Promise<SpeechSegment[]>;
+  /**
+   * As accept, and says whether speech is under way after these samples
+   * (and since when, in seconds of the stream, once it was first detected):
+   * what turn detection needs to say "speech started" before it ends.
+   */
+  listen(samples: Float32Array): Promise<VoiceUpdate>;
   /** Ends the stream; resolves with the segments still open. */
   flush(): Promise<SpeechSegment[]>;
   /** Frees the native detector. */
   close(): void;
+}
+
+/** What a detector knows after some samples: the segments that closed, and whether one is open. */
+export interface VoiceUpdate {
+  readonly segments: SpeechSegment[];
+  readonly speaking: boolean;
+  /** When the open segment's speech was first detected, in seconds of the stream (while speaking). */
+  readonly speechStart?: number;
+}
+
+/** How a detector cuts speech (vad.ts's VadSettings): what a session's turn detection may change. */
+export interface VoiceDetectorSettings {
+  /** Speech probability above which a window is speech (0–1). */
+  readonly threshold: number;
+  /** Seconds of silence that end a segment. */
+  readonly minSilenceDuration: number;
+  /** Shorter bursts are ignored, in seconds. */
+  readonly minSpeechDuration: number;
+  /** Longer speech is split, in seconds. */
+  readonly maxSpeechDuration: number;
+  /** Seconds of audio kept before and after each segment's samples. */
+  readonly padding: number;
 }
 
 /** A VAD model (silero, ten-vad) loaded once; `open` makes a detector per stream. */
@@ -68,7 +96,7 @@ export interface VadHandle extends EngineHandle {
   readonly kind: 'vad';
   /** The rate segments come out at (16 kHz). */
   readonly sampleRate: number;
-  open(inputSampleRate: number): VoiceDetector;
+  open(inputSampleRate: number, settings?: Partial<VoiceDetectorSettings>): VoiceDetector;
 }
 
 /* ------------------------------------------------ sherpa-onnx-node parts */
@@ -94,6 +122,8 @@ export interface SherpaOfflineRecognizer {
 export interface SherpaVad {
   acceptWaveform(samples: Float32Array): void;
   isEmpty(): boolean;
+  /** Whether the detector is inside speech now. */
+  isDetected(): boolean;
   front(enableExternalBuffer?: boolean): { start: number; samples: Float32Array };
   pop(): void;
   flush(): void;

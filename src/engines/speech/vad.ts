@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import { AppError, EngineLoadError } from '../../errors.js';
 import type { InstalledModel } from '../../store/types.js';
 import type { EngineLoadOptions } from '../types.js';
-import type { SherpaSpeech, SherpaVad, SpeechSegment, VadHandle, VoiceDetector } from './asr-types.js';
+import type { SherpaSpeech, SherpaVad, SpeechSegment, VadHandle, VoiceDetector, VoiceDetectorSettings } from './asr-types.js';
 import { loadSherpa } from './sherpa.js';
 
 /** Silero and ten-vad take 16 kHz only. */
@@ -14,17 +14,7 @@ export const VAD_SAMPLE_RATE = 16_000;
  * silence (short pauses inside a sentence stay in it) and is cut at 20 s, so
  * every segment fits a recognizer's 30 s window with room to spare.
  */
-export interface VadSettings {
-  readonly threshold: number;
-  /** Seconds of silence that end a segment. */
-  readonly minSilenceDuration: number;
-  /** Shorter bursts are ignored, in seconds. */
-  readonly minSpeechDuration: number;
-  /** Longer speech is split, in seconds. */
-  readonly maxSpeechDuration: number;
-  /** Seconds of audio kept before and after each segment's samples (its times stay the detected ones). */
-  readonly padding: number;
-}
+export type VadSettings = VoiceDetectorSettings;
 
 export const DEFAULT_VAD_SETTINGS: VadSettings = { threshold: 0.5, minSilenceDuration: 0.5, minSpeechDuration: 0.25, maxSpeechDuration: 20, padding: 0.5 };
 
@@ -111,8 +101,8 @@ const drain = (vad: SherpaVad, history: History, padding: number): SpeechSegment
   return out;
 };
 
-/** Loads a silero or ten-vad model; each `open()` makes an independent detector for one stream. */
-export const loadVad = async (config: Config, model: InstalledModel, _options?: EngineLoadOptions, settings: VadSettings = DEFAULT_VAD_SETTINGS): Promise<VadHandle> => {
+/** Loads a silero or ten-vad model; each `open()` makes an independent detector for one stream, with settings of its own. */
+export const loadVad = async (config: Config, model: InstalledModel, _options?: EngineLoadOptions, defaults: VadSettings = DEFAULT_VAD_SETTINGS): Promise<VadHandle> => {
   if (model.family !== 'silero-vad' && model.family !== 'ten-vad') {
     throw new AppError('not_supported', `'${model.name}' is a ${model.family} model, not a silero-vad or ten-vad detector.`, { param: 'model' });
   }
@@ -122,20 +112,20 @@ export const loadVad = async (config: Config, model: InstalledModel, _options?: 
   const file = `${model.dir}/${rel}`;
   const key = model.family === 'silero-vad' ? 'sileroVad' : 'tenVad';
   const windowSize = numberOption(model, 'windowSize') ?? (model.family === 'ten-vad' ? 256 : 512);
-  const vadConfig = {
-    [key]: {
-      model: file,
-      threshold: settings.threshold,
-      minSilenceDuration: settings.minSilenceDuration,
-      minSpeechDuration: settings.minSpeechDuration,
-      maxSpeechDuration: settings.maxSpeechDuration,
-      windowSize,
-    },
-    sampleRate: VAD_SAMPLE_RATE,
-    numThreads: 1,
-    debug: config.debug ? 1 : 0,
-  };
-  const make = (): SherpaVad => {
+  const make = (settings: VadSettings): SherpaVad => {
+    const vadConfig = {
+      [key]: {
+        model: file,
+        threshold: settings.threshold,
+        minSilenceDuration: settings.minSilenceDuration,
+        minSpeechDuration: settings.minSpeechDuration,
+        maxSpeechDuration: settings.maxSpeechDuration,
+        windowSize,
+      },
+      sampleRate: VAD_SAMPLE_RATE,
+      numThreads: 1,
+      debug: config.debug ? 1 : 0,
+    };
     try {
       // The buffer holds the open segment: room for the longest one plus slack.
       return new sherpa.Vad(vadConfig, Math.ceil(settings.maxSpeechDuration) + 10);
@@ -144,19 +134,34 @@ export const loadVad = async (config: Config, model: InstalledModel, _options?: 
     }
   };
   // Load one now so a broken file fails at load time, not mid-request.
-  make().reset();
+  make(defaults).reset();
 
-  const open = (inputSampleRate: number): VoiceDetector => {
-    const vad = make();
+  const open = (inputSampleRate: number, overrides: Partial<VadSettings> = {}): VoiceDetector => {
+    const settings: VadSettings = { ...defaults, ...overrides };
+    const vad = make(settings);
     const resampler = inputSampleRate === VAD_SAMPLE_RATE ? undefined : new sherpa.LinearResampler(inputSampleRate, VAD_SAMPLE_RATE);
     // Long enough to reach back before the longest segment's start.
     const history = new History(settings.maxSpeechDuration + settings.minSilenceDuration + 2 * settings.padding + 1);
     let closed = false;
+    /** When the open segment was first detected, in samples of the stream (undefined while silent). */
+    let detectedAt: number | undefined;
     // Fed one window at a time: sherpa-onnx dates a segment's start from where its
     // buffer ends when speech is detected, so a big chunk at once makes starts late.
+    // Speech is noted the window it is first detected, dated back by the
+    // shortest speech the detector waits for.
     const feed = (samples: Float32Array) => {
+      const start = history.total;
       history.push(samples);
-      for (let i = 0; i < samples.length; i += windowSize) vad.acceptWaveform(samples.subarray(i, i + windowSize));
+      for (let i = 0; i < samples.length; i += windowSize) {
+        vad.acceptWaveform(samples.subarray(i, i + windowSize));
+        if (detectedAt === undefined && vad.isDetected()) detectedAt = Math.max(0, start + i + windowSize - Math.round(settings.minSpeechDuration * VAD_SAMPLE_RATE));
+      }
+    };
+    const update = (segments: SpeechSegment[]) => {
+      const speaking = vad.isDetected();
+      const since = detectedAt;
+      if (!speaking) detectedAt = undefined;
+      return { segments, speaking, ...(since !== undefined ? { speechStart: since / VAD_SAMPLE_RATE } : {}) };
     };
     return {
       async accept(samples) {
@@ -164,10 +169,16 @@ export const loadVad = async (config: Config, model: InstalledModel, _options?: 
         feed(resampler ? resampler.resample(samples) : samples);
         return drain(vad, history, settings.padding);
       },
+      async listen(samples) {
+        if (closed) return { segments: [], speaking: false };
+        feed(resampler ? resampler.resample(samples) : samples);
+        return update(drain(vad, history, settings.padding));
+      },
       async flush() {
         if (closed) return [];
         if (resampler) feed(resampler.flush(new Float32Array(0)));
         vad.flush();
+        detectedAt = undefined;
         return drain(vad, history, settings.padding);
       },
       close() {
