@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, clients: { type: 'string', default: '64' }, speech: { type: 'boolean', default: false }, tokens: { type: 'string', default: '64' } } });
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, clients: { type: 'string', default: '64' }, speech: { type: 'boolean', default: false }, tokens: { type: 'string', default: '64' }, 'max-queue': { type: 'string' } } });
 const minutes = Number(values.minutes);
 const clients = Number(values.clients);
 const models = process.env.MURMUR_TEST_MODELS ? resolve(process.env.MURMUR_TEST_MODELS) : resolve(root, '..', 'shared', 'models');
@@ -29,18 +29,45 @@ execFileSync(process.execPath, [bin, 'pull', join(models, 'stories260K', 'storie
 execFileSync(process.execPath, [bin, 'pull', join(models, 'tts-synthetic', 'piper-style'), '--name', 'voice'], { env, stdio: 'ignore' });
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+// --inspect on a loopback port: at the end of the first minute and at the end, the daemon's heap is measured after a full GC (through the inspector), so drift is not just garbage not yet collected.
+const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', bin, 'serve', '--port', '0', ...(values['max-queue'] ? ['--max-queue', values['max-queue']] : [])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+let inspectorUrl;
 const url = await new Promise((done, reject) => {
   let text = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk) => {
     text += chunk;
-    const match = /listening on (\S+)/.exec(text);
+    inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(text)?.[1];
+    const match = /listening on (http\S+)/.exec(text);
     if (match) done(match[1]);
   });
   child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${text}`)));
 });
 const post = (path, body) => fetch(`${url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+/** The daemon's heap after a full garbage collection, in MB, asked through its inspector. */
+const heapAfterGc = async () => {
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(inspectorUrl);
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  let id = 0;
+  const call = (method, params = {}) =>
+    new Promise((resolve) => {
+      const mine = ++id;
+      const on = (data) => {
+        const message = JSON.parse(String(data));
+        if (message.id === mine) {
+          ws.off('message', on);
+          resolve(message.result);
+        }
+      };
+      ws.on('message', on);
+      ws.send(JSON.stringify({ id: mine, method, params }));
+    });
+  await call('HeapProfiler.collectGarbage');
+  const usage = await call('Runtime.getHeapUsage');
+  ws.close();
+  return Math.round((usage.usedSize / 1024 / 1024) * 10) / 10;
+};
 const engines = async () => Object.fromEntries((await (await fetch(`${url}/api/ps`)).json()).models.map((m) => [m.name, m.pid]));
 
 try {
@@ -52,6 +79,8 @@ try {
   const count = (key) => (statuses[key] = (statuses[key] ?? 0) + 1);
   const until = performance.now() + minutes * 60_000;
   const samples = [];
+  let heapAfterMinute;
+  setTimeout(async () => (heapAfterMinute = await heapAfterGc()), Math.min(60_000, minutes * 30_000)).unref();
   const sampler = setInterval(() => {
     const at = Math.round((performance.now() - (until - minutes * 60_000)) / 1000);
     const sample = { at, daemon: rssMb(child.pid) };
@@ -82,6 +111,7 @@ try {
     }),
   );
   clearInterval(sampler);
+  const heapAtEnd = await heapAfterGc();
   const last = await engines();
   const metrics = await (await fetch(`${url}/metrics`)).text();
   const restarts = [...metrics.matchAll(/^murmur_engine_restarts_total\{model="([^"]+)"\} (\d+)/gm)].map((m) => [m[1], Number(m[2])]);
@@ -96,6 +126,7 @@ try {
     streamErrors,
     rssMb: { afterFirstMinute: afterMinute, end },
     rssDrift: Object.fromEntries(Object.keys(end ?? {}).filter((k) => k !== 'at').map((k) => [k, drift(k)])),
+    daemonHeapAfterGcMb: { afterFirstMinute: heapAfterMinute, end: heapAtEnd },
     sameEngineProcesses: Object.keys(first).length === Object.keys(last).length && Object.entries(first).every(([name, pid]) => last[name] === pid),
     restarts,
     samples,
@@ -106,6 +137,7 @@ try {
     [
       `${Object.values(statuses).reduce((a, b) => a + b, 0)} requests: ${Object.entries(statuses).map(([k, v]) => `${v}× ${k}`).join(', ')}; ${streamErrors} streams ended in an error (goal: none, and no failures but queue 503s${failed.length ? ` — NOT MET: ${failed.map(([k]) => k).join(', ')}` : ''})`,
       `RSS drift after the first minute: ${Object.entries(result.rssDrift).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')} (goal ≤ 5%)`,
+      `daemon heap after a full GC: ${heapAfterMinute} MB after the first minute, ${heapAtEnd} MB at the end`,
       `engine processes: ${result.sameEngineProcesses ? 'all still the first ones' : `CHANGED ${JSON.stringify(first)} → ${JSON.stringify(last)}`}; restarts ${JSON.stringify(restarts)}`,
     ].join('\n'),
   );
