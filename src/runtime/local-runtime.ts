@@ -12,6 +12,7 @@ import type { TtsHandle } from '../engines/speech/tts-types.js';
 import { checkSpeakRequest, checkSpeed, resolveVoice, synthesizeSpeech, voiceList } from './speak.js';
 import { createSpeechSession } from './speech-session.js';
 import { createListenSession } from './listen-session.js';
+import { createConversation } from './conversation.js';
 import type { AsrHandle, VadHandle } from '../engines/speech/asr-types.js';
 import { checkSchemaBounds } from './schema-bounds.js';
 import { defaultModelOf, resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
@@ -127,7 +128,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     return broken.size ? list.map((m) => (broken.has(m.name) ? { ...m, broken: broken.get(m.name)! } : m)) : list;
   };
 
-  return {
+  const runtime: LocalRuntime = {
     config,
     models,
     engineProcesses: processes,
@@ -224,6 +225,23 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
         throw error;
       }
     },
+    openConversation: async (options = {}) => {
+      const chatModel = options.model?.trim() || (await defaultModelOf(resolving, 'chat'))?.name;
+      if (!chatModel) throw new AppError('invalid_request', 'No chat model is installed and none was named.', { hint: 'Pull one (`murmur pull qwen3`) or name one.', param: 'model' });
+      const found = await store.require(chatModel);
+      requireKind(found, ['llm'], 'chat');
+      const listen = options.listen === false ? undefined : await runtime.openListen!({ ...options.listen, signal: options.signal });
+      const speak = options.speak === false ? undefined : (options.speak ?? {});
+      return createConversation({
+        listen,
+        instructions: options.instructions,
+        createResponse: options.createResponse,
+        interruptResponse: options.interruptResponse,
+        signal: options.signal,
+        chat: (messages, onToken, signal) => runtime.chat({ model: found.name, messages, onToken, signal, maxTokens: options.maxOutputTokens, temperature: options.temperature }),
+        ...(speak ? { openSpeech: (signal: AbortSignal) => runtime.openSpeech({ ...speak, signal }) } : {}),
+      });
+    },
     transcribe: (request) => transcribeLocal({ ...resolving, use }, request),
     chat: async ({ model, ...request }) => {
       checkSchemaBounds(request);
@@ -286,4 +304,5 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       }
     },
   };
+  return runtime;
 };

@@ -6,6 +6,7 @@ import type { TranscribeRequest, TranscribeResult } from '../types/transcript.js
 import type { PullOptions } from '../store/types.js';
 import type { SpeechSession, SpeechSessionOptions } from './speech-session.js';
 import type { ListenOptions, ListenSession } from './listen-session.js';
+import type { Conversation, ConversationOptions } from './conversation.js';
 
 /**
  * The Runtime: what both doors (commands/ and server/) are written against.
@@ -53,6 +54,11 @@ export interface SpeechRuntime {
    * reached over HTTP, until its realtime door).
    */
   openListen?(options?: ListenOptions): Promise<ListenSession>;
+  /**
+   * Opens a spoken conversation: listen → chat → speak, with turn-taking
+   * and barge-in (see conversation.ts). Absent where openListen is.
+   */
+  openConversation?(options?: ConversationOptions): Promise<Conversation>;
   voices(model?: string): Promise<VoiceList[]>;
   transcribe(request: TranscribeRequest): Promise<TranscribeResult>;
 }

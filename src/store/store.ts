@@ -93,17 +93,22 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
   let building: Promise<Map<string, InstalledModel>> | undefined;
   const RACY_MS = 2000;
   /*
-   * One stat of models/ serves every lookup within STAT_REUSE_MS (and those
-   * that arrive while it runs): a busy daemon looks models up several times
-   * per request, and those stats were 8% of its event loop under load.
-   * Another process's install is seen that much later at most.
+   * Lookups that arrive while a stat of models/ is in flight share it: a
+   * busy daemon looks models up several times per request, and those stats
+   * were 8% of its event loop under load. A lookup never reuses a stat that
+   * had finished before it began, so another process's install is seen at
+   * once.
    */
-  const STAT_REUSE_MS = 50;
-  let stamping: { at: number; stamp: Promise<number> } | undefined;
+  let stamping: Promise<number> | undefined;
   const stampOf = (): Promise<number> => {
-    const now = performance.now();
-    if (!stamping || now - stamping.at > STAT_REUSE_MS) stamping = { at: now, stamp: stat(paths.models).then((s) => s.mtimeMs, () => -1) };
-    return stamping.stamp;
+    if (!stamping) {
+      const current = stat(paths.models).then((s) => s.mtimeMs, () => -1);
+      stamping = current;
+      void current.finally(() => {
+        if (stamping === current) stamping = undefined;
+      });
+    }
+    return stamping;
   };
   const installed = async (): Promise<Map<string, InstalledModel>> => {
     const stamp = await stampOf();
