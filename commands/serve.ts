@@ -15,6 +15,8 @@ interface ServeFlags {
   gpu?: string;
   grace?: string;
   isolation?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 const examples = [
@@ -24,8 +26,29 @@ const examples = [
   'murmur serve --keep-alive -1 --parallel 8   # keep models forever, 8 requests per model',
   'murmur serve --gpu off                     # run on the CPU even where a GPU is present',
   'murmur serve --isolation none              # engines in the daemon itself (no engine processes)',
+  'murmur serve --tls-cert cert.pem --tls-key key.pem   # HTTPS and WSS on the same port',
   'curl http://127.0.0.1:11470/v1/models',
 ];
+
+/** The certificate and key, read before anything starts; both or neither. */
+const readTls = async (cert: string | undefined, key: string | undefined): Promise<{ cert: Buffer; key: Buffer } | undefined> => {
+  if (!cert && !key) return undefined;
+  const { UsageError } = await import('../src/errors.js');
+  if (!cert || !key) throw new UsageError(`HTTPS needs both a certificate and its key: ${cert ? '--tls-key (MURMUR_TLS_KEY)' : '--tls-cert (MURMUR_TLS_CERT)'} is missing.`);
+  const { readFile } = await import('node:fs/promises');
+  const read = async (file: string, what: string) => {
+    try {
+      const bytes = await readFile(file);
+      if (!bytes.includes('-----BEGIN')) throw new Error('it is not PEM');
+      return bytes;
+    } catch (error) {
+      throw new UsageError(`Cannot use '${file}' as the TLS ${what}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`, {
+        hint: 'Give PEM files, e.g. made with `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=localhost`.',
+      });
+    }
+  };
+  return { cert: await read(cert, 'certificate'), key: await read(key, 'key') };
+};
 
 export const serveCommand = (ctx: CommandContext) =>
   withExamples(
@@ -41,6 +64,8 @@ export const serveCommand = (ctx: CommandContext) =>
       .option('--max-queue <n>', 'requests per model that may wait for a slot before the daemon answers 503 (default: 8 times parallel)')
       .option('--gpu <choice>', 'auto, cuda, vulkan, metal or off (default: MURMUR_GPU or auto)')
       .option('--isolation <mode>', 'process: each loaded model runs in an engine process of its own, so a crash fails only its requests; none: in the daemon (default: MURMUR_ISOLATION or process)')
+      .option('--tls-cert <file>', 'serve HTTPS and WSS with this PEM certificate (default: MURMUR_TLS_CERT); needs --tls-key')
+      .option('--tls-key <file>', "the certificate's PEM private key (default: MURMUR_TLS_KEY)")
       .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted', '10s'),
     examples,
   ).action(async (flags: ServeFlags, command: Command) => {
@@ -68,6 +93,7 @@ export const serveCommand = (ctx: CommandContext) =>
     const port = flags.port === undefined ? Number(new URL(final.host).port || DEFAULT_PORT) : Number(flags.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, not '${flags.port}'.`);
     const graceMs = parseDuration(flags.grace ?? '10s', '--grace');
+    const tls = await readTls(flags.tlsCert ?? final.tlsCert, flags.tlsKey ?? final.tlsKey);
 
     const runtime = await openLocalRuntime(final);
     let server: Awaited<ReturnType<typeof startServer>>;
@@ -78,6 +104,7 @@ export const serveCommand = (ctx: CommandContext) =>
         graceMs: graceMs < 0 ? 2 ** 31 - 1 : graceMs,
         apiKey: final.apiKey,
         cors: final.cors,
+        ...(tls ? { tls } : {}),
         log: (entry) => ctx.stderr.write(`${JSON.stringify(entry)}\n`),
       });
     } catch (error) {
@@ -85,6 +112,10 @@ export const serveCommand = (ctx: CommandContext) =>
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new AppError('internal', `Port ${port} on ${flags.host} is already in use.`, { hint: 'Is another `murmur serve` running? Pick another --port (0 for any free one).' });
       if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`Cannot bind to '${flags.host}': no such local address.`);
+      // OpenSSL refused the pair: a key that is not the certificate's, or PEM that does not parse.
+      if (tls && (code?.startsWith('ERR_OSSL') || /key|certificate|PEM|asn1/i.test((error as Error).message))) {
+        throw new UsageError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`, { hint: 'Check that --tls-key is the private key of --tls-cert, both in PEM.' });
+      }
       throw error;
     }
     ctx.stderr.write(`murmur: listening on ${server.url}\n`);

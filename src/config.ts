@@ -53,6 +53,10 @@ export interface Config {
    * Unset means the command's default: process for `serve`, none otherwise.
    */
   readonly isolation?: 'process' | 'none';
+  /** A PEM certificate file: with tlsKey, the daemon serves HTTPS and WSS. */
+  readonly tlsCert?: string;
+  /** The certificate's PEM private key file. */
+  readonly tlsKey?: string;
   /** How long an engine process may go without answering (or stay stuck on a request at no CPU) before it is restarted, in ms. */
   readonly engineTimeoutMs: number;
   /** The voice used when none is asked for, or an OpenAI voice name (alloy, nova…) is; the model's default when unset or not one of its voices. */
@@ -165,6 +169,8 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_VOICE', key: 'voice', shown: "the model's default", description: 'the voice used when none is given or an OpenAI voice name (alloy, nova, ...) is asked for', parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_SPEECH_SESSION_IDLE', key: 'speechSessionIdleMs', shown: '60s', description: 'how long a speech session lives with no input and no reader', parse: (raw, name) => Math.max(1, parseDuration(raw, name)) }),
   define({ name: 'MURMUR_MAX_SPEECH_SESSIONS', key: 'maxSpeechSessions', shown: '64', description: 'speech sessions the daemon keeps open at once before answering 503', parse: positiveInt }),
+  define({ name: 'MURMUR_TLS_CERT', key: 'tlsCert', shown: 'unset', description: 'a PEM certificate file; with MURMUR_TLS_KEY the daemon serves HTTPS and WSS (which the official realtime clients need) on its port', parse: (raw) => resolve(raw) }),
+  define({ name: 'MURMUR_TLS_KEY', key: 'tlsKey', shown: 'unset', description: "the certificate's PEM private key file", parse: (raw) => resolve(raw) }),
   define({ name: 'MURMUR_ISOLATION', key: 'isolation', shown: 'process for serve, none otherwise', description: 'process runs each loaded model in an engine process of its own, so a crash fails only its requests; none runs engines in murmur\'s process', parse: parseIsolation }),
   define({ name: 'MURMUR_ENGINE_TIMEOUT', key: 'engineTimeoutMs', shown: '30s', description: 'how long an engine process may stop answering, or sit idle on a request, before it is restarted', parse: parseEngineTimeout }),
   define({ name: 'MURMUR_DEBUG', key: 'debug', shown: 'off', description: 'print stack traces and engine logs', parse: flag }),

@@ -1,5 +1,6 @@
 import type { AddressInfo, Socket } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import type { Runtime } from '../runtime/types.js';
 import { createApp, type AppOptions } from './app.js';
@@ -31,6 +32,11 @@ export interface ListenOptions extends Omit<AppOptions, 'shutdown' | 'draining'>
    * headers); when every connection is busy, the new one is refused.
    */
   readonly maxConnections?: number;
+  /**
+   * Serve HTTPS (and WSS on the same port) with this PEM certificate and key,
+   * as the official OpenAI clients' realtime sockets open only wss:// URLs.
+   */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 /** The defaults of the ListenOptions limits. */
@@ -70,36 +76,48 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
     // Node checks the two timeouts above every connectionsCheckingInterval (default 30 s, which would let a 10 s limit run to 40 s).
     connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(Math.min(headersTimeout || Infinity, requestTimeout || Infinity) / 4))),
   };
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname, port: options.port, serverOptions }, (info: AddressInfo) => {
-      const host = info.family === 'IPv6' || hostname.includes(':') ? `[${info.address}]` : info.address;
-      let closing: Promise<void> | undefined;
-      resolve({
-        url: `http://${host}:${info.port}`,
-        port: info.port,
-        close: () =>
-          (closing ??= (async () => {
-            const http = server as Server;
-            // Draining: the listener stays open and new requests get 503 'stopping' (not "connection refused") while those in flight finish, up to the grace period.
-            draining.abort();
-            const deadline = performance.now() + (options.graceMs ?? 10_000);
-            while (metrics.active.count > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-            // What is still running is cut: a stream gets a last error event saying why (streamResponse), given a moment to go out.
-            shutdown.abort(new AppError('stopping', 'The daemon shut down before this reply was finished.', { hint: 'Send the request again once it is back.' }));
-            const cut = performance.now() + 1000;
-            while (metrics.active.count > 0 && performance.now() < cut) await new Promise((r) => setTimeout(r, 10));
-            await new Promise<void>((done) => {
-              http.close(() => done());
-              http.closeAllConnections?.();
-            });
-          })()),
-      });
-    }) as Server;
+  const started = new Promise<RunningServer>((resolve, reject) => {
+    const tls = options.tls;
+    const server = serve(
+      tls
+        ? { fetch: app.fetch, hostname, port: options.port, createServer: createHttpsServer, serverOptions: { ...serverOptions, cert: tls.cert, key: tls.key } }
+        : { fetch: app.fetch, hostname, port: options.port, serverOptions },
+      (info: AddressInfo) => {
+        const host = info.family === 'IPv6' || hostname.includes(':') ? `[${info.address}]` : info.address;
+        let closing: Promise<void> | undefined;
+        resolve({
+          url: `${tls ? 'https' : 'http'}://${host}:${info.port}`,
+          port: info.port,
+          close: () =>
+            (closing ??= (async () => {
+              const http = server as Server;
+              // Draining: the listener stays open and new requests get 503 'stopping' (not "connection refused") while those in flight finish, up to the grace period.
+              draining.abort();
+              const deadline = performance.now() + (options.graceMs ?? 10_000);
+              while (metrics.active.count > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+              // What is still running is cut: a stream gets a last error event saying why (streamResponse), given a moment to go out.
+              shutdown.abort(new AppError('stopping', 'The daemon shut down before this reply was finished.', { hint: 'Send the request again once it is back.' }));
+              const cut = performance.now() + 1000;
+              while (metrics.active.count > 0 && performance.now() < cut) await new Promise((r) => setTimeout(r, 10));
+              await new Promise<void>((done) => {
+                http.close(() => done());
+                http.closeAllConnections?.();
+              });
+            })()),
+        });
+      },
+    ) as Server;
     // No socket inactivity timeout (server.timeout stays 0): a streamed reply may be silent for long, e.g. while its model loads.
     server.keepAliveTimeout = serverOptions.keepAliveTimeout;
-    capConnections(server, options.maxConnections ?? LISTEN_DEFAULTS.maxConnections);
+    // Over TLS a request's socket is the TLS one, which 'secureConnection' hands out.
+    capConnections(server, options.maxConnections ?? LISTEN_DEFAULTS.maxConnections, tls ? 'secureConnection' : 'connection');
     app.injectWebSocket(server);
     server.once('error', reject);
+  });
+  // A server that never listened (a port in use, a bad certificate) leaves nothing running: the app's timers and encoder threads stop.
+  return started.catch((error: unknown) => {
+    shutdown.abort(error);
+    throw error;
   });
 };
 
@@ -114,7 +132,7 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
  * never holds more than `max` descriptors for clients. (server.maxConnections
  * would refuse the new connection even when idle ones could make room.)
  */
-const capConnections = (server: Server, max: number) => {
+const capConnections = (server: Server, max: number, event: 'connection' | 'secureConnection') => {
   const open = new Map<Socket, { busy: number; idleSince: number }>();
   const idlest = (): Socket | undefined => {
     let found: Socket | undefined;
@@ -127,7 +145,7 @@ const capConnections = (server: Server, max: number) => {
     }
     return found;
   };
-  server.on('connection', (socket: Socket) => {
+  server.on(event, (socket: Socket) => {
     if (open.size >= max) {
       const victim = idlest();
       if (!victim) {

@@ -31,7 +31,7 @@ export const startDaemon = async (env: NodeJS.ProcessEnv, args: readonly string[
   child.stderr!.on('data', (chunk: string) => (text += chunk));
   const url = await new Promise<string>((resolveUrl, reject) => {
     const look = () => {
-      const match = /murmur: listening on (http:\/\/\S+)/.exec(text);
+      const match = /murmur: listening on (https?:\/\/\S+)/.exec(text);
       if (match) {
         child.stderr!.off('data', look);
         resolveUrl(match[1]!);
