@@ -158,7 +158,7 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_KEEP_ALIVE', key: 'keepAliveMs', shown: '5m', description: 'how long an idle model stays loaded (-1 forever, 0 not at all)', parse: (raw, name) => parseDuration(raw, name) }),
   define({ name: 'MURMUR_PARALLEL', key: 'parallel', shown: '4', description: 'requests one model serves at once', parse: positiveInt }),
   define({ name: 'MURMUR_MAX_QUEUE', key: 'maxQueue', shown: '8 times parallel', description: 'requests per model that may wait for a free slot before the daemon answers 503', parse: (raw, name) => parseCount(raw, name, 0) }),
-  define({ name: 'MURMUR_MAX_LOADED', key: 'maxLoaded', shown: '3', description: 'models kept loaded before the least recently used is unloaded', parse: positiveInt }),
+  define({ name: 'MURMUR_MAX_LOADED', key: 'maxLoaded', shown: '4', description: 'models kept loaded before the least recently used is unloaded', parse: positiveInt }),
   define({ name: 'MURMUR_CORS', key: 'cors', shown: 'off', description: "comma-separated origins the daemon allows ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
   define({ name: 'MURMUR_CHAT_MODEL', key: 'chatModel', shown: 'catalog default', description: 'the model chat uses when none is named', parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_ALLOWED_HOSTS', key: 'allowedHosts', shown: 'loopback names', description: "comma-separated host names the daemon answers to besides localhost and loopback addresses ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
@@ -210,7 +210,8 @@ const defaults = (): Config => ({
   threads: defaultThreads(),
   keepAliveMs: 5 * 60_000,
   parallel: 4,
-  maxLoaded: 3,
+  // The voice loop holds four at once (chat, recognizer, VAD, voice): with 3, each turn evicted and reloaded the chat model.
+  maxLoaded: 4,
   cors: [],
   allowedHosts: [],
   pullHosts: [],
