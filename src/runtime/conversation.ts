@@ -48,7 +48,9 @@ export type ConversationEvent =
       readonly usage?: GenerationResult['usage'];
       readonly timings: ResponseTimings;
       readonly error?: Error;
-    };
+    }
+  /** truncate() cut a reply's history entry down to what was heard. */
+  | { readonly type: 'truncated'; readonly response: number; readonly audioEndMs: number; readonly kept: string };
 
 /** What Runtime.openConversation takes. */
 export interface ConversationOptions {
@@ -94,6 +96,13 @@ export interface Conversation extends AsyncIterable<ConversationEvent> {
   respond(): void;
   /** Cancels the response under way, if any. */
   cancel(reason?: CancelReason): void;
+  /**
+   * The listener heard a reply only up to `audioEndMs` of its audio (a
+   * client that stopped playback): its history entry keeps the text of the
+   * sentences that began before it. AppError('invalid_request') for an
+   * unknown response or a time past the audio sent.
+   */
+  truncate(response: number, audioEndMs: number): void;
   /** Ends the conversation: the response under way is cancelled, the listening session closed. */
   close(): Promise<void>;
 }
@@ -117,6 +126,8 @@ export const createConversation = (deps: ConversationDeps): Conversation => {
   let chain: Promise<void> = Promise.resolve();
   /** When the last turn was committed, and how long its transcript took. */
   let lastTranscribeMs: number | undefined;
+  /** Each finished reply's audio (where each sentence begins, and its text) and its history entry. */
+  const replies = new Map<number, { chunks: { offsetMs: number; text: string }[]; sentMs: number; message?: ChatMessage }>();
 
   const run = async (id: number, transcribeMs: number | undefined) => {
     const controller = new AbortController();
@@ -132,6 +143,8 @@ export const createConversation = (deps: ConversationDeps): Conversation => {
     let spoken = '';
     emit({ type: 'response_started', response: id });
     let speech: SpeechSession | undefined;
+    const audio: { chunks: { offsetMs: number; text: string }[]; sentMs: number; message?: ChatMessage } = { chunks: [], sentMs: 0 };
+    replies.set(id, audio);
     let result: GenerationResult | undefined;
     let failure: Error | undefined;
     try {
@@ -141,7 +154,10 @@ export const createConversation = (deps: ConversationDeps): Conversation => {
             for await (const chunk of speech!) {
               if (current.reason) break;
               firstAudioMs ??= Math.round(performance.now() - started);
-              spoken += chunk.text;
+              // Chunks are sentences (their text trimmed): spoken, they run on with a space between.
+              if (chunk.text) spoken = spoken ? `${spoken} ${chunk.text}` : chunk.text;
+              audio.chunks.push({ offsetMs: chunk.offsetMs, text: chunk.text });
+              audio.sentMs = chunk.offsetMs + (chunk.samples.length / chunk.sampleRate) * 1000;
               emit({ type: 'audio', response: id, chunk });
             }
           })()
@@ -175,7 +191,10 @@ export const createConversation = (deps: ConversationDeps): Conversation => {
     const cancelled = current.reason !== undefined || (deps.signal?.aborted ?? false);
     // Heard is what was spoken; a text-only reply was all "heard" as far as it was written.
     const kept = cancelled ? (speech ? spoken : text) : failure ? '' : text;
-    if (kept.trim()) messages.splice(at, 0, { role: 'assistant', content: cancelled ? kept.trim() : kept });
+    if (kept.trim()) {
+      audio.message = { role: 'assistant', content: cancelled ? kept.trim() : kept };
+      messages.splice(at, 0, audio.message);
+    }
     emit({
       type: 'response_done',
       response: id,
@@ -208,6 +227,25 @@ export const createConversation = (deps: ConversationDeps): Conversation => {
       if (!active || active.reason) return;
       active.reason = reason;
       active.controller.abort(new DOMException('The response was cancelled.', 'AbortError'));
+    },
+    truncate(response, audioEndMs) {
+      const reply = replies.get(response);
+      if (!reply) throw new AppError('invalid_request', `There is no reply ${response} to truncate.`, { param: 'item_id' });
+      if (!(audioEndMs >= 0) || audioEndMs > Math.ceil(reply.sentMs)) {
+        throw new AppError('invalid_request', `audio_end_ms ${audioEndMs} is past the ${Math.round(reply.sentMs)} ms of audio sent for reply ${response}.`, { param: 'audio_end_ms' });
+      }
+      const kept = reply.chunks
+        .filter((c) => c.offsetMs < audioEndMs)
+        .map((c) => c.text)
+        .join(' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+      const at = reply.message ? messages.indexOf(reply.message) : -1;
+      if (at >= 0) {
+        if (kept) messages[at] = reply.message = { role: 'assistant', content: kept };
+        else (messages.splice(at, 1), (reply.message = undefined));
+      }
+      emit({ type: 'truncated', response, audioEndMs, kept });
     },
     async close() {
       if (closed) return;

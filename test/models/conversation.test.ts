@@ -115,7 +115,8 @@ describe.skipIf(skip)(`a spoken conversation on the real models${skip ? ` (skipp
     const done = events.at(-1) as Extract<ConversationEvent, { type: 'response_done' }>;
     expect(done).toMatchObject({ status: 'cancelled', reason: 'turn_detected' });
     expect(done.kept.length).toBeGreaterThan(0);
-    expect(done.text.startsWith(done.kept)).toBe(true);
+    const words = (text: string) => text.replace(/\s+/g, ' ').trim();
+    expect(words(done.text).startsWith(words(done.kept))).toBe(true);
     expect(done.kept.length).toBeLessThan(done.text.length);
     const started = events.findIndex((e) => e.type === 'speech_started');
     expect(started).toBeGreaterThan(0);
@@ -129,6 +130,28 @@ describe.skipIf(skip)(`a spoken conversation on the real models${skip ? ` (skipp
       { role: 'user', content: 'YNYYYNYN' },
     ]);
     await conversation.close();
+  });
+
+  it('truncate keeps the sentences heard before audio_end_ms, and refuses a time past the audio sent', async () => {
+    const conversation = await runtime.openConversation!({ model: 'tiny', listen: false, speak: { model: 'voice' }, maxOutputTokens: 80, temperature: 0 });
+    open.push(conversation);
+    const events: ConversationEvent[] = [];
+    const iterator = conversation[Symbol.asyncIterator]();
+    conversation.say('Once upon a time');
+    await readUntil(iterator, events, (e) => e.type === 'response_done');
+    const chunks = events.filter((e): e is Extract<ConversationEvent, { type: 'audio' }> => e.type === 'audio').map((e) => e.chunk).filter((c) => c.text);
+    expect(chunks.length).toBeGreaterThan(1);
+    const second = chunks[1]!;
+    const sent = Math.max(...events.filter((e): e is Extract<ConversationEvent, { type: 'audio' }> => e.type === 'audio').map((e) => e.chunk.offsetMs + (e.chunk.samples.length / e.chunk.sampleRate) * 1000));
+    expect(() => conversation.truncate(1, sent + 1000)).toThrow(/past the .* ms of audio sent/);
+    expect(() => conversation.truncate(7, 0)).toThrow(/no reply 7/);
+    // Heard into the second sentence: the first two stay.
+    conversation.truncate(1, second.offsetMs + 1);
+    await readUntil(iterator, events, (e) => e.type === 'truncated');
+    expect(conversation.history().at(-1)).toEqual({ role: 'assistant', content: `${chunks[0]!.text} ${second.text}` });
+    // Heard nothing: the reply leaves the history.
+    conversation.truncate(1, 0);
+    expect(conversation.history().map((m) => m.role)).toEqual(['user']);
   });
 
   it('text in and text out, without a microphone or a voice', async () => {
