@@ -113,3 +113,7 @@ export const isAppError = (error: unknown): error is AppError => error instanceo
 /** True when `error` comes from an AbortSignal firing. */
 export const isAbortError = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'AbortError' || (error as AppError).code === 'aborted');
+
+/** Why `signal` fired, as an Error to reject with: its reason when that is one, else an AbortError. */
+export const abortReason = (signal: AbortSignal): Error =>
+  signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted.', 'AbortError');

@@ -95,14 +95,23 @@ export const createEncoderPool = (options: EncoderPoolOptions = {}): EncoderPool
     worker.on('exit', (code) => code !== 0 && fail(new Error(`exit code ${code}`)));
     return thread;
   };
-  for (let i = 0; i < count; i++) threads.push(spawn());
+  // Threads start when first needed (a daemon that never speaks starts none), up to `count`.
+  const pick = (): Thread => {
+    const idle = threads.find((t) => t.sessions === 0);
+    if (idle) return idle;
+    if (threads.length < count) {
+      const fresh = spawn();
+      threads.push(fresh);
+      return fresh;
+    }
+    return threads.reduce((best, t) => (t.sessions < best.sessions ? t : best));
+  };
   let ids = 0;
 
   return {
     open(format, encoderOptions) {
       if (!isAudioFormat(format)) return inline(format, encoderOptions); // throws the usual error
-      // The least busy thread takes the new session.
-      const thread = threads.reduce((best, t) => (t.sessions < best.sessions ? t : best));
+      const thread = pick();
       const id = ++ids;
       let seq = 0;
       let open = true;

@@ -1,4 +1,5 @@
 import type { AsrResult, SpeechSegment, VoiceDetector, VoiceDetectorSettings } from '../engines/speech/asr-types.js';
+import { concatFloat32 } from '../audio/pcm.js';
 import { createResampler, type Resampler } from '../audio/resample.js';
 import { AppError } from '../errors.js';
 
@@ -93,16 +94,6 @@ export interface ListenSessionDeps {
 const MIN_COMMIT_MS = 100;
 /** The longest a turn may run before it is cut (and the longest manual buffer): a recognizer's window, with room. */
 const MAX_TURN_SECONDS = 30;
-
-const concat = (parts: readonly Float32Array[]): Float32Array => {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-};
 
 export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
   const rate = deps.sampleRate;
@@ -217,7 +208,7 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
         const turn = ++turns;
         const audioStartMs = ms(manualStart);
         const audioEndMs = ms(manualStart + manualLength);
-        const samples = concat(manual);
+        const samples = concatFloat32(manual);
         manual = [];
         manualStart += manualLength;
         manualLength = 0;

@@ -109,12 +109,17 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
   const freshFiles = (model: InstalledModel) => {
     if (models.broken().has(model.name) && pulledAt.get(model.name) !== model.pulledAt) models.forgive(model.name);
   };
+  /** An installed model by name, given another chance first if it was broken and has been pulled again since. */
+  const installedModel = async (name: string): Promise<InstalledModel> => {
+    const model = await store.require(name);
+    freshFiles(model);
+    return model;
+  };
 
   const use: LocalRuntime['use'] = async (name, kinds, verb, fn, signal) => {
     const started = performance.now();
-    const model = await store.require(name);
+    const model = await installedModel(name);
     requireKind(model, kinds, verb);
-    freshFiles(model);
     return models.run(model.name, (handle) => fn(handle as never, model, performance.now() - started), { signal });
   };
 
@@ -135,8 +140,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     use,
     listModels,
     getModel: async (name) => {
-      const model = await store.require(name);
-      freshFiles(model);
+      const model = await installedModel(name);
       const why = models.broken().get(model.name);
       return why === undefined ? model : { ...model, broken: why };
     },
@@ -163,9 +167,8 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     openSpeech: async (options = {}) => {
       checkSpeed(options.speed);
       const speed = options.speed ?? 1;
-      const model = await store.require(await resolveSpeechModel(resolving, 'tts', options.model));
+      const model = await installedModel(await resolveSpeechModel(resolving, 'tts', options.model));
       requireKind(model, ['tts'], 'speak');
-      freshFiles(model);
       // One lease for the session's life: no lookup, manifest read or load per sentence.
       const lease = await models.lease(model.name, { signal: options.signal });
       try {
@@ -186,17 +189,15 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       }
     },
     openListen: async (options = {}) => {
-      const asrModel = await store.require(await resolveSpeechModel(resolving, 'asr', options.model));
+      const asrModel = await installedModel(await resolveSpeechModel(resolving, 'asr', options.model));
       requireKind(asrModel, ['asr'], 'transcribe');
-      freshFiles(asrModel);
       const detect = options.turnDetection !== null;
       let vadModel: InstalledModel | undefined;
       if (detect) {
         const chosen = options.vad ?? (await defaultModelOf(resolving, 'vad'))?.name;
         if (!chosen) throw new AppError('invalid_request', 'Turn detection needs a voice-activity model, and none is installed.', { hint: 'Run `murmur pull silero-vad`, or turn detection off.', param: 'vad' });
-        vadModel = await store.require(chosen);
+        vadModel = await installedModel(chosen);
         requireKind(vadModel, ['vad'], 'detect speech');
-        freshFiles(vadModel);
       }
       // Leases for the session's life: no lookup or load per turn.
       const asr = await models.lease(asrModel.name, { signal: options.signal });
@@ -228,7 +229,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     openConversation: async (options = {}) => {
       const chatModel = options.model?.trim() || (await defaultModelOf(resolving, 'chat'))?.name;
       if (!chatModel) throw new AppError('invalid_request', 'No chat model is installed and none was named.', { hint: 'Pull one (`murmur pull qwen3`) or name one.', param: 'model' });
-      const found = await store.require(chatModel);
+      const found = await installedModel(chatModel);
       requireKind(found, ['llm'], 'chat');
       const listen = options.listen === false ? undefined : await runtime.openListen!({ ...options.listen, signal: options.signal });
       const speak = options.speak === false ? undefined : (options.speak ?? {});
@@ -270,8 +271,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
         request.signal,
       ),
     load: async (name, options) => {
-      const model = await store.require(name);
-      freshFiles(model);
+      const model = await installedModel(name);
       return models.load(model.name, options);
     },
     unload: async (names) => models.unload(names === 'all' ? 'all' : await Promise.all(names.map(canonical))),

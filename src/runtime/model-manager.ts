@@ -1,7 +1,7 @@
 import type { EngineHandle } from '../engines/types.js';
-import { AppError, EngineCrashError } from '../errors.js';
+import { abortReason, AppError, EngineCrashError } from '../errors.js';
 import type { EngineCrash, LoadedModel } from '../types/models.js';
-import { abortReason, createSlotQueue, type SlotQueue } from './queue.js';
+import { createSlotQueue, type SlotQueue } from './queue.js';
 
 /**
  * Keeps models loaded and shares them: one load per model however many ask

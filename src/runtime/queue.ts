@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { abortReason, AppError } from '../errors.js';
 
 /**
  * A counting semaphore with a bounded wait list: `slots` holders at once,
@@ -29,10 +29,6 @@ export interface SlotQueueOptions {
 interface Waiter {
   readonly grant: () => void;
 }
-
-/** Rejection used when a signal fires: its reason if an Error, else an AbortError. */
-export const abortReason = (signal: AbortSignal): Error =>
-  signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted.', 'AbortError');
 
 /** Creates a SlotQueue. */
 export const createSlotQueue = (options: SlotQueueOptions): SlotQueue => {

@@ -1,7 +1,6 @@
-import { AppError } from '../errors.js';
+import { abortReason, AppError } from '../errors.js';
 import { createSentenceSplitter, splitFirstClause } from '../text/sentences.js';
 import type { SpeechChunk, SpeechProgress } from '../types/speech.js';
-import { abortReason } from './queue.js';
 
 /**
  * An incremental speech session: text goes in as it arrives (tokens of a

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy, { type Busboy } from 'busboy';
 import type { FormFields, FormFile } from '../api/openai/transcription-request.js';
+import { isProcessAlive } from '../store/stale-staging.js';
 import { AppError } from '../errors.js';
 import { drainBody } from './middleware/body-limit.js';
 
@@ -58,20 +59,11 @@ export const MEMORY_UPLOAD_BYTES = 1024 * 1024;
 export const MEMORY_UPLOADS_BYTES = 32 * 1024 * 1024;
 let heldInMemory = 0;
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** Removes upload files whose daemon is gone (killed mid-request); returns their names. */
 export const sweepStaleUploads = async (dir: string): Promise<string[]> => {
   const stale = (await readdir(dir).catch(() => [] as string[])).filter((name) => {
     const pid = UPLOAD_NAME.exec(name)?.[1];
-    return pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid));
+    return pid !== undefined && Number(pid) !== process.pid && !isProcessAlive(Number(pid));
   });
   await Promise.all(stale.map((name) => rm(join(dir, name), { force: true }).catch(() => undefined)));
   return stale;

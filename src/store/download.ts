@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, DownloadError } from '../errors.js';
 import { describeSource, isTransient, openSource, transient, type Body, type Source } from './mirror.js';
-import { describeBytes, makeStoreDir, metaPath, NO_SPACE_HINT, storeFsError } from './paths.js';
+import { formatBytes } from '../text/bytes.js';
+import { makeStoreDir, metaPath, NO_SPACE_HINT, storeFsError } from './paths.js';
 import { hashInto, mergeExpected, verifyDownload, type Expected } from './verify.js';
 
 export interface DownloadOptions {
@@ -81,10 +82,10 @@ const noSpace = async (url: string, partial: string, cause: unknown): Promise<Ap
   const dir = dirname(partial);
   const held = await sizeOf(partial);
   const all = await bytesIn(dir);
-  const others = all > held + 4096 ? `; all partial downloads hold ${describeBytes(all)}` : '';
+  const others = all > held + 4096 ? `; all partial downloads hold ${formatBytes(all)}` : '';
   return new AppError(
     'no_space',
-    `No space left on the device while downloading ${url}: its partial download (${describeBytes(held)}) is kept in ${dir} to resume${others}.`,
+    `No space left on the device while downloading ${url}: its partial download (${formatBytes(held)}) is kept in ${dir} to resume${others}.`,
     { hint: NO_SPACE_HINT, cause },
   );
 };

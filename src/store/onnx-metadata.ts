@@ -67,10 +67,14 @@ class Cursor {
   }
 }
 
-/** Parses one StringStringEntryProto message. */
-const parseEntry = (data: Buffer): [string, string] | undefined => {
-  let key = '';
-  let value = '';
+/**
+ * The length-delimited fields of a small message, by field number, as text:
+ * a StringStringEntryProto (key = 1, value = 2) or a ValueInfoProto (name =
+ * 1; its type, field 2, comes out as bytes nobody reads). Undefined when a
+ * field is of another wire type or runs past the end.
+ */
+const textFields = (data: Buffer): Map<number, string> | undefined => {
+  const fields = new Map<number, string>();
   let i = 0;
   while (i < data.length) {
     let tag = 0;
@@ -94,113 +98,33 @@ const parseEntry = (data: Buffer): [string, string] | undefined => {
     if (i + length > data.length) return undefined;
     const text = data.toString('utf8', i, i + length);
     i += length;
-    if (tag >>> 3 === 1) key = text;
-    else if (tag >>> 3 === 2) value = text;
+    fields.set(tag >>> 3, text);
   }
-  return [key, value];
+  return fields;
 };
 
+interface OnnxSummary {
+  readonly metadata: Record<string, string>;
+  /** The graph's input names (GraphProto field 11), when asked for. */
+  readonly inputs: string[];
+}
+
 /**
- * Reads the metadata_props of an ONNX model file as a plain key → value
- * record (empty when the model has none). Only the top-level field tags and
- * the metadata entries are read; the graph is skipped by seeking.
- * Throws AppError('not_supported') when the file is not a well-formed ONNX
- * protobuf (truncated, garbage, empty).
+ * Walks an ONNX file's top-level fields: metadata_props (field 14) are read,
+ * and with `inputs` the graph (field 7) is walked too for its inputs (field
+ * 11); every other field, the nodes and weights included, is skipped by
+ * seeking. Throws AppError('not_supported') when the file is not a
+ * well-formed ONNX protobuf (truncated, garbage, empty).
  */
-export const readOnnxMetadata = async (file: string): Promise<Record<string, string>> => {
+const walkOnnx = async (file: string, inputs: boolean): Promise<OnnxSummary> => {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();
     if (size === 0) throw notOnnx(file, 'it is empty');
     const cursor = new Cursor(handle, size);
-    const metadata: Record<string, string> = {};
+    const summary: OnnxSummary = { metadata: {}, inputs: [] };
     let sawIrVersion = false;
-    while (cursor.position < size) {
-      const tag = await cursor.varint();
-      if (tag === undefined) throw notOnnx(file, `bad field tag at byte ${cursor.position}`);
-      const field = Number(tag >> 3n);
-      const wire = Number(tag & 7n);
-      if (field < 1 || field > MAX_FIELD) throw notOnnx(file, `unexpected field ${field} at byte ${cursor.position}`);
-      if (wire === 0) {
-        if ((await cursor.varint()) === undefined) throw notOnnx(file, 'truncated number');
-        if (field === 1) sawIrVersion = true;
-      } else if (wire === 1 || wire === 5) {
-        const skip = wire === 1 ? 8 : 4;
-        if (cursor.position + skip > size) throw notOnnx(file, 'truncated');
-        cursor.position += skip;
-      } else if (wire === 2) {
-        const length = await cursor.varint();
-        // Lengths are 64-bit varints; any real one fits in a Number (and in the file).
-        if (length === undefined || length > BigInt(size - cursor.position)) {
-          throw notOnnx(file, `field ${field} runs past the end of the file (truncated?)`);
-        }
-        const count = Number(length);
-        if (field === 14 && count <= MAX_ENTRY_BYTES) {
-          const data = await cursor.bytes(count);
-          const entry = data && parseEntry(data);
-          if (!entry) throw notOnnx(file, 'malformed metadata entry');
-          metadata[entry[0]] = entry[1];
-        } else {
-          cursor.position += count;
-        }
-      } else {
-        throw notOnnx(file, `unsupported wire type ${wire} at byte ${cursor.position}`);
-      }
-    }
-    if (!sawIrVersion) throw notOnnx(file, 'no ir_version field');
-    return metadata;
-  } finally {
-    await handle.close();
-  }
-};
-
-/** Reads a protobuf string field 1 (a ValueInfoProto's name) from a small message. */
-const nameOf = (data: Buffer): string | undefined => {
-  let i = 0;
-  const varint = (): number | undefined => {
-    let value = 0;
-    let shift = 0;
-    for (let k = 0; k < 5; k++) {
-      if (i >= data.length) return undefined;
-      const byte = data[i++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-      if ((byte & 0x80) === 0) return value;
-    }
-    return undefined;
-  };
-  while (i < data.length) {
-    const tag = varint();
-    if (tag === undefined) return undefined;
-    const wire = tag & 7;
-    if (wire === 0) {
-      if (varint() === undefined) return undefined;
-    } else if (wire === 2) {
-      const length = varint();
-      if (length === undefined || i + length > data.length) return undefined;
-      if (tag >>> 3 === 1) return data.toString('utf8', i, i + length);
-      i += length;
-    } else if (wire === 1 || wire === 5) {
-      i += wire === 1 ? 8 : 4;
-    } else return undefined;
-  }
-  return undefined;
-};
-
-/**
- * The names of an ONNX model's graph inputs (GraphProto field 11), read the
- * way readOnnxMetadata reads metadata: walking field tags and seeking past
- * nodes and weights, so a large model costs a few reads. Throws
- * AppError('not_supported') when the file is not a well-formed ONNX model.
- */
-export const readOnnxInputs = async (file: string): Promise<string[]> => {
-  const handle = await open(file, 'r');
-  try {
-    const { size } = await handle.stat();
-    if (size === 0) throw notOnnx(file, 'it is empty');
-    const cursor = new Cursor(handle, size);
-    const inputs: string[] = [];
-    /** Walks the fields in [cursor.position, end); descends into `into` (the graph) and collects inputs inside it. */
+    /** The fields in [cursor.position, end) of the model (`graph` false) or of its graph. */
     const walk = async (end: number, graph: boolean): Promise<void> => {
       while (cursor.position < end) {
         const tag = await cursor.varint();
@@ -210,28 +134,49 @@ export const readOnnxInputs = async (file: string): Promise<string[]> => {
         if (field < 1 || field > MAX_FIELD) throw notOnnx(file, `unexpected field ${field} at byte ${cursor.position}`);
         if (wire === 0) {
           if ((await cursor.varint()) === undefined) throw notOnnx(file, 'truncated number');
+          if (!graph && field === 1) sawIrVersion = true;
         } else if (wire === 1 || wire === 5) {
-          cursor.position += wire === 1 ? 8 : 4;
+          const skip = wire === 1 ? 8 : 4;
+          if (cursor.position + skip > end) throw notOnnx(file, 'truncated');
+          cursor.position += skip;
         } else if (wire === 2) {
           const length = await cursor.varint();
-          if (length === undefined || length > BigInt(end - cursor.position)) throw notOnnx(file, `field ${field} runs past its end (truncated?)`);
+          // Lengths are 64-bit varints; any real one fits in a Number (and in the file).
+          if (length === undefined || length > BigInt(end - cursor.position)) throw notOnnx(file, `field ${field} runs past the end of ${graph ? 'the graph' : 'the file'} (truncated?)`);
           const count = Number(length);
-          if (!graph && field === 7) await walk(cursor.position + count, true);
-          else if (graph && field === 11 && count <= MAX_ENTRY_BYTES) {
+          if (!graph && field === 14 && count <= MAX_ENTRY_BYTES) {
             const data = await cursor.bytes(count);
-            const name = data && nameOf(data);
+            const entry = data && textFields(data);
+            if (!entry) throw notOnnx(file, 'malformed metadata entry');
+            summary.metadata[entry.get(1) ?? ''] = entry.get(2) ?? '';
+          } else if (!graph && field === 7 && inputs) {
+            await walk(cursor.position + count, true);
+          } else if (graph && field === 11 && count <= MAX_ENTRY_BYTES) {
+            const data = await cursor.bytes(count);
+            const name = data && textFields(data)?.get(1);
             if (name === undefined) throw notOnnx(file, 'malformed graph input');
-            inputs.push(name);
-          } else cursor.position += count;
+            summary.inputs.push(name);
+          } else {
+            cursor.position += count;
+          }
         } else {
           throw notOnnx(file, `unsupported wire type ${wire} at byte ${cursor.position}`);
         }
       }
-      if (cursor.position > end) throw notOnnx(file, 'truncated');
     };
     await walk(size, false);
-    return inputs;
+    if (!sawIrVersion) throw notOnnx(file, 'no ir_version field');
+    return summary;
   } finally {
     await handle.close();
   }
 };
+
+/**
+ * Reads the metadata_props of an ONNX model file as a plain key → value
+ * record (empty when the model has none), without loading the model.
+ */
+export const readOnnxMetadata = async (file: string): Promise<Record<string, string>> => (await walkOnnx(file, false)).metadata;
+
+/** The names of an ONNX model's graph inputs, read the same way (a large model costs a few reads). */
+export const readOnnxInputs = async (file: string): Promise<string[]> => (await walkOnnx(file, true)).inputs;

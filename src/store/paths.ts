@@ -50,19 +50,6 @@ const NOT_WRITABLE = new Set(['EACCES', 'EROFS', 'ENOTDIR', 'EPERM', 'EEXIST']);
 
 const errnoOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
-/** Bytes in decimal units for messages: `512 B`, `1.2 MB`, `3.40 GB` (as commands/ui/format.ts shows them). */
-export const describeBytes = (bytes: number): string => {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  if (unit === 0) return `${bytes} B`;
-  return `${value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)} ${units[unit]}`;
-};
-
 /** `store_not_writable` for `dir`, naming the errno code. */
 export const notWritable = (dir: string, code: string, cause?: unknown): AppError =>
   new AppError('store_not_writable', `murmur cannot write to its store at ${dir} (${code}).`, {

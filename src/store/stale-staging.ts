@@ -7,7 +7,8 @@ const LIVE_LOCK_MS = 30_000;
 /** Staging younger than this is left alone whatever its lock says (a pull that just started). */
 const YOUNG_MS = 60_000;
 
-const alive = (pid: number): boolean => {
+/** Whether a process of this id is running (one we may not signal counts as running). */
+export const isProcessAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
@@ -32,7 +33,7 @@ export const findStaleStaging = async (paths: StorePaths): Promise<string[]> => 
     const path = join(paths.tmp, entry);
     const removal = /-removed-(\d+)-\d+$/.exec(entry);
     if (removal) {
-      if (!alive(Number(removal[1]))) stale.push(entry);
+      if (!isProcessAlive(Number(removal[1]))) stale.push(entry);
       continue;
     }
     const name = /^(.+)-[A-Za-z0-9]{6}(?:\.old)?$/.exec(entry)?.[1];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wavHeader16 } from '../helpers/asr.js';
 import { runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
@@ -199,9 +200,7 @@ describe.skipIf(skip)(`engines in their own processes (real daemon, real engines
     const pcm = clip.subarray(44);
     const bytes = 3600 * 8000 * 2;
     const long = Buffer.alloc(44 + bytes);
-    clip.copy(long, 0, 0, 44);
-    long.writeUInt32LE(36 + bytes, 4);
-    long.writeUInt32LE(bytes, 40);
+    wavHeader16(bytes, 8000).copy(long);
     for (let at = 0; at < bytes; at += pcm.length) pcm.copy(long, 44 + at, 0, Math.min(pcm.length, bytes - at));
     const form = new FormData();
     form.append('file', new Blob([long], { type: 'audio/wav' }), 'long.wav');

@@ -123,13 +123,11 @@ export const buildYesnoFile = (gap = 2, repeat = 1): { samples: Float32Array; sa
   return { samples, sampleRate: rate, placed };
 };
 
-/** 16-bit PCM mono WAV bytes of `samples`. */
-export const encodeWav16 = (samples: Float32Array, sampleRate: number): Buffer => {
-  const data = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32767))), i * 2);
+/** The 44-byte header of a 16-bit PCM mono WAV holding `dataBytes` of samples. */
+export const wavHeader16 = (dataBytes: number, sampleRate: number): Buffer => {
   const header = Buffer.alloc(44);
   header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
+  header.writeUInt32LE(36 + dataBytes, 4);
   header.write('WAVEfmt ', 8);
   header.writeUInt32LE(16, 16);
   header.writeUInt16LE(1, 20);
@@ -139,6 +137,13 @@ export const encodeWav16 = (samples: Float32Array, sampleRate: number): Buffer =
   header.writeUInt16LE(2, 32);
   header.writeUInt16LE(16, 34);
   header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+};
+
+/** 16-bit PCM mono WAV bytes of `samples`. */
+export const encodeWav16 = (samples: Float32Array, sampleRate: number): Buffer => {
+  const data = Buffer.alloc(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32767))), i * 2);
+  return Buffer.concat([wavHeader16(data.length, sampleRate), data]);
 };

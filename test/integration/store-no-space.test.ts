@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatBytes } from '../../commands/ui/format.js';
 import type { Catalog } from '../../src/catalog/catalog.js';
-import { describeBytes, metaPath, partialPath } from '../../src/store/paths.js';
+import { metaPath, partialPath } from '../../src/store/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { startHttpFixture, type HttpFixture } from '../helpers/http-fixture.js';
 import { buildMirror, FIXTURE_CATALOG, fixtureCatalog, makeTestStore, MIRROR_FILES, MIRROR_MODELS } from '../helpers/mirror.js';
@@ -60,7 +60,7 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('a disk that fills up mid-downl
     expect(held).toBeLessThanOrEqual(300_000);
     expect(error).toMatchObject({
       code: 'no_space',
-      message: `No space left on the device while downloading ${GGUF_URL}: its partial download (${describeBytes(held)}) is kept in ${join(home, 'partial')} to resume.`,
+      message: `No space left on the device while downloading ${GGUF_URL}: its partial download (${formatBytes(held)}) is kept in ${join(home, 'partial')} to resume.`,
       hint: expect.stringContaining('`murmur pull --clean`'),
     });
     expect(readdirSync(join(home, 'tmp'))).toEqual([]);

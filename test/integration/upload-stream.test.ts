@@ -9,6 +9,7 @@ import { AppError } from '../../src/errors.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { createApp } from '../../src/server/app.js';
 import { startServer, type RunningServer } from '../../src/server/listen.js';
+import { wavHeader16 } from '../helpers/asr.js';
 import { MEMORY_UPLOAD_BYTES, sweepStaleUploads, UPLOAD_PREFIX, uploadDirectory } from '../../src/server/upload-form.js';
 import { storePaths } from '../../src/store/paths.js';
 import type { TranscribeRequest, TranscribeResult } from '../../src/types/transcript.js';
@@ -28,22 +29,7 @@ const LIMIT = 4 * 1024 * 1024;
 const PIECE = 64 * 1024;
 
 /** A 16-bit mono WAV header for `dataBytes` of samples. */
-const wavHeader = (dataBytes: number): Buffer => {
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE(36 + dataBytes, 4);
-  h.write('WAVEfmt ', 8);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(RATE, 24);
-  h.writeUInt32LE(RATE * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(dataBytes, 40);
-  return h;
-};
+const wavHeader = (dataBytes: number): Buffer => wavHeader16(dataBytes, RATE);
 
 /** One piece of sine, reused for every piece of every body (nothing here grows with the upload). */
 const sine = Buffer.alloc(PIECE);

@@ -53,7 +53,8 @@ describe.skipIf(skip).each(['none', 'process'] as const)(`listening sessions on 
   let runtime: LocalRuntime;
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'murmur-listen-'));
-    const config = loadConfig({ MURMUR_HOME: home, MURMUR_THREADS: '1' }, { isolation });
+    // Keep-alive 0: a model goes as soon as nothing holds it, so a lease that outlives its session shows.
+    const config = loadConfig({ MURMUR_HOME: home, MURMUR_THREADS: '1', MURMUR_KEEP_ALIVE: '0' }, { isolation });
     // Engine processes run the built host (dist/, which test/global-setup.ts builds): so does this runtime.
     const create = isolation === 'process' ? ((await import('../../dist/src/runtime/create-runtime.js' as string)) as { createRuntime: typeof createRuntime }).createRuntime : createRuntime;
     runtime = await create(config);
@@ -69,6 +70,8 @@ describe.skipIf(skip).each(['none', 'process'] as const)(`listening sessions on 
     const session = await runtime.openListen!({ model: 'yesno', vad: 'vad' });
     const { events, done } = collect(session);
     const speech = clip(CLIP);
+    // The session holds its two models for its whole life.
+    expect(runtime.models.ps().map((m) => m.name).sort()).toEqual(['vad', 'yesno']);
     stream(session, join24(silence(0.5), speech, silence(1.5)));
     await session.close();
     await done;
@@ -87,8 +90,8 @@ describe.skipIf(skip).each(['none', 'process'] as const)(`listening sessions on 
     expect(stopped.audioEndMs).toBe(committed.audioEndMs);
     expect(stopped.audioEndMs).toBeLessThanOrEqual(500 + (speech.length / RATE) * 1000 + 500);
     expect(stopped.audioEndMs).toBeGreaterThan(500 + (speech.length / RATE) * 1000 - 1000);
-    // Leases go with the session.
-    expect(runtime.models.ps().every((m) => m.inFlight === 0)).toBe(true);
+    // Its leases go with it: nothing holds the models any more, so they unload.
+    await expect.poll(() => runtime.models.ps().map((m) => m.name)).toEqual([]);
   });
 
   it('two utterances apart are two turns, transcribed in order; a longer silence window joins them', async () => {
@@ -141,6 +144,7 @@ describe.skipIf(skip).each(['none', 'process'] as const)(`listening sessions on 
     await expect(runtime.openListen!({ model: 'vad' })).rejects.toMatchObject({ code: 'model_kind_mismatch' });
     await expect(runtime.openListen!({ model: 'yesno', vad: 'yesno' })).rejects.toMatchObject({ code: 'model_kind_mismatch' });
     await expect(runtime.openListen!({ model: 'yesno', vad: 'vad', turnDetection: { threshold: 2 } })).rejects.toMatchObject({ code: 'invalid_request', param: 'turn_detection.threshold' });
-    expect(runtime.models.ps().every((m) => m.inFlight === 0)).toBe(true);
+    // A refused session leaves no lease behind.
+    await expect.poll(() => runtime.models.ps().map((m) => m.name)).toEqual([]);
   });
 });

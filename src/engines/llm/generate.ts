@@ -11,7 +11,7 @@ import type {
   Token,
   Tokenizer,
 } from 'node-llama-cpp';
-import { AppError } from '../../errors.js';
+import { abortReason, AppError } from '../../errors.js';
 import type { GenerationCallbacks, ResponseFormat, SamplingOptions, ToolCall } from '../../types/chat.js';
 import type { EngineChatRequest, EngineCompletionRequest, EngineGeneration } from '../types.js';
 import { newToolCallId, toChatHistory, toFinishReason, toFunctions } from './history.js';
@@ -31,8 +31,6 @@ export interface GenerateContext {
   readonly name: string;
 }
 
-const abortError = (signal: AbortSignal): Error =>
-  signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted.', 'AbortError');
 
 const tooLong = (name: string, promptTokens: number, contextSize: number) =>
   new AppError(
@@ -173,7 +171,7 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
     const result = functions
       ? await chat.generateResponse(history, { ...options, functions, documentFunctionParams: true })
       : await chat.generateResponse(history, { ...options, grammar });
-    if (request.signal?.aborted) throw abortError(request.signal);
+    if (request.signal?.aborted) throw abortReason(request.signal);
     const completionTokens = sequence.tokenMeter.diff(before).usedOutputTokens;
     const toolCalls: ToolCall[] | undefined = result.functionCalls?.length
       ? result.functionCalls.map((call) => ({
@@ -211,7 +209,7 @@ export const runCompletion = async (
       request.prompt,
       generationOptions(request, ctx.contextSize - promptTokens, clock),
     );
-    if (request.signal?.aborted) throw abortError(request.signal);
+    if (request.signal?.aborted) throw abortReason(request.signal);
     const used = sequence.tokenMeter.diff(before);
     const completionTokens = used.usedOutputTokens;
     return {

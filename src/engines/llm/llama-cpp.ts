@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Llama, LlamaContext, LlamaEmbeddingContext, LlamaModel } from 'node-llama-cpp';
 import type { Config } from '../../config.js';
-import { AppError, EngineLoadError } from '../../errors.js';
+import { abortReason, AppError, EngineLoadError } from '../../errors.js';
 import type { InstalledModel } from '../../store/types.js';
 import type { LlmEngineFactory, LlmHandle } from '../types.js';
 import { runChat, runCompletion, type GenerateContext } from './generate.js';
@@ -187,7 +187,7 @@ export const createLlamaCppEngine = (config: EngineConfig): LlmEngineFactory => 
         const embeddings: number[][] = [];
         let promptTokens = 0;
         for (const text of input) {
-          if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new DOMException('Aborted', 'AbortError');
+          if (signal?.aborted) throw abortReason(signal);
           const tokens = llamaModel.tokenize(text);
           if (tokens.length > limit) {
             throw new AppError('context_length_exceeded', `An input is ${tokens.length} tokens, but '${model.name}' embeds at most ${limit}.`, {

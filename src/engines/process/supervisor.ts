@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config.js';
-import { AppError, EngineCrashError, EngineLoadError } from '../../errors.js';
+import { abortReason, AppError, EngineCrashError, EngineLoadError } from '../../errors.js';
 import type { InstalledModel } from '../../store/types.js';
 import type { AsrHandle, AsrOptions, SpeechSegment, VadHandle, VoiceDetector, VoiceUpdate } from '../speech/asr-types.js';
 import type { SynthesizeOptions, TtsHandle } from '../speech/tts-types.js';
@@ -58,8 +58,6 @@ interface Pending {
   last: number;
 }
 
-const abortReason = (signal: AbortSignal): Error =>
-  signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
 
 /** A copy when `samples` is a view into a bigger buffer (the channel would send the whole buffer). */
 const compact = (samples: Float32Array): Float32Array =>

@@ -57,7 +57,7 @@ describe('encoder pool (worker threads)', () => {
     expect(() => pool.open('aiff' as never, { sampleRate: 16_000 })).toThrow(/Unsupported audio format 'aiff'/);
   });
 
-  it('a disposed session answers nothing more and frees its slot', async () => {
+  it('a disposed session answers nothing more', async () => {
     const session = pool.open('mp3', { sampleRate: 16_000 });
     await session.push(tone(1600, 4));
     session.dispose();
