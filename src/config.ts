@@ -47,6 +47,8 @@ export interface Config {
   readonly speechSessionIdleMs: number;
   /** Speech sessions the daemon keeps open at once before answering 503. */
   readonly maxSpeechSessions: number;
+  /** Realtime (/v1/realtime) sessions the daemon holds at once; past them a new one gets an error event and a close. */
+  readonly maxRealtimeSessions: number;
   /**
    * Where engines run: 'process' gives each loaded model a process of its own
    * (a native crash fails only its requests), 'none' runs them in this one.
@@ -168,6 +170,7 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_ASR_MODEL', key: 'asrModel', shown: 'catalog default', description: "the model transcribe uses, and that answers OpenAI's whisper-1, gpt-4o-transcribe and gpt-4o-mini-transcribe", parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_VOICE', key: 'voice', shown: "the model's default", description: 'the voice used when none is given or an OpenAI voice name (alloy, nova, ...) is asked for', parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_SPEECH_SESSION_IDLE', key: 'speechSessionIdleMs', shown: '60s', description: 'how long a speech session lives with no input and no reader', parse: (raw, name) => Math.max(1, parseDuration(raw, name)) }),
+  define({ name: 'MURMUR_MAX_REALTIME', key: 'maxRealtimeSessions', shown: '16', description: 'realtime (/v1/realtime) sessions the daemon holds at once before refusing more', parse: positiveInt }),
   define({ name: 'MURMUR_MAX_SPEECH_SESSIONS', key: 'maxSpeechSessions', shown: '64', description: 'speech sessions the daemon keeps open at once before answering 503', parse: positiveInt }),
   define({ name: 'MURMUR_TLS_CERT', key: 'tlsCert', shown: 'unset', description: 'a PEM certificate file; with MURMUR_TLS_KEY the daemon serves HTTPS and WSS (which the official realtime clients need) on its port', parse: (raw) => resolve(raw) }),
   define({ name: 'MURMUR_TLS_KEY', key: 'tlsKey', shown: 'unset', description: "the certificate's PEM private key file", parse: (raw) => resolve(raw) }),
@@ -218,6 +221,7 @@ const defaults = (): Config => ({
   importDirs: [],
   speechSessionIdleMs: 60_000,
   maxSpeechSessions: 64,
+  maxRealtimeSessions: 16,
   engineTimeoutMs: 30_000,
 });
 

@@ -232,15 +232,21 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       const found = await installedModel(chatModel);
       requireKind(found, ['llm'], 'chat');
       const listen = options.listen === false ? undefined : await runtime.openListen!({ ...options.listen, signal: options.signal });
-      const speak = options.speak === false ? undefined : (options.speak ?? {});
       return createConversation({
+        ...options,
+        model: found.name,
         listen,
-        instructions: options.instructions,
-        createResponse: options.createResponse,
-        interruptResponse: options.interruptResponse,
-        signal: options.signal,
-        chat: (messages, onToken, signal) => runtime.chat({ model: found.name, messages, onToken, signal, maxTokens: options.maxOutputTokens, temperature: options.temperature }),
-        ...(speak ? { openSpeech: (signal: AbortSignal) => runtime.openSpeech({ ...speak, signal }) } : {}),
+        chat: (messages, settings, onToken, signal) =>
+          runtime.chat({
+            model: settings.model ?? found.name,
+            messages,
+            onToken,
+            signal,
+            maxTokens: settings.maxOutputTokens,
+            temperature: settings.temperature,
+            ...(settings.tools?.length ? { tools: settings.tools, toolChoice: settings.toolChoice } : {}),
+          }),
+        openSpeech: (speak, signal) => runtime.openSpeech({ ...speak, signal }),
       });
     },
     transcribe: (request) => transcribeLocal({ ...resolving, use }, request),

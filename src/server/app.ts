@@ -8,6 +8,7 @@ import type { RouteDeps, ServerEnv } from './context.js';
 import { handleError, handleNotFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { speechSessionRoutes } from './routes/speech-sessions.js';
+import { realtimeRoutes } from './routes/realtime.js';
 import { speechStreamRoutes } from './routes/speech-stream.js';
 import { createSessionRegistry } from './speech-sessions.js';
 import { requireApiKey } from './middleware/auth.js';
@@ -27,9 +28,14 @@ import { modelsRoutes } from './routes/models.js';
 export type { EventLogEntry, RequestLogEntry } from './middleware/request-log.js';
 
 /** The routes that upgrade to WebSockets. */
-const WEBSOCKET_PATHS: readonly string[] = ['/v1/audio/speech/stream'];
-/** The largest WebSocket message the daemon takes: 1 MiB. */
-const WEBSOCKET_MAX_MESSAGE = 1024 * 1024;
+const WEBSOCKET_PATHS: readonly string[] = ['/v1/audio/speech/stream', '/v1/realtime'];
+/**
+ * The largest WebSocket message ws takes before it drops the socket (1009):
+ * past the realtime door's 15 MiB per event, so that a client sending a
+ * larger one gets an error event first (the speech stream checks its own
+ * 1 MiB the same way).
+ */
+const WEBSOCKET_MAX_MESSAGE = 16 * 1024 * 1024;
 
 export interface AppOptions {
   /** Bearer key required on every route but /health. */
@@ -51,6 +57,8 @@ export interface AppOptions {
   /** Fires when the daemon starts to stop: new requests get 503 'stopping' while those in flight finish. */
   readonly draining?: AbortSignal;
   readonly metrics?: Metrics;
+  /** The longest a realtime session may last, in ms; default 30 minutes. */
+  readonly realtimeMaxSessionMs?: number;
   /** Where speech is encoded; default a pool of worker threads, stopped at shutdown. */
   readonly encoders?: EncoderPool;
 }
@@ -105,6 +113,7 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   const sessions = createSessionRegistry({ idleMs: runtime.config.speechSessionIdleMs, maxSessions: runtime.config.maxSpeechSessions, shutdown: deps.shutdown });
   app.route('/v1', speechSessionRoutes(deps, sessions));
   app.route('/v1', speechStreamRoutes(deps, sockets.upgradeWebSocket, options.apiKey));
+  app.route('/v1', realtimeRoutes(deps, sockets.upgradeWebSocket, options.apiKey, { maxSessions: runtime.config.maxRealtimeSessions, maxSessionMs: options.realtimeMaxSessionMs ?? 30 * 60_000 }));
   app.route('/v1', audioTranscriptionsRoutes(deps, { maxBytes: options.uploadLimitBytes }));
   app.route('/api', adminRoutes(deps));
 

@@ -23,6 +23,8 @@ interface Histogram {
   count: number;
 }
 
+export type RealtimeStage = 'transcription' | 'first_token' | 'first_audio';
+
 export interface Metrics {
   /** Counts a finished request and its latency in seconds. */
   observeRequest(route: string, method: string, status: number, seconds: number): void;
@@ -30,6 +32,10 @@ export interface Metrics {
   observeGeneration(model: string, tokens: number, tokensPerSecond: number): void;
   /** Counts a generation's end: completed, aborted (client gone or shutdown) or failed. */
   observeOutcome(model: string, outcome: 'completed' | 'aborted' | 'failed'): void;
+  /** Records how long one stage of a realtime response took (transcription, first_token, first_audio), in seconds. */
+  observeRealtimeStage(stage: RealtimeStage, seconds: number): void;
+  /** Realtime sessions open now. */
+  readonly realtime: { inc(): void; dec(): void; readonly count: number };
   /** Requests being handled now. */
   readonly active: { inc(): void; dec(): void; readonly count: number };
   /** The exposition text, with the runtime's loaded models as gauges and its engine restarts. */
@@ -49,6 +55,8 @@ export const createMetrics = (): Metrics => {
   const speed = new Map<string, number>();
   const outcomes = new Map<string, { model: string; outcome: string; count: number }>();
   let active = 0;
+  let realtimeOpen = 0;
+  const stages = new Map<RealtimeStage, Histogram>();
   /*
    * Model labels come from requests, so a client could mint one per request
    * (3,000 unique 20 KB names grew the page to 60 MB): a name that is not a
@@ -92,6 +100,22 @@ export const createMetrics = (): Metrics => {
       const entry = outcomes.get(key) ?? { model, outcome, count: 0 };
       entry.count += 1;
       outcomes.set(key, entry);
+    },
+    observeRealtimeStage(stage, seconds) {
+      const histogram = stages.get(stage) ?? { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      BUCKETS.forEach((bound, i) => {
+        if (seconds <= bound) histogram.counts[i]! += 1;
+      });
+      histogram.sum += seconds;
+      histogram.count += 1;
+      stages.set(stage, histogram);
+    },
+    realtime: {
+      inc: () => void (realtimeOpen += 1),
+      dec: () => void (realtimeOpen -= 1),
+      get count() {
+        return realtimeOpen;
+      },
     },
     active: {
       inc: () => void (active += 1),
@@ -147,6 +171,15 @@ export const createMetrics = (): Metrics => {
       for (const [model, count] of sum(health?.restarts ?? [], (a, b) => a + b)) lines.push(`murmur_engine_restarts_total${labels({ model })} ${count}`);
       lines.push(...header('murmur_broken_models', 'gauge', 'Models refused after crashing their engine too many times in a row.'));
       lines.push(`murmur_broken_models ${health?.broken.size ?? 0}`);
+      lines.push(...header('murmur_realtime_sessions', 'gauge', 'Realtime (/v1/realtime) sessions open now.'));
+      lines.push(`murmur_realtime_sessions ${realtimeOpen}`);
+      lines.push(...header('murmur_realtime_stage_seconds', 'histogram', 'Realtime responses by stage: transcription (turn end to transcript), first_token and first_audio (from the response start).'));
+      for (const [stage, h] of stages) {
+        BUCKETS.forEach((bound, i) => lines.push(`murmur_realtime_stage_seconds_bucket${labels({ stage, le: bound })} ${h.counts[i]}`));
+        lines.push(`murmur_realtime_stage_seconds_bucket${labels({ stage, le: '+Inf' })} ${h.count}`);
+        lines.push(`murmur_realtime_stage_seconds_sum${labels({ stage })} ${number(h.sum)}`);
+        lines.push(`murmur_realtime_stage_seconds_count${labels({ stage })} ${h.count}`);
+      }
       return `${lines.join('\n')}\n`;
     },
   };

@@ -30,6 +30,8 @@ import { sameKey } from '../middleware/auth.js';
 
 /** Contexts one socket may hold open at once. */
 export const MAX_CONTEXTS = 16;
+/** The largest message a client may send: 1 MiB. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
 /** Bytes queued on the socket above which a context waits before sending more audio. */
 const SEND_HIGH_WATER = 1024 * 1024;
 
@@ -189,7 +191,16 @@ export const speechStreamRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<We
           ws.send(JSON.stringify(toStreamCreated(plan, probe)));
           for (const data of early.splice(0)) state.receive(data);
         },
-        onMessage: (event) => (state ? state.receive(event.data as string | ArrayBuffer) : early.length < 256 && early.push(event.data as string | ArrayBuffer)),
+        onMessage: (event, ws) => {
+          const data = event.data as string | ArrayBuffer;
+          const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+          if (size > MAX_MESSAGE_BYTES) {
+            ws.send(JSON.stringify(toErrorEvent(new AppError('payload_too_large', `The message is ${size} bytes; a message may be at most 1 MiB.`, { hint: 'Send text in smaller appends.' }))));
+            return ws.close(1009, 'A message was larger than 1 MiB.');
+          }
+          if (state) state.receive(data);
+          else if (early.length < 256) early.push(data);
+        },
         onClose: () => void state?.end(),
       };
     }),
