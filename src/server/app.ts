@@ -57,8 +57,8 @@ export interface AppOptions {
   /** Fires when the daemon starts to stop: new requests get 503 'stopping' while those in flight finish. */
   readonly draining?: AbortSignal;
   readonly metrics?: Metrics;
-  /** The longest a realtime session may last, in ms; default 30 minutes. */
-  readonly realtimeMaxSessionMs?: number;
+  /** Realtime session limits past MURMUR_MAX_REALTIME: the longest a session lasts (30 minutes), how long a client may not read (15 s). */
+  readonly realtime?: { readonly maxSessionMs?: number; readonly stallMs?: number };
   /** Where speech is encoded; default a pool of worker threads, stopped at shutdown. */
   readonly encoders?: EncoderPool;
 }
@@ -113,7 +113,7 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   const sessions = createSessionRegistry({ idleMs: runtime.config.speechSessionIdleMs, maxSessions: runtime.config.maxSpeechSessions, shutdown: deps.shutdown });
   app.route('/v1', speechSessionRoutes(deps, sessions));
   app.route('/v1', speechStreamRoutes(deps, sockets.upgradeWebSocket, options.apiKey));
-  app.route('/v1', realtimeRoutes(deps, sockets.upgradeWebSocket, options.apiKey, { maxSessions: runtime.config.maxRealtimeSessions, maxSessionMs: options.realtimeMaxSessionMs ?? 30 * 60_000 }));
+  app.route('/v1', realtimeRoutes(deps, sockets.upgradeWebSocket, options.apiKey, { maxSessions: runtime.config.maxRealtimeSessions, maxSessionMs: options.realtime?.maxSessionMs ?? 30 * 60_000, stallMs: options.realtime?.stallMs ?? 15_000 }));
   app.route('/v1', audioTranscriptionsRoutes(deps, { maxBytes: options.uploadLimitBytes }));
   app.route('/api', adminRoutes(deps));
 

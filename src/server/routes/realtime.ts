@@ -49,12 +49,12 @@ export interface RealtimeLimits {
   readonly maxSessions: number;
   /** The longest a session may last, in ms (30 minutes). */
   readonly maxSessionMs: number;
+  /** How long a client may leave audio unread (the socket's buffer full) before it is closed, in ms (15 s). */
+  readonly stallMs: number;
 }
 
 /** Bytes queued on the socket above which the session waits before sending more. */
 const SEND_HIGH_WATER = 1024 * 1024;
-/** How long the session waits for a client that does not read before it closes the socket. */
-const STALL_MS = 15_000;
 /** Close codes: a session limit (try again later), a policy (duration, not reading), a message too big. */
 const CLOSE_TRY_LATER = 1013;
 const CLOSE_POLICY = 1008;
@@ -134,10 +134,11 @@ interface SessionOptions {
   readonly dialect: Dialect;
   readonly config: RealtimeConfig;
   readonly maxSessionMs: number;
+  readonly stallMs: number;
   readonly onEnd: () => void;
 }
 
-const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSessionMs, onEnd }: SessionOptions) => {
+const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSessionMs, stallMs, onEnd }: SessionOptions) => {
   const runtime = deps.runtime;
   const controller = new AbortController();
   const signal = AbortSignal.any([deps.shutdown, controller.signal]);
@@ -156,7 +157,7 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
   const roomToSend = async () => {
     const since = Date.now();
     while (ws.readyState === 1 && ws.raw!.bufferedAmount > SEND_HIGH_WATER) {
-      if (Date.now() - since > STALL_MS) {
+      if (Date.now() - since > stallMs) {
         end(CLOSE_POLICY, 'The client stopped reading; the session is closed.');
         ws.raw!.terminate();
         return;
@@ -731,6 +732,7 @@ export const realtimeRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSoc
               dialect,
               config: defaultConfig(intent === 'transcription' ? 'transcription' : 'realtime', chatModel),
               maxSessionMs: limits.maxSessionMs,
+              stallMs: limits.stallMs,
               onEnd: () => {
                 clearTimeout(timer);
                 release();
