@@ -16,6 +16,7 @@ import { createSpeechSession } from '../runtime/speech-session.js';
 import { readNdjson } from './event-stream.js';
 import { readGeneration, type GenerationKind } from './remote-generation.js';
 import { remoteSpeak } from './remote-speech.js';
+import { openRemoteConversation, openRemoteListen } from './remote-conversation.js';
 import { openRemoteSpeech } from './remote-speech-session.js';
 import { remoteTranscribe } from './remote-transcribe.js';
 
@@ -104,6 +105,8 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
     async voices(model) {
       return fromVoiceLists(await getJson('GET', `/v1/audio/voices${model ? `?model=${encodeURIComponent(model)}` : ''}`));
     },
+    openListen: (options) => openRemoteListen({ base, apiKey }, options),
+    openConversation: (options) => openRemoteConversation({ base, apiKey }, options),
     transcribe: (request) => remoteTranscribe({ base, apiKey, fetch: doFetch }, request),
     async listModels() {
       try {

@@ -46,6 +46,10 @@ export interface RealtimeConfig {
   readonly turnDetection: RealtimeTurnDetection | null;
   readonly voice?: string;
   readonly speed?: number;
+  /** murmur's: the voice model (`audio.output.model`; default MURMUR_TTS_MODEL or the catalog's). */
+  readonly ttsModel?: string;
+  /** murmur's: the voice-activity model (`audio.input.turn_detection.model`; default the installed one). */
+  readonly vadModel?: string;
 }
 
 export const DEFAULT_TURN: RealtimeTurnDetection = { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500, createResponse: true, interruptResponse: true };
@@ -79,6 +83,7 @@ const turnDetection = z
     silence_duration_ms: z.number().int().min(0).max(10_000).optional(),
     create_response: z.boolean().optional(),
     interrupt_response: z.boolean().optional(),
+    model: z.string().min(1).max(256).optional(),
   })
   .passthrough()
   .nullable();
@@ -100,7 +105,7 @@ const sessionGa = z
     audio: z
       .object({
         input: z.object({ format: formatGa.optional(), transcription: transcription.nullable().optional(), turn_detection: turnDetection.optional() }).passthrough().optional(),
-        output: z.object({ format: formatGa.optional(), voice: voice.optional(), speed: z.number().min(0.25).max(4).optional() }).passthrough().optional(),
+        output: z.object({ format: formatGa.optional(), voice: voice.optional(), speed: z.number().min(0.25).max(4).optional(), model: z.string().min(1).max(256).optional() }).passthrough().optional(),
       })
       .passthrough()
       .optional(),
@@ -268,6 +273,7 @@ export const applySessionUpdate = (config: RealtimeConfig, session: Record<strin
         turnDetection: turnOf(s.turn_detection, config.turnDetection) === undefined ? config.turnDetection : turnOf(s.turn_detection, config.turnDetection)!,
         voice: voiceOf(s.voice) ?? config.voice,
         speed: s.speed ?? config.speed,
+        vadModel: s.turn_detection?.model ?? config.vadModel,
       });
     }
     const parsed = sessionGa.safeParse(session);
@@ -297,6 +303,8 @@ export const applySessionUpdate = (config: RealtimeConfig, session: Record<strin
       turnDetection: turn === undefined ? config.turnDetection : turn,
       voice: voiceOf(output?.voice) ?? config.voice,
       speed: output?.speed ?? config.speed,
+      ttsModel: output?.model ?? config.ttsModel,
+      vadModel: input?.turn_detection?.model ?? config.vadModel,
     });
   } catch (error) {
     if (error instanceof AppError && clientEventId && !clientEventIdOf(error)) throw invalid(error.message, error.param, clientEventId, error.hint);
@@ -354,6 +362,7 @@ export interface SessionFacts {
   readonly id: string;
   readonly asrModel?: string;
   readonly voice?: string;
+  readonly ttsModel?: string;
   readonly expiresAt: number;
 }
 
@@ -394,7 +403,7 @@ export const sessionOf = (config: RealtimeConfig, facts: SessionFacts, dialect: 
     tools: toolsOut(config.tools),
     tool_choice: toolChoiceOut(config.toolChoice),
     max_output_tokens: config.maxOutputTokens ?? 'inf',
-    audio: { input, output: { format: formatGaOf(config.outputFormat), voice: facts.voice ?? config.voice ?? null, speed: config.speed ?? 1 } },
+    audio: { input, output: { format: formatGaOf(config.outputFormat), voice: facts.voice ?? config.voice ?? null, speed: config.speed ?? 1, ...(facts.ttsModel ? { model: facts.ttsModel } : {}) } },
     tracing: null,
     truncation: 'auto',
     prompt: null,

@@ -170,13 +170,15 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
   /* What the session resolved to: the recognizer and the voice. */
   let asrModel: string | undefined;
   let voice: string | undefined;
-  const facts = () => ({ id: sessionId, expiresAt: Math.floor((Date.now() + maxSessionMs) / 1000), ...(asrModel ? { asrModel } : {}), ...(voice ? { voice } : {}) });
+  let ttsModel: string | undefined;
+  const facts = () => ({ ...(ttsModel ? { ttsModel } : {}), id: sessionId, expiresAt: Math.floor((Date.now() + maxSessionMs) / 1000), ...(asrModel ? { asrModel } : {}), ...(voice ? { voice } : {}) });
 
   /** Opens a listening session for `next`; throws (the caller keeps the old) when its models are wrong. */
   const openListenFor = async (next: RealtimeConfig): Promise<ListenSession> => {
     const options: ListenOptions = {
       ...(next.transcription?.model ? { model: next.transcription.model } : {}),
       ...(next.transcription?.language ? { language: next.transcription.language } : {}),
+      ...(next.vadModel ? { vad: next.vadModel } : {}),
       turnDetection: next.turnDetection && { threshold: next.turnDetection.threshold, prefixPaddingMs: next.turnDetection.prefixPaddingMs, silenceDurationMs: next.turnDetection.silenceDurationMs },
       signal,
     };
@@ -191,11 +193,13 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
   };
   /** Checks a voice by opening (and dropping) a speech session with it; returns the voice it resolves to. */
   const checkVoice = async (next: RealtimeConfig) => {
-    const probe = await runtime.openSpeech({ ...(next.voice ? { voice: next.voice } : {}), ...(next.speed ? { speed: next.speed } : {}), signal });
+    const probe = await runtime.openSpeech({ ...(next.ttsModel ? { model: next.ttsModel } : {}), ...(next.voice ? { voice: next.voice } : {}), ...(next.speed ? { speed: next.speed } : {}), signal });
     probe.cancel();
+    ttsModel = probe.model;
     return probe.voice;
   };
   const listenChanged = (a: RealtimeConfig, b: RealtimeConfig) =>
+    a.vadModel !== b.vadModel ||
     JSON.stringify([a.transcription?.model, a.transcription?.language, a.turnDetection && [a.turnDetection.threshold, a.turnDetection.prefixPaddingMs, a.turnDetection.silenceDurationMs]]) !==
     JSON.stringify([b.transcription?.model, b.transcription?.language, b.turnDetection && [b.turnDetection.threshold, b.turnDetection.prefixPaddingMs, b.turnDetection.silenceDurationMs]]);
 
@@ -212,7 +216,7 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
     toolChoice: c.toolChoice,
     maxOutputTokens: c.maxOutputTokens,
     temperature: c.temperature,
-    speak: c.outputModalities.includes('audio') ? { ...(c.voice ? { voice: c.voice } : {}), ...(c.speed ? { speed: c.speed } : {}) } : false,
+    speak: c.outputModalities.includes('audio') ? { ...(c.ttsModel ? { model: c.ttsModel } : {}), ...(c.voice ? { voice: c.voice } : {}), ...(c.speed ? { speed: c.speed } : {}) } : false,
     // Without turn detection a commit makes no response by itself: the client sends response.create, as with OpenAI.
     createResponse: c.turnDetection ? c.turnDetection.createResponse : false,
     interruptResponse: c.turnDetection?.interruptResponse ?? false,
@@ -502,7 +506,7 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
     const { audio: _audio, voice: wanted, ...settings } = overrides;
     const number = c.respond({
       ...settings,
-      speak: audio ? { ...((wanted ?? config.voice) ? { voice: wanted ?? config.voice } : {}), ...(config.speed ? { speed: config.speed } : {}) } : false,
+      speak: audio ? { ...(config.ttsModel ? { model: config.ttsModel } : {}), ...((wanted ?? config.voice) ? { voice: wanted ?? config.voice } : {}), ...(config.speed ? { speed: config.speed } : {}) } : false,
     });
     const r = newResponseState(number, overrides);
     responses.set(number, r);
@@ -524,7 +528,7 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
           Object.assign(next, { model: found.name });
         }
         let nextVoice = voice;
-        if (next.outputModalities.includes('audio') && (next.voice !== config.voice || next.speed !== config.speed)) nextVoice = await checkVoice(next);
+        if (next.outputModalities.includes('audio') && (next.voice !== config.voice || next.speed !== config.speed || next.ttsModel !== config.ttsModel)) nextVoice = await checkVoice(next);
         if (listenChanged(config, next) || (!conversation?.listen && !listen)) {
           const opened = await openListenFor(next);
           asrModel = opened.model;
