@@ -11,10 +11,14 @@
 // Barge-in: the time from the speech-started event to the reply's end
 // (goal: audio stops within 100 ms).
 //
-//   npx tsc -p . && node bench/voice.mjs [--runs 5] [--voice DIR]
+//   npx tsc -p . && node bench/voice.mjs [--runs 5] [--voice DIR] [--door ws] [--isolation process]
 //
 // --voice: a heavier Piper-style voice (bench/make-heavy-voice.py); the
-// shared synthetic voice by default. MURMUR_TEST_MODELS or ../shared/models.
+// shared synthetic voice by default. --door ws: the same turns through the
+// daemon's realtime door (GET /v1/realtime on 127.0.0.1, served in this
+// process; the client is RemoteRuntime's, over a WebSocket; goal ≤ 30 ms
+// overhead), then 8 sessions at once (no errors, RSS bounded).
+// MURMUR_TEST_MODELS or ../shared/models.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, voice: { type: 'string' }, isolation: { type: 'string', default: 'none' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, voice: { type: 'string' }, isolation: { type: 'string', default: 'none' }, door: { type: 'string', default: 'core' } } });
 const models = process.env.MURMUR_TEST_MODELS ? resolve(process.env.MURMUR_TEST_MODELS) : resolve(root, '..', 'shared', 'models');
 const { loadConfig } = await import(join(root, 'dist/src/config.js'));
 const { createRuntime } = await import(join(root, 'dist/src/runtime/create-runtime.js'));
@@ -40,6 +44,16 @@ await runtime.pull(join(models, 'stories260K', 'stories260K.gguf'), { name: 'tin
 await runtime.pull(values.voice ? resolve(values.voice) : join(models, 'tts-synthetic', 'piper-style'), { name: 'voice' });
 await runtime.pull(join(models, 'yesno-tdnn-ctc'), { name: 'yesno' });
 await runtime.pull(join(models, 'silero-vad', 'silero_vad.onnx'), { name: 'vad' });
+
+/* The door the turns go through: the core itself, or the realtime WebSocket of a daemon served here. */
+let server;
+let door = runtime;
+if (values.door === 'ws') {
+  const { startServer } = await import(join(root, 'dist/src/server/listen.js'));
+  const { createRemoteRuntime } = await import(join(root, 'dist/src/client/remote-runtime.js'));
+  server = await startServer(runtime, { port: 0, hostname: '127.0.0.1' });
+  door = createRemoteRuntime(runtime.config, { baseUrl: server.url });
+}
 
 const wav = readWav(new Uint8Array(readFileSync(join(models, 'yesno-tdnn-ctc', 'test_wavs', '1_0_1_1_1_0_1_0.wav'))));
 const clip = resample(wav.samples, wav.sampleRate, RATE);
@@ -82,7 +96,7 @@ const silence = async (conversation, seconds) => {
 };
 
 const oneTurn = async () => {
-  const conversation = await runtime.openConversation({ model: 'tiny', listen: { model: 'yesno', vad: 'vad' }, speak: { model: 'voice' }, maxOutputTokens: 48, temperature: 0 });
+  const conversation = await door.openConversation({ model: 'tiny', listen: { model: 'yesno', vad: 'vad' }, speak: { model: 'voice' }, maxOutputTokens: 48, temperature: 0 });
   const at = {};
   let done;
   let transcribeMs;
@@ -119,7 +133,7 @@ const oneTurn = async () => {
 };
 
 const bargeIn = async () => {
-  const conversation = await runtime.openConversation({ model: 'tiny', listen: { model: 'yesno', vad: 'vad' }, speak: { model: 'voice' }, maxOutputTokens: 4000, temperature: 0 });
+  const conversation = await door.openConversation({ model: 'tiny', listen: { model: 'yesno', vad: 'vad' }, speak: { model: 'voice' }, maxOutputTokens: 4000, temperature: 0 });
   let spokeAt;
   let startedAt;
   let lastAudioAt;
@@ -155,16 +169,37 @@ try {
   for (let i = 0; i < Number(values.runs); i++) turns.push(await oneTurn());
   const barges = [];
   for (let i = 0; i < 3; i++) barges.push(await bargeIn());
+  /* Eight sessions at once: every turn answered, and what the process holds. */
+  let concurrent;
+  if (values.door === 'ws') {
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const settled = await Promise.allSettled(Array.from({ length: 8 }, () => oneTurn()));
+    clearInterval(sampler);
+    const ok = settled.filter((r) => r.status === 'fulfilled' && r.value.status !== 'failed').map((r) => r.value);
+    concurrent = {
+      sessions: 8,
+      answered: ok.length,
+      errors: settled.filter((r) => r.status === 'rejected').map((r) => String(r.reason)),
+      medianVoiceToVoiceMs: Math.round(median(ok.map((t) => t.voiceToVoiceMs))),
+      rssBeforeMb: Math.round(rssBefore / 2 ** 20),
+      rssPeakMb: Math.round(peak / 2 ** 20),
+      rssAfterMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    };
+  }
   const summary = Object.fromEntries(Object.keys(turns[0]).filter((k) => k !== 'status').map((k) => [k, Math.round(median(turns.map((t) => t[k])) * 10) / 10]));
-  const result = { runs: turns.length, voice: values.voice ? 'heavy (--voice)' : 'synthetic', isolation: values.isolation, median: summary, turns, bargeIn: barges };
+  const result = { runs: turns.length, door: values.door, voice: values.voice ? 'heavy (--voice)' : 'synthetic', isolation: values.isolation, median: summary, turns, bargeIn: barges, ...(concurrent ? { concurrent } : {}) };
   console.log(JSON.stringify(result, null, 2));
   console.error(
     [
-      `voice to voice: ${summary.voiceToVoiceMs} ms = VAD window ${summary.vadWindowMs} + transcription ${summary.transcriptionMs} + first token ${summary.firstTokenMs} + first sentence ${summary.firstSentenceSynthesisMs} + overhead ${summary.overheadMs} ms (goal ≤ 20 ms)`,
+      `voice to voice (${values.door}): ${summary.voiceToVoiceMs} ms = VAD window ${summary.vadWindowMs} + transcription ${summary.transcriptionMs} + first token ${summary.firstTokenMs} + first sentence ${summary.firstSentenceSynthesisMs} + overhead ${summary.overheadMs} ms (goal ≤ ${values.door === 'ws' ? 30 : 20} ms)`,
+      ...(concurrent ? [`8 sessions at once: ${concurrent.answered}/8 answered, ${concurrent.errors.length} errors, median ${concurrent.medianVoiceToVoiceMs} ms; RSS ${concurrent.rssBeforeMb} → peak ${concurrent.rssPeakMb} → ${concurrent.rssAfterMb} MB`] : []),
       `barge-in: the reply ended ${barges.map((b) => b.speechStartedToReplyEndMs.toFixed(1)).join(', ')} ms after speech started; its last audio came ${barges.map((b) => b.lastAudioAfterSpeechStartedMs.toFixed(1)).join(', ')} ms after (goal ≤ 100 ms)`,
     ].join('\n'),
   );
 } finally {
+  await server?.close();
   await runtime[Symbol.asyncDispose]();
   rmSync(home, { recursive: true, force: true });
 }

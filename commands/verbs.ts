@@ -99,6 +99,13 @@ export const verbs: readonly Verb[] = [
     takesOptions: true,
     load: async () => (await import('./transcribe.js')).transcribeCommand,
   },
+  {
+    name: 'talk',
+    description: 'a spoken conversation with a chat model: microphone (or a recording) in, speakers (or a file) out',
+    args: ['[chat-model]'],
+    takesOptions: true,
+    load: async () => (await import('./talk.js')).talkCommand,
+  },
 ];
 
 /** The verb named `name` (or its alias); throws for a name that is not one. */

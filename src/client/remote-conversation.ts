@@ -36,6 +36,9 @@ const openSocket = async (target: RealtimeTarget, query: string, session: Record
   let failed!: (error: unknown) => void;
   const ready = new Promise<WireEvent>((resolve, reject) => ((created = resolve), (failed = reject)));
   let phase: 'created' | 'updated' | 'open' = 'created';
+  const waiters: { test: (event: WireEvent) => boolean; done: () => void }[] = [];
+  /** Resolves at the next event that passes `test`. */
+  const waitFor = (test: (event: WireEvent) => boolean) => new Promise<void>((done) => waiters.push({ test, done }));
   ws.on('message', (data) => {
     let event: WireEvent;
     try {
@@ -55,13 +58,14 @@ const openSocket = async (target: RealtimeTarget, query: string, session: Record
       return;
     }
     onEvent(event);
+    for (const w of [...waiters]) if (w.test(event)) (waiters.splice(waiters.indexOf(w), 1), w.done());
   });
   ws.once('error', (error) => failed(new AppError('daemon_unreachable', `No murmur daemon takes realtime sessions at ${target.base}: ${error.message}.`, { hint: 'Start one with `murmur serve`, or set MURMUR_HOST.', cause: error })));
   ws.once('close', (code, reason) => failed(new AppError(code === 4404 ? 'model_not_found' : 'invalid_request', `The daemon closed the realtime session (${code}${reason.length ? `: ${String(reason)}` : ''}).`)));
   const abort = () => ws.close(1000, 'aborted');
   signal?.addEventListener('abort', abort, { once: true });
   try {
-    return { ws, send, closed, session: await ready };
+    return { ws, send, closed, waitFor, session: await ready };
   } catch (error) {
     ws.terminate();
     throw error;
@@ -134,7 +138,25 @@ const inputOf = (options: Omit<ListenOptions, 'signal'> | undefined, settings?: 
 const createTurns = () => {
   const turns = new Map<string, number>();
   const committedAt = new Map<string, number>();
+  /** Turns started and not yet committed, or committed and not yet transcribed. */
+  const open = new Set<string>();
+  let wake: (() => void) | undefined;
   return {
+    mark(event: WireEvent) {
+      const id = event.item_id as string | undefined;
+      if (!id) return;
+      if (event.type === 'input_audio_buffer.speech_started' || event.type === 'input_audio_buffer.committed') open.add(id);
+      if (event.type === 'conversation.item.input_audio_transcription.completed' || event.type === 'conversation.item.input_audio_transcription.failed') {
+        open.delete(id);
+        wake?.();
+      }
+    },
+    /** Resolves once every turn begun has its transcript. */
+    async settled(closed: Promise<void>) {
+      let over = false;
+      void closed.then(() => ((over = true), wake?.()));
+      while (open.size && !over) await new Promise<void>((resolve) => (wake = resolve));
+    },
     of: (itemId: string) => {
       let turn = turns.get(itemId);
       if (!turn) turns.set(itemId, (turn = turns.size + 1));
@@ -148,6 +170,7 @@ const createTurns = () => {
 /** The listening events of a wire event, or undefined when it is not one. */
 const listenEventOf = (event: WireEvent, turns: ReturnType<typeof createTurns>): (ListenEvent & { itemId?: string }) | undefined => {
   const itemId = event.item_id as string | undefined;
+  turns.mark(event);
   switch (event.type) {
     case 'input_audio_buffer.speech_started':
       return { type: 'speech_started', turn: turns.of(itemId!), audioStartMs: event.audio_start_ms, itemId };
@@ -170,6 +193,14 @@ const listenEventOf = (event: WireEvent, turns: ReturnType<typeof createTurns>):
 /** The listening half both kinds of session share: audio out, commits, clears. */
 const listenHandle = <E>(socket: Awaited<ReturnType<typeof openSocket>>, model: string, vad: string | undefined, events: AsyncIterable<E>, close: () => Promise<void>): ListenSession & AsyncIterable<E> => {
   const out = createAudioOut();
+  // The daemon handles an event after an append once that audio is through turn detection: an empty
+  // session.update's reply says every turn in what was sent has been found.
+  const idle = async () => {
+    if (socket.ws.readyState !== WebSocket.OPEN) return;
+    const updated = socket.waitFor((e) => e.type === 'session.updated' || e.type === 'transcription_session.updated');
+    socket.send({ type: 'session.update', session: {} });
+    await Promise.race([updated, socket.closed]);
+  };
   return {
     model,
     ...(vad ? { vad } : {}),
@@ -181,6 +212,7 @@ const listenHandle = <E>(socket: Awaited<ReturnType<typeof openSocket>>, model: 
     },
     commit: () => socket.send({ type: 'input_audio_buffer.commit' }),
     clear: () => socket.send({ type: 'input_audio_buffer.clear' }),
+    idle,
     close,
     [Symbol.asyncIterator]: () => events[Symbol.asyncIterator](),
   } as ListenSession & AsyncIterable<E>;
@@ -196,10 +228,14 @@ export const openRemoteListen = async (target: RealtimeTarget, options: ListenOp
   }, options.signal);
   void socket.closed.then(() => queue.end());
   const session = socket.session as { audio?: { input?: { transcription?: { model?: string } } } };
-  return listenHandle(socket, session.audio?.input?.transcription?.model ?? options.model ?? 'default', options.vad, queue, async () => {
+  const handle = listenHandle(socket, session.audio?.input?.transcription?.model ?? options.model ?? 'default', options.vad, queue, async () => {
+    // As a local session's close: the turns in hand are transcribed first.
+    await handle.idle();
+    await turns.settled(socket.closed);
     socket.ws.close(1000, 'done');
     await socket.closed;
   });
+  return handle;
 };
 
 /** A spoken conversation on the daemon (`?model=`). */
@@ -317,8 +353,8 @@ export const openRemoteConversation = async (target: RealtimeTarget, options: Co
         return;
       }
       case 'error':
-        // An error the daemon sends about one of our events: said on the listening side as a failed turn, so it is seen.
-        queue.push({ type: 'transcript_failed', turn: 0, error: fromErrorBody(400, { error: event.error }) });
+        // The daemon refused one of our events: said, and the conversation goes on.
+        queue.push({ type: 'error', error: fromErrorBody(400, { error: event.error }) });
         return;
     }
   };
@@ -335,7 +371,18 @@ export const openRemoteConversation = async (target: RealtimeTarget, options: Co
   // Its events come through the conversation's iterator; its own ends with the socket.
   const listenEvents = createQueue<ListenEvent>();
   void socket.closed.then(() => listenEvents.end());
-  const listen = options.listen === false ? undefined : listenHandle(socket, session.audio?.input?.transcription?.model ?? options.listen?.model ?? 'default', options.listen?.vad, listenEvents, close);
+  // Closing the listening side ends the input, not the conversation: the turns in hand are still answered.
+  let listenClosed = false;
+  const listen =
+    options.listen === false
+      ? undefined
+      : listenHandle(socket, session.audio?.input?.transcription?.model ?? options.listen?.model ?? 'default', options.listen?.vad, listenEvents, async () => {
+          if (listenClosed) return;
+          listenClosed = true;
+          await listen!.idle();
+          await turns.settled(socket.closed);
+          listenEvents.end();
+        });
   const instructions = () => (settings.instructions ? [{ role: 'system' as const, content: settings.instructions }] : []);
 
   const conversation: Conversation = {

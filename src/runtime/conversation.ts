@@ -93,6 +93,8 @@ export type ConversationEvent =
       readonly timings: ResponseTimings;
       readonly error?: Error;
     }
+  /** Something the conversation was asked to do was refused (a daemon's error event); the conversation goes on. */
+  | { readonly type: 'error'; readonly error: Error }
   /** truncate() cut a reply's history entry down to what was heard. */
   | { readonly type: 'truncated'; readonly response: number; readonly itemId: string; readonly audioEndMs: number; readonly kept: string };
 

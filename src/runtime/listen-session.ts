@@ -71,6 +71,8 @@ export interface ListenSession extends AsyncIterable<ListenEvent> {
   commit(): void;
   /** Drops the audio not yet committed. */
   clear(): void;
+  /** Resolves once the audio pushed so far has been through turn detection (the transcripts of its turns may still be under way). */
+  idle(): Promise<void>;
   /** Ends the session once the turns in hand are transcribed; the events end after them. */
   close(): Promise<void>;
 }
@@ -226,6 +228,7 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
         for (const segment of await detector!.flush()) segmentDone(segment);
       });
     },
+    idle: () => work,
     clear() {
       manual = [];
       manualStart += manualLength;

@@ -88,6 +88,18 @@ describe.skipIf(skip)(`RemoteRuntime over the realtime door${skip ? ` (skipped: 
     await listen.close();
   });
 
+  it('murmur talk --host talks through the daemon: a recording in, the reply printed and its audio written', async () => {
+    const out = join(home, 'reply.wav');
+    const { stdout, stderr } = await runCli(env(), 'talk', 'tiny', '--host', daemon.url, '--asr', 'yesno', '--vad', 'vad', '--tts', 'voice', '--max-tokens', '16', '--input', testModel(CLIP)!, '-o', out);
+    expect(stdout).toMatch(/^you: YNYYYNYN$/m);
+    expect(stdout).toMatch(/^murmur: \S/m);
+    expect(stderr).not.toMatch(/Error|at .*\.js/);
+    const wav = readTestWav(out);
+    expect(wav.samples.length).toBeGreaterThan(1000);
+    // The daemon ran it: its request log has the realtime session.
+    expect(daemon.log().some((entry) => entry.path === '/v1/realtime')).toBe(true);
+  });
+
   it('a model the daemon does not have is a clear error', async () => {
     await expect(remote().openConversation!({ model: 'nosuch' })).rejects.toThrow(/nosuch/);
   });

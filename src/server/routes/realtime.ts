@@ -451,6 +451,9 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
         send({ type: 'response.done', response: responseObject(r, event.status, { status_details: details, usage: usage ?? null }), murmur: { timings } });
         return;
       }
+      case 'error':
+        sendError(event.error);
+        return;
       default:
         onListenEvent(event);
     }
@@ -551,6 +554,9 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
         const session = requireListen();
         const bytes = audioBytesOf(event.audio, config.inputFormat, eventId);
         if (bytes.length) session.push(samplesOf(bytes, config.inputFormat), RATE_OF[config.inputFormat]);
+        // The events after an append are handled once its audio is through turn detection: a reply to a later
+        // event (session.updated, say) tells a client that every turn in what it sent has been found.
+        await session.idle();
         return;
       }
       case 'input_audio_buffer.commit':
