@@ -54,6 +54,9 @@ const isNemo = (meta: Readonly<Record<string, string>>, scan: Scan): boolean => 
   return /nemo/i.test(meta.model_author ?? '') || /nemo|parakeet/i.test(basename(scan.dir));
 };
 
+/** The full-precision file matching `pattern` (`name.onnx` before `name.fp16.onnx`), if there is one. */
+const pickFp32 = (names: readonly string[], pattern: RegExp): string | undefined => pick(names.filter((n) => pattern.test(n) && !/\.int8\./i.test(n)), pattern);
+
 const transducer: Detector = {
   families: ['transducer', 'nemo-transducer', 'streaming-transducer'],
   async detect(scan, forced) {
@@ -69,7 +72,16 @@ const transducer: Detector = {
     if (!meta) return unreadable(files.encoder!);
     const names = [files.encoder!, files.decoder!, files.joiner!];
     const inferred: Family = isStreaming(names, meta) ? 'streaming-transducer' : isNemo(meta, scan) ? 'nemo-transducer' : 'transducer';
-    return { family: forced ?? inferred, files: files as Record<string, string>, sampleRate: ASR_RATE, metadata: meta };
+    const family = forced ?? inferred;
+    if (family !== 'streaming-transducer') return { family, files: files as Record<string, string>, sampleRate: ASR_RATE, metadata: meta };
+    // Encoder and joiner int8 (when shipped), the decoder in full precision: the pairing sherpa-onnx's
+    // own examples and app packaging use for these releases (scripts/apk/generate-asr-apk-script.py
+    // keeps exactly those three of the 20M model's six); the decoder is small either way.
+    const decoder = pickFp32(onnx, /decoder/i) ?? files.decoder!;
+    // The decoder holds the vocabulary's size (what the tokens file is checked against at pull).
+    const decoderMeta = (await scan.meta(decoder)) ?? {};
+    const vocab = Object.fromEntries(['vocab_size', 'context_size'].filter((k) => decoderMeta[k] && !meta[k]).map((k) => [k, decoderMeta[k]!]));
+    return { family, files: { ...(files as Record<string, string>), decoder }, sampleRate: ASR_RATE, metadata: { ...meta, ...vocab } };
   },
 };
 
@@ -84,6 +96,8 @@ const whisper: Detector = {
     if (pick(onnx, /joiner/i)) return { missing: 'has a joiner (a transducer, not whisper)' };
     const meta = await scan.meta(encoder);
     if (!meta) return unreadable(encoder);
+    // A streaming transducer short of its joiner is not whisper either (sherpa-onnx would exit on it).
+    if (isStreaming([encoder, decoder], meta)) return { missing: `has a streaming transducer's encoder (${encoder}) but no joiner*.onnx` };
     return { family: 'whisper', files: { encoder, decoder, tokens }, sampleRate: ASR_RATE, metadata: meta };
   },
 };

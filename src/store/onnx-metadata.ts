@@ -103,10 +103,12 @@ const textFields = (data: Buffer): Map<number, string> | undefined => {
   return fields;
 };
 
-interface OnnxSummary {
+export interface OnnxSummary {
   readonly metadata: Record<string, string>;
   /** The graph's input names (GraphProto field 11), when asked for. */
   readonly inputs: string[];
+  /** The graph's output names (GraphProto field 12), when asked for. */
+  readonly outputs: string[];
 }
 
 /**
@@ -122,7 +124,7 @@ const walkOnnx = async (file: string, inputs: boolean): Promise<OnnxSummary> => 
     const { size } = await handle.stat();
     if (size === 0) throw notOnnx(file, 'it is empty');
     const cursor = new Cursor(handle, size);
-    const summary: OnnxSummary = { metadata: {}, inputs: [] };
+    const summary: OnnxSummary = { metadata: {}, inputs: [], outputs: [] };
     let sawIrVersion = false;
     /** The fields in [cursor.position, end) of the model (`graph` false) or of its graph. */
     const walk = async (end: number, graph: boolean): Promise<void> => {
@@ -151,11 +153,11 @@ const walkOnnx = async (file: string, inputs: boolean): Promise<OnnxSummary> => 
             summary.metadata[entry.get(1) ?? ''] = entry.get(2) ?? '';
           } else if (!graph && field === 7 && inputs) {
             await walk(cursor.position + count, true);
-          } else if (graph && field === 11 && count <= MAX_ENTRY_BYTES) {
+          } else if (graph && (field === 11 || field === 12) && count <= MAX_ENTRY_BYTES) {
             const data = await cursor.bytes(count);
             const name = data && textFields(data)?.get(1);
-            if (name === undefined) throw notOnnx(file, 'malformed graph input');
-            summary.inputs.push(name);
+            if (name === undefined) throw notOnnx(file, `malformed graph ${field === 11 ? 'input' : 'output'}`);
+            (field === 11 ? summary.inputs : summary.outputs).push(name);
           } else {
             cursor.position += count;
           }
@@ -180,3 +182,6 @@ export const readOnnxMetadata = async (file: string): Promise<Record<string, str
 
 /** The names of an ONNX model's graph inputs, read the same way (a large model costs a few reads). */
 export const readOnnxInputs = async (file: string): Promise<string[]> => (await walkOnnx(file, true)).inputs;
+
+/** An ONNX model's metadata and its graph's input and output names, read the same way. */
+export const readOnnxSummary = (file: string): Promise<OnnxSummary> => walkOnnx(file, true);

@@ -12,6 +12,7 @@ import { withLock } from './lock.js';
 import { cleanStaleStaging } from './stale-staging.js';
 import { checkTokensFile } from './tokens-check.js';
 import { checkOnnxFiles } from './onnx-check.js';
+import { checkStreamingTransducer } from './streaming-check.js';
 import { sourceFor, toDownloadUrl } from './mirror.js';
 import { ensureStoreDirs, isValidModelName, makeStoreDir, MANIFEST, metaPath, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
 import type { InstalledModel, Layout, Manifest, ManifestFile, PullEvent, PullOptions, PullRestriction, Store } from './types.js';
@@ -271,8 +272,9 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       const layout = await recognize(staging, entry ? { family: entry.family, kind: entry.kind } : undefined);
       // A tokens file sherpa-onnx cannot read would abort the process at first use: refuse it now.
       if (layout.files.tokens) await checkTokensFile(join(staging, layout.files.tokens), layout.files.tokens, layout.metadata);
-      // So would a "VAD" whose graph is not Silero's.
+      // So would a "VAD" whose graph is not Silero's, and a streaming transducer without the metadata sherpa-onnx reads.
       if (layout.family === 'silero-vad') await checkOnnxFiles(staging, staged.map((f) => f.path), layout.family);
+      if (layout.family === 'streaming-transducer') await checkStreamingTransducer(staging, layout.files, typeof entry?.options?.modelType === 'string' ? entry.options.modelType : undefined);
       const files: ManifestFile[] = staged.map((f) => ({ ...f, sha256: hashes.get(f.path) }));
       const manifest: Manifest = {
         name,

@@ -1,5 +1,5 @@
 import { createEngineRegistry } from '../registry.js';
-import type { AsrHandle, VadHandle, VoiceDetector } from '../speech/asr-types.js';
+import type { AsrHandle, AsrStream, VadHandle, VoiceDetector } from '../speech/asr-types.js';
 import type { TtsHandle } from '../speech/tts-types.js';
 import type { EngineHandle, LlmHandle } from '../types.js';
 import { toWire, type FromHost, type HandleInfo, type Method, type ToHost } from './protocol.js';
@@ -28,7 +28,7 @@ const infoOf = (handle: EngineHandle): HandleInfo => {
     }
     case 'asr': {
       const asr = handle as AsrHandle;
-      return { kind: 'asr', sampleRate: asr.sampleRate, languages: asr.languages, canTranslate: asr.canTranslate };
+      return { kind: 'asr', sampleRate: asr.sampleRate, languages: asr.languages, canTranslate: asr.canTranslate, streaming: asr.streaming };
     }
     case 'vad':
       return { kind: 'vad', sampleRate: (handle as VadHandle).sampleRate };
@@ -39,9 +39,17 @@ let handle: EngineHandle | undefined;
 const calls = new Map<number, AbortController>();
 const detectors = new Map<number, VoiceDetector>();
 
+const streams = new Map<number, AsrStream>();
+
 const detector = (id: number): VoiceDetector => {
   const found = detectors.get(id);
   if (!found) throw new Error(`No voice detector ${id} is open.`);
+  return found;
+};
+
+const asrStream = (id: number): AsrStream => {
+  const found = streams.get(id);
+  if (!found) throw new Error(`No asr stream ${id} is open.`);
   return found;
 };
 
@@ -73,6 +81,21 @@ const dispatch = (method: Method, args: readonly unknown[], signal: AbortSignal 
     case 'vadClose':
       detectors.get(args[0] as number)?.close();
       detectors.delete(args[0] as number);
+      return undefined;
+    case 'asrOpen':
+      streams.set(args[0] as number, (h as AsrHandle).openStream(args[1] as number));
+      return undefined;
+    case 'asrAccept':
+      return asrStream(args[0] as number).accept(args[1] as Float32Array);
+    case 'asrFinish': {
+      // A finished stream is done with: it goes from the table as it closes.
+      const stream = asrStream(args[0] as number);
+      streams.delete(args[0] as number);
+      return stream.finish();
+    }
+    case 'asrClose':
+      streams.get(args[0] as number)?.close();
+      streams.delete(args[0] as number);
       return undefined;
   }
 };

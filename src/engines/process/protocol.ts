@@ -20,10 +20,32 @@ export interface HandleInfo {
   readonly defaultVoice?: string;
   readonly languages?: readonly string[];
   readonly canTranslate?: boolean;
+  /** An asr model that decodes as audio arrives (AsrHandle.streaming). */
+  readonly streaming?: boolean;
 }
 
-/** The methods a proxy forwards; each takes plain arguments and resolves with plain data. */
-export type Method = 'chat' | 'complete' | 'embed' | 'synthesize' | 'transcribe' | 'vadOpen' | 'vadAccept' | 'vadListen' | 'vadFlush' | 'vadClose' | 'stats';
+/**
+ * The methods a proxy forwards; each takes plain arguments and resolves with
+ * plain data. A stateful object of the handle's (a voice detector, an asr
+ * stream) is named by an id the proxy chooses: `…Open` makes it, the
+ * other calls take the id first, `…Close` frees it.
+ */
+export type Method =
+  | 'chat'
+  | 'complete'
+  | 'embed'
+  | 'synthesize'
+  | 'transcribe'
+  | 'vadOpen'
+  | 'vadAccept'
+  | 'vadListen'
+  | 'vadFlush'
+  | 'vadClose'
+  | 'asrOpen'
+  | 'asrAccept'
+  | 'asrFinish'
+  | 'asrClose'
+  | 'stats';
 
 export type ToHost =
   | { readonly t: 'load'; readonly model: InstalledModel; readonly config: Config }

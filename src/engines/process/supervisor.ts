@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config.js';
 import { abortReason, AppError, EngineCrashError, EngineLoadError } from '../../errors.js';
 import type { InstalledModel } from '../../store/types.js';
-import type { AsrHandle, AsrOptions, SpeechSegment, VadHandle, VoiceDetector, VoiceUpdate } from '../speech/asr-types.js';
+import type { AsrHandle, AsrOptions, AsrResult, AsrStream, SpeechSegment, VadHandle, VoiceDetector, VoiceUpdate } from '../speech/asr-types.js';
+import { notStreaming } from '../speech/asr.js';
 import type { SynthesizeOptions, TtsHandle } from '../speech/tts-types.js';
 import type { EngineFactory, EngineHandle, EngineStats, LlmHandle } from '../types.js';
 import { fromWire, type FromHost, type HandleInfo, type Method, type ToHost } from './protocol.js';
@@ -331,13 +332,41 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
             return handle;
           }
           case 'asr': {
+            let streams = 0;
             const handle: AsrHandle = {
               ...base,
               kind: 'asr',
               sampleRate: info.sampleRate ?? 16_000,
               languages: info.languages ?? [],
               canTranslate: info.canTranslate ?? false,
+              streaming: info.streaming ?? false,
               transcribe: (samples, rate, { signal: callSignal, ...plain }: AsrOptions = {}) => request('transcribe', [compact(samples), rate, plain], callSignal),
+              // As a voice detector: the stream is made in the engine under an id of ours; calls wait for it and go in order.
+              openStream: (rate): AsrStream => {
+                if (!info.streaming) throw notStreaming(model);
+                const id = ++streams;
+                const ready = request<void>('asrOpen', [id, rate]);
+                ready.catch(() => undefined);
+                let closed = false;
+                let text = '';
+                return {
+                  accept: async (samples) => (closed ? text : (await ready, (text = await request<string>('asrAccept', [id, compact(samples)])))),
+                  // Finishing frees the engine's stream too.
+                  finish: async () => {
+                    if (closed) return { text };
+                    closed = true;
+                    await ready;
+                    const result = await request<AsrResult>('asrFinish', [id]);
+                    text = result.text;
+                    return result;
+                  },
+                  close: () => {
+                    if (closed) return;
+                    closed = true;
+                    request('asrClose', [id]).catch(() => undefined);
+                  },
+                };
+              },
             };
             return handle;
           }

@@ -27,7 +27,26 @@ export interface AsrResult {
   readonly lang?: string;
 }
 
-/** A speech-to-text model loaded into sherpa-onnx's OfflineRecognizer. */
+/**
+ * One utterance decoded as it arrives, by a streaming model (see
+ * AsrHandle.openStream). Asynchronous, so a stream can live in an engine
+ * process; calls are answered in the order made.
+ */
+export interface AsrStream {
+  /** Feeds samples (mono, at the rate given to openStream) and resolves with the text recognized so far. */
+  accept(samples: Float32Array): Promise<string>;
+  /**
+   * Ends the utterance: decodes what is left (with a little trailing
+   * silence, so the last word is not cut) and resolves with the final
+   * result, token times in seconds from the stream's first sample. The
+   * stream is closed after it.
+   */
+  finish(): Promise<AsrResult>;
+  /** Frees the stream (safe twice, and after finish); later calls resolve with nothing fed. */
+  close(): void;
+}
+
+/** A speech-to-text model loaded into sherpa-onnx (an OfflineRecognizer, or an OnlineRecognizer for a streaming one). */
 export interface AsrHandle extends EngineHandle {
   readonly kind: 'asr';
   /** The rate the model's features are computed at; any input rate is accepted (resampled). */
@@ -36,8 +55,15 @@ export interface AsrHandle extends EngineHandle {
   readonly languages: readonly string[];
   /** Whether it can translate (multilingual whisper). */
   readonly canTranslate: boolean;
+  /** Whether the model decodes as audio arrives (a streaming transducer), so `openStream` works. */
+  readonly streaming: boolean;
   /** Decodes one utterance (mono, any rate; best under ~30 s). */
   transcribe(samples: Float32Array, sampleRate: number, options?: AsrOptions): Promise<AsrResult>;
+  /**
+   * Opens a stream for one utterance, fed at `sampleRate` Hz (any rate;
+   * resampled inside). Throws AppError('not_supported') unless `streaming`.
+   */
+  openStream(sampleRate: number): AsrStream;
 }
 
 /** A stretch of speech found by a VoiceDetector; times in seconds of the input. */
@@ -119,6 +145,31 @@ export interface SherpaOfflineRecognizer {
   readonly config: unknown;
 }
 
+/** What OnlineRecognizer.getResult returns (streaming-asr.js parses the addon's JSON). */
+export interface SherpaOnlineResult {
+  readonly text: string;
+  readonly tokens?: readonly string[];
+  /** Seconds from the start of the stream, one per token. */
+  readonly timestamps?: readonly number[];
+}
+
+export interface SherpaOnlineStream {
+  acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void;
+  /** No more audio will come: the features' last frames are computed. */
+  inputFinished(): void;
+}
+
+/** sherpa-onnx-node's OnlineRecognizer (streaming-asr.js); decoding is synchronous. */
+export interface SherpaOnlineRecognizer {
+  createStream(): SherpaOnlineStream;
+  /** Whether a whole chunk of features is waiting to be decoded. */
+  isReady(stream: SherpaOnlineStream): boolean;
+  /** Decodes one chunk. */
+  decode(stream: SherpaOnlineStream): void;
+  getResult(stream: SherpaOnlineStream): SherpaOnlineResult;
+  reset(stream: SherpaOnlineStream): void;
+}
+
 export interface SherpaVad {
   acceptWaveform(samples: Float32Array): void;
   isEmpty(): boolean;
@@ -137,6 +188,7 @@ export interface SherpaLinearResampler {
 
 export interface SherpaSpeech {
   OfflineRecognizer: { createAsync(config: unknown): Promise<SherpaOfflineRecognizer> };
+  OnlineRecognizer: new (config: unknown) => SherpaOnlineRecognizer;
   Vad: new (config: unknown, bufferSizeInSeconds: number) => SherpaVad;
   LinearResampler: new (inputRate: number, outputRate: number) => SherpaLinearResampler;
 }

@@ -2,7 +2,7 @@ import type { Config } from '../../config.js';
 import { AppError, EngineLoadError } from '../../errors.js';
 import type { InstalledModel } from '../../store/types.js';
 import type { EngineLoadOptions } from '../types.js';
-import type { AsrHandle, AsrOptions, AsrResult, AsrToken, SherpaOfflineRecognizer, SherpaOfflineResult, SherpaSpeech } from './asr-types.js';
+import type { AsrHandle, AsrOptions, AsrResult, AsrToken, SherpaOfflineRecognizer, SherpaOfflineResult, SherpaOnlineResult, SherpaSpeech } from './asr-types.js';
 import { allowedLanguages, checkLanguage } from './asr-languages.js';
 import { loadSherpa } from './sherpa.js';
 
@@ -12,17 +12,21 @@ import { loadSherpa } from './sherpa.js';
  * family's block is its roles' absolute paths. Language and task are fixed
  * per recognizer in sherpa-onnx, so a whisper or sense-voice request that
  * asks for another one gets its own recognizer (kept, at most a few).
+ * Streaming transducers run in an OnlineRecognizer instead (asr-online.ts).
  */
 
 const MAX_VARIANTS = 3;
 
-const path = (model: InstalledModel, role: string): string => {
+/** The absolute path of a layout role's file; EngineLoadError when the layout lacks it. */
+export const modelPath = (model: InstalledModel, role: string): string => {
   const rel = model.layout[role];
   if (!rel) throw new EngineLoadError(`'${model.name}' (${model.family}) has no ${role} file in its layout.`, { hint: `Pull it again: \`murmur pull ${model.name} --force\`.` });
   return `${model.dir}/${rel}`;
 };
 
-const option = (model: InstalledModel, key: string): string | number | boolean | undefined => model.options?.[key];
+export const modelOption = (model: InstalledModel, key: string): string | number | boolean | undefined => model.options?.[key];
+const path = modelPath;
+const option = modelOption;
 
 interface Variant {
   readonly language: string;
@@ -69,8 +73,8 @@ export const recognizerConfig = (config: Config, model: InstalledModel, variant:
       featConfig = { sampleRate: model.sampleRate ?? 8000, featureDim: Number(option(model, 'featureDim') ?? 23) };
       break;
     default:
-      throw new AppError('not_supported', `'${model.name}' is a ${model.family} model; murmur transcribes with offline models only.`, {
-        hint: 'Choose a whisper, moonshine, sense-voice, paraformer, transducer, nemo or tdnn model (see `murmur list --all`).',
+      throw new AppError('not_supported', `'${model.name}' is a ${model.family} model, which sherpa-onnx's offline recognizer does not run.`, {
+        hint: 'Choose a whisper, moonshine, sense-voice, paraformer, transducer, nemo, tdnn or streaming transducer model (see `murmur list --all`).',
       });
   }
   const type = typeof option(model, 'modelType') === 'string' ? (option(model, 'modelType') as string) : modelType;
@@ -82,7 +86,7 @@ export const recognizerConfig = (config: Config, model: InstalledModel, variant:
 };
 
 /** Tokens with start times, when sherpa-onnx reports one time per token. */
-const tokensOf = (result: SherpaOfflineResult): AsrToken[] | undefined => {
+export const tokensOf = (result: SherpaOfflineResult | SherpaOnlineResult): AsrToken[] | undefined => {
   const { tokens, timestamps } = result;
   if (!tokens?.length || !timestamps || timestamps.length !== tokens.length) return undefined;
   return tokens.map((text, i) => ({ text, start: timestamps[i]! }));
@@ -91,8 +95,19 @@ const tokensOf = (result: SherpaOfflineResult): AsrToken[] | undefined => {
 /** Strips sense-voice's `<|en|>` style tags from the detected language. */
 const cleanLang = (lang: string | undefined): string | undefined => lang?.replace(/[<|>]/g, '') || undefined;
 
-/** Loads an asr model into sherpa-onnx (the recognizer is created off the main thread). */
-export const loadAsr = async (config: Config, model: InstalledModel, _options?: EngineLoadOptions): Promise<AsrHandle> => {
+/** What an offline model's openStream throws. */
+export const notStreaming = (model: InstalledModel): AppError =>
+  new AppError('not_supported', `'${model.name}' (${model.family}) is not a streaming model; it transcribes whole utterances only.`, {
+    param: 'model',
+    hint: 'Use a streaming transducer such as streaming-zipformer-en-20m to get text as audio arrives.',
+  });
+
+/**
+ * Loads an asr model into sherpa-onnx (an offline recognizer is created off
+ * the main thread); a streaming transducer goes to asr-online.ts.
+ */
+export const loadAsr = async (config: Config, model: InstalledModel, loadOptions?: EngineLoadOptions): Promise<AsrHandle> => {
+  if (model.family === 'streaming-transducer') return (await import('./asr-online.js')).loadOnlineAsr(config, model, loadOptions);
   const sherpa = loadSherpa<SherpaSpeech>();
   const languages = allowedLanguages(model);
   const canTranslate = model.family === 'whisper' && languages !== undefined && languages.length > 1;
@@ -158,9 +173,13 @@ export const loadAsr = async (config: Config, model: InstalledModel, _options?: 
     sampleRate: rate,
     languages: languages ?? [],
     canTranslate,
+    streaming: false,
     // ONNX Runtime maps the weights and adds working buffers; about 1.3× the files.
     stats: async () => ({ memoryBytes: Math.round(bytes * 1.3) }),
     transcribe,
+    openStream() {
+      throw notStreaming(model);
+    },
     async dispose() {
       disposed = true;
       recognizers.clear();

@@ -218,7 +218,8 @@ describe('recognizeModel on archive layouts (catalog-sources.md §3–5)', () =>
     });
     expect(await recognizeModel(streaming)).toMatchObject({
       family: 'streaming-transducer',
-      files: { encoder: `encoder-${s}.int8.onnx`, decoder: `decoder-${s}.int8.onnx`, joiner: `joiner-${s}.int8.onnx`, tokens: 'tokens.txt' },
+      // int8 encoder and joiner, full-precision decoder: the pairing sherpa-onnx ships and runs.
+      files: { encoder: `encoder-${s}.int8.onnx`, decoder: `decoder-${s}.onnx`, joiner: `joiner-${s}.int8.onnx`, tokens: 'tokens.txt' },
     });
     const small = await build('asr-c', {
       'encoder-epoch-99-avg-1.onnx': { model_type: 'zipformer', decode_chunk_len: 32, T: 39 },
@@ -232,6 +233,36 @@ describe('recognizeModel on archive layouts (catalog-sources.md §3–5)', () =>
       family: 'transducer',
       files: { encoder: 'encoder-epoch-99-avg-1.int8.onnx', decoder: 'decoder-epoch-99-avg-1.onnx', joiner: 'joiner-epoch-99-avg-1.int8.onnx' },
     });
+  });
+
+  it('the streaming 20M release as it unpacks: its own folder, fp32 and int8 of each part, test_wavs; the vocabulary from the decoder', async () => {
+    const encoder = { model_type: 'zipformer', version: '1', decode_chunk_len: 32, T: 39, comment: 'streaming zipformer' };
+    const decoder = { vocab_size: 500, context_size: 2 };
+    const release = join(root, 'streaming-20m');
+    await build('streaming-20m/sherpa-onnx-streaming-zipformer-en-20M-2023-02-17', {
+      'encoder-epoch-99-avg-1.onnx': encoder, 'encoder-epoch-99-avg-1.int8.onnx': encoder,
+      'decoder-epoch-99-avg-1.onnx': decoder, 'decoder-epoch-99-avg-1.int8.onnx': decoder,
+      'joiner-epoch-99-avg-1.onnx': {}, 'joiner-epoch-99-avg-1.int8.onnx': {},
+      'tokens.txt': 'x', 'README.md': 'x', 'export-onnx-en-20M.sh': 'x', 'test_wavs/': '',
+    });
+    const top = 'sherpa-onnx-streaming-zipformer-en-20M-2023-02-17';
+    expect(await recognizeModel(release)).toMatchObject({
+      kind: 'asr', engine: 'sherpa-onnx', family: 'streaming-transducer', sampleRate: 16000,
+      files: { encoder: `${top}/encoder-epoch-99-avg-1.int8.onnx`, decoder: `${top}/decoder-epoch-99-avg-1.onnx`, joiner: `${top}/joiner-epoch-99-avg-1.int8.onnx`, tokens: `${top}/tokens.txt` },
+      metadata: { model_type: 'zipformer', T: '39', vocab_size: '500', context_size: '2' },
+    });
+    // The catalog names the family: the same layout.
+    expect(await recognizeModel(release, { family: 'streaming-transducer', kind: 'asr' })).toMatchObject({ family: 'streaming-transducer', files: { decoder: `${top}/decoder-epoch-99-avg-1.onnx` } });
+    // Only int8 decoders shipped: that one.
+    const int8 = await build('streaming-int8', { 'encoder.int8.onnx': encoder, 'decoder.int8.onnx': decoder, 'joiner.int8.onnx': {}, 'tokens.txt': 'x' });
+    expect(await recognizeModel(int8)).toMatchObject({ family: 'streaming-transducer', files: { decoder: 'decoder.int8.onnx' } });
+  });
+
+  it('a streaming transducer without its joiner is no model (not whisper)', async () => {
+    const dir = await build('streaming-nojoiner', { 'encoder-epoch-99-avg-1.onnx': { model_type: 'zipformer', decode_chunk_len: 32, T: 39 }, 'decoder-epoch-99-avg-1.onnx': {}, 'tokens.txt': 'x' });
+    const error = (await recognizeModel(dir).catch((e: unknown) => e)) as AppError;
+    expect(error.code).toBe('not_supported');
+    expect(error.message).toMatch(/joiner/);
   });
 
   it('ten-vad (a folder with fp32 + int8) and silero int8', async () => {

@@ -2,8 +2,9 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOnnxMetadata } from '../../../src/store/onnx-metadata.js';
+import { readOnnxMetadata, readOnnxSummary } from '../../../src/store/onnx-metadata.js';
 import { bytesField, varint, writeOnnx } from '../../helpers/onnx-builder.js';
+import { writeOnnxGraph } from '../../helpers/onnx-graph.js';
 import { missingModels, testModel } from '../../helpers/models.js';
 
 let dir: string;
@@ -91,5 +92,18 @@ describe('readOnnxMetadata on crafted files', () => {
     const file = join(dir, 'varint-forever.onnx');
     await writeFile(file, Buffer.concat([Buffer.from([0x08]), Buffer.alloc(12, 0xff)]));
     await expect(readOnnxMetadata(file)).rejects.toMatchObject({ code: 'not_supported' });
+  });
+});
+
+describe('readOnnxSummary', () => {
+  it("reads a graph's input and output names with the metadata", async () => {
+    const file = await writeOnnxGraph(join(dir, 'graph.onnx'), {
+      nodes: [{ op: 'Add', inputs: ['a', 'b'], outputs: ['sum'] }, { op: 'Identity', inputs: ['a'], outputs: ['copy'] }],
+      initializers: [{ name: 'unused', type: 'float', dims: [2], values: [1, 2] }],
+      inputs: [{ name: 'a', type: 'float', shape: ['N', 3] }, { name: 'b', type: 'float', shape: [3] }],
+      outputs: [{ name: 'sum', type: 'float' }, { name: 'copy', type: 'float', shape: ['N', 3] }],
+      metadata: { vocab_size: 6 },
+    });
+    expect(await readOnnxSummary(file)).toEqual({ metadata: { vocab_size: '6' }, inputs: ['a', 'b'], outputs: ['sum', 'copy'] });
   });
 });
