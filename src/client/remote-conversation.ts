@@ -138,6 +138,7 @@ const inputOf = (options: Omit<ListenOptions, 'signal'> | undefined, settings?: 
 const createTurns = () => {
   const turns = new Map<string, number>();
   const committedAt = new Map<string, number>();
+  const partials = new Map<string, string>();
   /** Turns started and not yet committed, or committed and not yet transcribed. */
   const open = new Set<string>();
   let wake: (() => void) | undefined;
@@ -164,6 +165,12 @@ const createTurns = () => {
     },
     committed: (itemId: string) => committedAt.set(itemId, performance.now()),
     sinceCommit: (itemId: string) => Math.round(performance.now() - (committedAt.get(itemId) ?? performance.now())),
+    /** The turn's text so far, with `delta` added. */
+    partial: (itemId: string, delta: string) => {
+      const text = (partials.get(itemId) ?? '') + delta;
+      partials.set(itemId, text);
+      return text;
+    },
   };
 };
 
@@ -179,6 +186,8 @@ const listenEventOf = (event: WireEvent, turns: ReturnType<typeof createTurns>):
     case 'input_audio_buffer.committed':
       turns.committed(itemId!);
       return { type: 'committed', turn: turns.of(itemId!), audioStartMs: 0, audioEndMs: 0, itemId };
+    case 'conversation.item.input_audio_transcription.delta':
+      return { type: 'transcript_delta', turn: turns.of(itemId!), delta: event.delta, text: turns.partial(itemId!, event.delta), itemId };
     case 'conversation.item.input_audio_transcription.completed':
       return { type: 'transcript', turn: turns.of(itemId!), text: event.transcript, transcribeMs: turns.sinceCommit(itemId!), itemId };
     case 'conversation.item.input_audio_transcription.failed':

@@ -1,4 +1,4 @@
-import type { AsrResult, SpeechSegment, VoiceDetector, VoiceDetectorSettings } from '../engines/speech/asr-types.js';
+import type { AsrResult, AsrStream, SpeechSegment, VoiceDetector, VoiceDetectorSettings } from '../engines/speech/asr-types.js';
 import { concatFloat32 } from '../audio/pcm.js';
 import { createResampler, type Resampler } from '../audio/resample.js';
 import { AppError } from '../errors.js';
@@ -39,6 +39,8 @@ export type ListenEvent =
       /** From the commit to the transcript, in ms. */
       readonly transcribeMs: number;
     }
+  /** A streaming recognizer's text so far, while the turn is spoken: `delta` is what is new (the text may be revised: then `delta` is all of it). */
+  | { readonly type: 'transcript_delta'; readonly turn: number; readonly delta: string; readonly text: string }
   | { readonly type: 'transcript_failed'; readonly turn: number; readonly error: Error }
   /** clear() dropped the audio not yet committed. */
   | { readonly type: 'cleared' };
@@ -87,6 +89,8 @@ export interface ListenSessionDeps {
   readonly turnDetection?: TurnDetection | null;
   /** Decodes one turn's samples at `sampleRate`. */
   readonly transcribe: (samples: Float32Array, signal: AbortSignal) => Promise<AsrResult>;
+  /** A streaming recognizer's stream at `sampleRate`, for transcript deltas while a turn is spoken; absent: each turn is decoded whole. */
+  readonly openStream?: () => AsrStream;
   readonly signal?: AbortSignal;
   /** Called once the session is over (the runtime releases its leases). */
   readonly onEnd?: () => void;
@@ -142,6 +146,54 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
   let transcripts: Promise<void> = Promise.resolve();
   let work: Promise<void> = Promise.resolve();
 
+  /*
+   * Streaming: the turn under way is fed to the recognizer as it is heard
+   * (from its prefix padding on, kept in `recent`), its partial text goes
+   * out as deltas, and its end finishes the stream instead of a decode.
+   */
+  let live: { turn: number; stream: AsrStream; text: string } | undefined;
+  const recent: Float32Array[] = [];
+  let recentLength = 0;
+  const remember = (samples: Float32Array) => {
+    recent.push(samples);
+    recentLength += samples.length;
+    while (recentLength - recent[0]!.length > rate) recentLength -= recent.shift()!.length;
+  };
+  /** The last `samples` samples heard (at most a second). */
+  const lastHeard = (samples: number) => {
+    const all = concatFloat32(recent);
+    return all.subarray(Math.max(0, all.length - samples));
+  };
+  const feed = async (samples: Float32Array) => {
+    if (!live || !samples.length) return;
+    const current = live;
+    const text = await current.stream.accept(samples);
+    if (text === current.text) return;
+    const delta = text.startsWith(current.text) ? text.slice(current.text.length) : text;
+    current.text = text;
+    emit({ type: 'transcript_delta', turn: current.turn, delta, text });
+  };
+  const openLive = async (turn: number, prefix: Float32Array) => {
+    live = { turn, stream: deps.openStream!(), text: '' };
+    await feed(prefix);
+  };
+  /** The turn's transcript from its stream (finished now) rather than a decode. */
+  const finishLive = (turn: number) => {
+    const current = live!;
+    live = undefined;
+    const committedAt = performance.now();
+    const finished = current.stream.finish();
+    finished.catch(() => undefined);
+    transcripts = transcripts.then(async () => {
+      try {
+        const result = await finished;
+        emit({ type: 'transcript', turn, text: result.text, ...(result.lang ? { language: result.lang } : {}), transcribeMs: Math.round(performance.now() - committedAt) });
+      } catch (error) {
+        if (!signal.aborted) emit({ type: 'transcript_failed', turn, error: error as Error });
+      }
+    });
+  };
+
   const transcribeTurn = (turn: number, samples: Float32Array) => {
     const committedAt = performance.now();
     const decoded = deps.transcribe(samples, signal);
@@ -165,7 +217,8 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
     const audioEndMs = Math.min(ms(total), Math.round(segment.end * 1000) + detection!.silenceDurationMs);
     emit({ type: 'speech_stopped', turn, audioEndMs });
     emit({ type: 'committed', turn, audioStartMs, audioEndMs });
-    transcribeTurn(turn, segment.samples);
+    if (live?.turn === turn) finishLive(turn);
+    else transcribeTurn(turn, segment.samples);
   };
 
   /** Runs detector work in order, after what came before; a failure ends the session. */
@@ -215,7 +268,10 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
         manualStart += manualLength;
         manualLength = 0;
         emit({ type: 'committed', turn, audioStartMs, audioEndMs });
-        transcribeTurn(turn, samples);
+        if (live) {
+          // The stream has heard all of it (fed in order before this commit).
+          then(async () => finishLive(turn));
+        } else transcribeTurn(turn, samples);
         return;
       }
       if (!speaking) {
@@ -233,6 +289,10 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
       manual = [];
       manualStart += manualLength;
       manualLength = 0;
+      if (!detection && live) {
+        live.stream.close();
+        live = undefined;
+      }
       emit({ type: 'cleared' });
     },
     async close() {
@@ -240,6 +300,8 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
       ended = true;
       await work;
       await transcripts;
+      live?.stream.close();
+      live = undefined;
       detector?.close();
       stop.abort();
       wake?.();
@@ -263,6 +325,13 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
     const at = total;
     total += samples.length;
     if (!detection) {
+      if (deps.openStream) {
+        then(async () => {
+          // The turn this audio will be, once committed (without detection only commits make turns).
+          if (!live) await openLive(turns + 1, new Float32Array(0));
+          await feed(samples);
+        });
+      }
       manual.push(samples);
       manualLength += samples.length;
       // Bounded: past the longest turn, the oldest audio goes.
@@ -274,12 +343,17 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
       return;
     }
     then(async () => {
+      if (deps.openStream) remember(samples);
       const update = await detector!.listen(samples);
+      // The speech under way hears this chunk before its end (a segment closed by it) finishes its stream.
+      if (live && (speaking || update.segments.length)) await feed(samples);
       for (const segment of update.segments) segmentDone(segment);
       if (update.speaking && !speaking) {
         const detectedMs = update.speechStart !== undefined ? Math.round(update.speechStart * 1000) : ms(at);
         speaking = { turn: ++turns, audioStartMs: Math.max(0, detectedMs - detection.prefixPaddingMs) };
         emit({ type: 'speech_started', turn: speaking.turn, audioStartMs: speaking.audioStartMs });
+        // From the turn's start (its prefix padding included) to now.
+        if (deps.openStream) await openLive(speaking.turn, lastHeard(total - Math.round((speaking.audioStartMs / 1000) * rate)));
       }
     });
   };

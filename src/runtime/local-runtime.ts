@@ -217,6 +217,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
           turnDetection: options.turnDetection,
           ...(vad ? { openDetector: (settings) => (vad!.handle as VadHandle).open(rate, settings) } : {}),
           transcribe: (samples, signal) => asr.run(() => asrHandle.transcribe(samples, rate, { language: options.language, signal }), { signal }),
+          ...(asrHandle.streaming ? { openStream: () => asrHandle.openStream(rate) } : {}),
           signal: options.signal,
           onEnd: release,
         });

@@ -141,9 +141,15 @@ describe.skipIf(skip)(`the realtime door on a real murmur serve${skip ? ` (skipp
     const transcript = await s.next((e) => e.type === 'conversation.item.input_audio_transcription.completed');
     expect(transcript.transcript).toBe('YNYYYNYN');
     await s.next((e) => e.type === 'response.created', s.events.indexOf(done as unknown as Event));
+    // A response.create sent while a cancel completes is queued, not refused.
+    const from = s.events.length;
     s.send({ type: 'response.cancel' });
+    s.send({ type: 'response.create', response: { max_output_tokens: 4 } });
     const second = (await s.next((e) => e.type === 'response.done', s.events.indexOf(done as unknown as Event) + 1)) as unknown as Extract<RealtimeServerEvent, { type: 'response.done' }>;
     expect(second.response).toMatchObject({ status: 'cancelled', status_details: { reason: 'client_cancelled' } });
+    const third = (await s.next((e) => e.type === 'response.done' && e.response.id !== second.response.id, from)) as unknown as Extract<RealtimeServerEvent, { type: 'response.done' }>;
+    expect(third.response).toMatchObject({ status: 'incomplete', max_output_tokens: 4 });
+    expect(s.events.slice(from).some((e) => e.type === 'error')).toBe(false);
     s.close();
   });
 

@@ -16,6 +16,7 @@ import { startServer, type RunningServer } from '../../src/server/listen.js';
 import type { ChatRequest, GenerationResult } from '../../src/types/chat.js';
 import { readTestWav, SILERO, YESNO } from '../helpers/asr.js';
 import { missingModels, testModel } from '../helpers/models.js';
+import { writeStreamingTransducer } from '../helpers/streaming-transducer.js';
 
 /**
  * The realtime door in process, on the real models, for what a daemon in a
@@ -49,6 +50,8 @@ describe.skipIf(skip)(`the realtime door in process${skip ? ` (skipped: ${skip})
     await runtime.pull(dirname(testModel(VOICE)!), { name: 'voice' });
     await runtime.pull(dirname(testModel(YESNO)!), { name: 'yesno' });
     await runtime.pull(testModel(SILERO)!, { name: 'vad' });
+    await writeStreamingTransducer(join(home, 'synthetic-zipformer'));
+    await runtime.pull(join(home, 'synthetic-zipformer'), { name: 'zipformer' });
     const realChat = runtime.chat;
     runtime.chat = async (request): Promise<GenerationResult> => {
       requests.push(request);
@@ -151,6 +154,37 @@ describe.skipIf(skip)(`the realtime door in process${skip ? ` (skipped: ${skip})
     for (let i = 0; i < 200 && metrics.realtime.count >= before; i++) await new Promise((r) => setTimeout(r, 50));
     expect(metrics.realtime.count).toBe(before - 1);
     ws.terminate();
+  });
+
+  it('a streaming recognizer: transcription deltas while the turn is spoken (a transcription session)', async () => {
+    const ws = new WebSocket(`${server.url.replace(/^https/, 'wss')}/v1/realtime?intent=transcription`, { ca });
+    const events: Event[] = [];
+    const completed = new Promise<void>((done) =>
+      ws.on('message', (data) => {
+        const event = JSON.parse(String(data)) as Event;
+        events.push(event);
+        if (event.type === 'session.created') ws.send(JSON.stringify({ type: 'session.update', session: { type: 'transcription', audio: { input: { transcription: { model: 'zipformer' } } } } }));
+        if (event.type === 'session.updated') {
+          const wav = readTestWav(testModel(CLIP)!);
+          const clip = resample(wav.samples, wav.sampleRate, 24_000);
+          const padded = new Float32Array(clip.length + 24_000 * 2);
+          padded.set(clip, 6000);
+          const pcm = Buffer.alloc(padded.length * 2);
+          padded.forEach((v, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32767))), i * 2));
+          for (let i = 0; i < pcm.length; i += 960) ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: pcm.subarray(i, i + 960).toString('base64') }));
+        }
+        if (event.type === 'conversation.item.input_audio_transcription.completed') done();
+      }),
+    );
+    await completed;
+    const types = events.map((e) => e.type);
+    expect(events.find((e) => e.type === 'session.updated')).toMatchObject({ session: { audio: { input: { transcription: { model: 'zipformer' } } } } });
+    const firstDelta = types.indexOf('conversation.item.input_audio_transcription.delta');
+    expect(firstDelta).toBeGreaterThan(types.indexOf('input_audio_buffer.speech_started'));
+    expect(firstDelta).toBeLessThan(types.indexOf('input_audio_buffer.speech_stopped'));
+    const text = events.filter((e) => e.type === 'conversation.item.input_audio_transcription.delta').map((e) => e.delta as string).join('');
+    expect((events.at(-1)!.transcript as string).startsWith(text.trim())).toBe(true);
+    ws.close();
   });
 
   it('a session that reaches its longest duration gets an error event and a close (1008)', async () => {

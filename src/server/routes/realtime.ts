@@ -25,7 +25,7 @@ import {
   type RealtimeItem,
   type ServerEvent,
 } from '../../api/openai/realtime.js';
-import type { AsyncAudioEncoder } from '../../audio/encoder-pool.js';
+import { createEncoder, type AudioEncoder } from '../../audio/encode.js';
 import { AppError } from '../../errors.js';
 import type { Conversation, ConversationEvent, ResponseSettings } from '../../runtime/conversation.js';
 import type { ListenEvent, ListenOptions, ListenSession } from '../../runtime/listen-session.js';
@@ -124,7 +124,7 @@ interface ResponseState {
   /** The assistant message announced (it is, at the first text or audio). */
   messageAnnounced: boolean;
   outputs: ItemView[];
-  encoder?: AsyncAudioEncoder;
+  encoder?: AudioEncoder;
   cancelling: boolean;
 }
 
@@ -324,9 +324,15 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
         committedAt.set(itemId!, performance.now());
         send({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: conversation ? previousOf(itemId!) : null });
         break;
+      case 'transcript_delta':
+        if (config.transcription === null) break;
+        streamed.add(itemId!);
+        send({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta: event.delta });
+        break;
       case 'transcript':
         if (config.transcription === null) break;
-        if (event.text) send({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta: event.text });
+        // A model that does not stream gives its text as one delta, then the completed transcript.
+        if (event.text && !streamed.delete(itemId!)) send({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta: event.text });
         send({ type: 'conversation.item.input_audio_transcription.completed', item_id: itemId, content_index: 0, transcript: event.text, usage: { type: 'duration', seconds: 0 } });
         deps.metrics.observeRealtimeStage('transcription', event.transcribeMs / 1000);
         break;
@@ -339,6 +345,8 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
     }
   };
   const committedAt = new Map<string, number>();
+  /** Turns whose transcript came as deltas while they were spoken. */
+  const streamed = new Set<string>();
 
   const onEvent = async (event: ConversationEvent) => {
     switch (event.type) {
@@ -380,8 +388,10 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
         const r = responses.get(event.response);
         if (!r || r.cancelling) return;
         announceMessage(r);
-        r.encoder ??= deps.encoders.open('pcm', { sampleRate: event.chunk.sampleRate, outputRate: RATE_OF[r.outputFormat] });
-        const bytes = encodeOut(await r.encoder.push(event.chunk.samples), r.outputFormat);
+        // pcm16 (resampled) is cheap work: done here, not on an encoder thread, whose hop (niced, on a busy
+        // machine) cost 20–25 ms before the first audio in half the turns measured.
+        r.encoder ??= createEncoder('pcm', { sampleRate: event.chunk.sampleRate, outputRate: RATE_OF[r.outputFormat] });
+        const bytes = encodeOut(r.encoder.push(event.chunk.samples), r.outputFormat);
         await roomToSend();
         if (bytes.length && !r.cancelling) send({ type: 'response.output_audio.delta', ...messageBase(r), delta: Buffer.from(bytes).toString('base64') });
         return;
@@ -410,7 +420,7 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
         if (r.messageAnnounced) {
           if (r.audio) {
             if (r.encoder) {
-              const tail = encodeOut(await r.encoder.end(), r.outputFormat);
+              const tail = encodeOut(r.encoder.end(), r.outputFormat);
               if (tail.length && event.status !== 'cancelled') send({ type: 'response.output_audio.delta', ...messageBase(r), delta: Buffer.from(tail).toString('base64') });
             }
             send({ type: 'response.output_audio.done', ...messageBase(r) });
