@@ -122,6 +122,20 @@ describe.skipIf(skip)(`the realtime door on a real murmur serve${skip ? ` (skipp
     for (let i = 0; i < bytes.length; i += 2) peak = Math.max(peak, Math.abs(bytes.readInt16LE(i)));
     expect(peak).toBeGreaterThan(1000);
     expect(done.murmur.timings).toMatchObject({ transcription_ms: expect.any(Number), first_token_ms: expect.any(Number), first_audio_ms: expect.any(Number), total_ms: expect.any(Number) });
+    // The same stages in /metrics.
+    const { request } = await import('node:https');
+    const metrics = await new Promise<string>((done, fail) =>
+      request(`${daemon.url}/metrics`, { ca, headers: { Authorization: `Bearer ${KEY_VALUE}` } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += String(c)));
+        res.on('end', () => done(body));
+      })
+        .on('error', fail)
+        .end(),
+    );
+    expect(metrics).toMatch(/^murmur_realtime_stage_seconds_count\{stage="first_audio"\} [1-9]/m);
+    expect(metrics).toMatch(/^murmur_realtime_stage_seconds_count\{stage="transcription"\} [1-9]/m);
+    expect(metrics).toMatch(/^murmur_realtime_sessions 1$/m);
     s.close();
   });
 
@@ -161,6 +175,13 @@ describe.skipIf(skip)(`the realtime door on a real murmur serve${skip ? ` (skipp
     s.send({ type: 'input_audio_buffer.commit' });
     const empty = await s.next((e) => e.type === 'error');
     expect((empty as unknown as { error: { message: string } }).error.message).toMatch(/0 ms of audio to commit; at least 100 ms/);
+    // 50 ms is too little too (49 once the resampler has kept back its few samples).
+    const from = s.events.length;
+    s.stream(Buffer.alloc(2 * 1200));
+    s.send({ type: 'input_audio_buffer.commit' });
+    expect((await s.next((e) => e.type === 'error', from)).error.message).toMatch(/(4\d|50) ms of audio to commit/);
+    s.send({ type: 'input_audio_buffer.clear' });
+    await s.next((e) => e.type === 'input_audio_buffer.cleared');
     // The clip alone: a manual commit transcribes all that was appended, silence too.
     s.stream(speechPcm(false));
     s.send({ type: 'input_audio_buffer.commit' });
