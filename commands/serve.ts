@@ -43,7 +43,7 @@ const readTls = async (cert: string | undefined, key: string | undefined): Promi
       return bytes;
     } catch (error) {
       throw new UsageError(`Cannot use '${file}' as the TLS ${what}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`, {
-        hint: 'Give PEM files, e.g. made with `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=localhost`.',
+        hint: 'Give PEM files, e.g. made with `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1`.',
       });
     }
   };

@@ -75,7 +75,11 @@ export const talkCommand = (ctx: CommandContext) =>
       const [{ parseNumber }, { checkSpeed }, { UsageError }] = await Promise.all([import('../src/config.js'), import('../src/runtime/speak.js'), import('../src/errors.js')]);
       if (options.local && options.host) throw new UsageError('--local and --host cannot be used together.');
       const speed = options.speed === undefined ? undefined : parseNumber(options.speed, '--speed');
-      checkSpeed(speed);
+      try {
+        checkSpeed(speed);
+      } catch (error) {
+        throw new UsageError(`--speed: ${(error as Error).message}`);
+      }
       const maxTokens = options.maxTokens === undefined ? undefined : parseNumber(options.maxTokens, '--max-tokens', (n) => Number.isSafeInteger(n) && n >= 1, 'a whole number of 1 or more');
       const target = await audioTarget(options.output);
       const { checkOutputPath, partialPath } = await import('./ui/speak-output.js');
@@ -104,14 +108,18 @@ export const talkCommand = (ctx: CommandContext) =>
         const models = await chooseModels(ctx, runtime, chatModel, options, speak);
         const [{ openReplyAudio, createTalkPrinter }, { runTalk }] = await Promise.all([import('./ui/talk-output.js'), import('./ui/talk-run.js')]);
         const audio = speak ? await openReplyAudio(target, ctx.stdout) : undefined;
-        // Text beside audio on stdout would spoil the audio.
-        const print = createTalkPrinter(target.kind === 'stdout' ? ctx.stderr : ctx.stdout, ctx.stderr, Boolean(options.json));
-        if (!recording && ctx.stderr.isTTY) ctx.stderr.write('Listening. Speak; Ctrl-C leaves.\n');
+        // On a terminal, the ink UI; piped (or with --json), plain lines. Text beside audio on stdout would spoil the audio.
+        const screen = ctx.stdout.isTTY && !options.json && target.kind !== 'stdout' ? (await import('./ui/talk-app.js')).openTalkScreen(ctx) : undefined;
+        const print = screen ?? createTalkPrinter(target.kind === 'stdout' ? ctx.stderr : ctx.stdout, ctx.stderr, Boolean(options.json));
+        if (!screen && !recording && ctx.stderr.isTTY) ctx.stderr.write('Listening. Speak; Ctrl-C leaves.\n');
         try {
           await runTalk(ctx, runtime, { ...models, voice: options.voice, speed, system: options.system, maxTokens, recording, capture, audio, print });
         } catch (error) {
           await audio?.abort();
           throw error;
+        } finally {
+          // Off the terminal before anything else is written there (an error's message).
+          await screen?.close();
         }
       } finally {
         leave();

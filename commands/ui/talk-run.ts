@@ -86,6 +86,7 @@ export const runTalk = async (ctx: CommandContext, runtime: Runtime, plan: TalkP
     await followed.finished;
     plan.print.end();
     if (stopped && plan.recording) throw new AppError('aborted', 'Stopped.');
+    if (plan.recording && !followed.turns()) ctx.stderr.write('murmur: no speech was heard in the recording: nothing to answer.\n');
     // Leaving stops the speakers at once; a file keeps all that was sent.
     if (stopped) plan.audio?.interrupted();
     await plan.audio?.end();

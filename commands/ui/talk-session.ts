@@ -16,6 +16,8 @@ export interface FollowedConversation {
    * after the listening session has closed (no turn can come after).
    */
   settled(): Promise<void>;
+  /** Turns heard so far. */
+  turns(): number;
 }
 
 export const followConversation = (conversation: Conversation, onEvent: (event: ConversationEvent) => void): FollowedConversation => {
@@ -49,6 +51,7 @@ export const followConversation = (conversation: Conversation, onEvent: (event: 
 
   return {
     finished,
+    turns: () => committed,
     async settled() {
       for (;;) {
         // Events the closed listening session still holds reach this reader within the turn of the loop.

@@ -60,7 +60,15 @@ const openSocket = async (target: RealtimeTarget, query: string, session: Record
     onEvent(event);
     for (const w of [...waiters]) if (w.test(event)) (waiters.splice(waiters.indexOf(w), 1), w.done());
   });
-  ws.once('error', (error) => failed(new AppError('daemon_unreachable', `No murmur daemon takes realtime sessions at ${target.base}: ${error.message}.`, { hint: 'Start one with `murmur serve`, or set MURMUR_HOST.', cause: error })));
+  ws.once('error', (error) => {
+    const certificate = /certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY/i.test(`${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}`);
+    failed(
+      new AppError('daemon_unreachable', `No murmur daemon takes realtime sessions at ${target.base}: ${error.message}.`, {
+        hint: certificate ? "The daemon's TLS certificate is not trusted here: run with NODE_EXTRA_CA_CERTS=cert.pem (its certificate)." : 'Start one with `murmur serve`, or set MURMUR_HOST.',
+        cause: error,
+      }),
+    );
+  });
   ws.once('close', (code, reason) => failed(new AppError(code === 4404 ? 'model_not_found' : 'invalid_request', `The daemon closed the realtime session (${code}${reason.length ? `: ${String(reason)}` : ''}).`)));
   const abort = () => ws.close(1000, 'aborted');
   signal?.addEventListener('abort', abort, { once: true });
@@ -139,6 +147,7 @@ const createTurns = () => {
   const turns = new Map<string, number>();
   const committedAt = new Map<string, number>();
   const partials = new Map<string, string>();
+  const spans = new Map<string, { start?: number; end?: number }>();
   /** Turns started and not yet committed, or committed and not yet transcribed. */
   const open = new Set<string>();
   let wake: (() => void) | undefined;
@@ -165,6 +174,12 @@ const createTurns = () => {
     },
     committed: (itemId: string) => committedAt.set(itemId, performance.now()),
     sinceCommit: (itemId: string) => Math.round(performance.now() - (committedAt.get(itemId) ?? performance.now())),
+    /** Where the turn's speech started and stopped, in ms of the session's audio, as far as known. */
+    span: (itemId: string) => {
+      let span = spans.get(itemId);
+      if (!span) spans.set(itemId, (span = {}));
+      return span;
+    },
     /** The turn's text so far, with `delta` added. */
     partial: (itemId: string, delta: string) => {
       const text = (partials.get(itemId) ?? '') + delta;
@@ -180,12 +195,17 @@ const listenEventOf = (event: WireEvent, turns: ReturnType<typeof createTurns>):
   turns.mark(event);
   switch (event.type) {
     case 'input_audio_buffer.speech_started':
+      turns.span(itemId!).start = event.audio_start_ms;
       return { type: 'speech_started', turn: turns.of(itemId!), audioStartMs: event.audio_start_ms, itemId };
     case 'input_audio_buffer.speech_stopped':
+      turns.span(itemId!).end = event.audio_end_ms;
       return { type: 'speech_stopped', turn: turns.of(itemId!), audioEndMs: event.audio_end_ms, itemId };
-    case 'input_audio_buffer.committed':
+    case 'input_audio_buffer.committed': {
       turns.committed(itemId!);
-      return { type: 'committed', turn: turns.of(itemId!), audioStartMs: 0, audioEndMs: 0, itemId };
+      // OpenAI's committed carries no times: a turn detection gave them (a manual commit's are not known here).
+      const span = turns.span(itemId!);
+      return { type: 'committed', turn: turns.of(itemId!), audioStartMs: span.start ?? 0, audioEndMs: span.end ?? 0, itemId };
+    }
     case 'conversation.item.input_audio_transcription.delta':
       return { type: 'transcript_delta', turn: turns.of(itemId!), delta: event.delta, text: turns.partial(itemId!, event.delta), itemId };
     case 'conversation.item.input_audio_transcription.completed':

@@ -232,6 +232,8 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       if (!chatModel) throw new AppError('invalid_request', 'No chat model is installed and none was named.', { hint: 'Pull one (`murmur pull qwen3`) or name one.', param: 'model' });
       const found = await installedModel(chatModel);
       requireKind(found, ['llm'], 'chat');
+      // The voice is checked now, as the listening models are, rather than when the first reply fails (and it is loaded early).
+      if (options.speak !== false) (await runtime.openSpeech({ ...(options.speak ?? {}), signal: options.signal })).cancel();
       const listen = options.listen === false ? undefined : await runtime.openListen!({ ...options.listen, signal: options.signal });
       return createConversation({
         ...options,

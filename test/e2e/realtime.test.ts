@@ -273,6 +273,9 @@ describe.skipIf(skip)(`the realtime door on a real murmur serve${skip ? ` (skipp
     const wrong = await errorAfter({ type: 'session.update', session: { model: 'voice' } });
     expect(wrong.error.message).toMatch(/'voice' is a tts model/);
     expect((await errorAfter({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } } })).error.message).toMatch(/24000 Hz/);
+    // A field murmur does not know is named, not dropped; a voice is checked even for text replies.
+    expect((await errorAfter({ type: 'session.update', session: { bogus_field: 1 } })).error.message).toMatch(/bogus_field/);
+    expect((await errorAfter({ type: 'session.update', session: { output_modalities: ['text'], audio: { output: { voice: 'nobody' } } } })).error.message).toMatch(/nobody/);
     // Still the old settings: a good update shows them.
     s.send({ type: 'session.update', session: { max_output_tokens: 8 } });
     const updated = (await s.next((e) => e.type === 'session.updated')) as unknown as unknown as { session: { instructions: string; max_output_tokens: number } };

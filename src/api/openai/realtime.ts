@@ -72,9 +72,14 @@ export const defaultConfig = (type: RealtimeConfig['type'], model?: string): Rea
 const eventId = z.string().max(512).optional();
 const maxTokens = z.union([z.number().int().min(1).max(1_000_000), z.literal('inf')]);
 const modalities = z.array(z.enum(['audio', 'text'])).min(1);
-const formatGa = z.object({ type: z.enum(['audio/pcm', 'audio/pcmu', 'audio/pcma']).optional(), rate: z.number().optional() }).passthrough();
+/*
+ * Session objects are strict: a field murmur does not know is an error naming it, never dropped in silence.
+ * OpenAI fields that change nothing here (tracing, truncation, the ids a client echoes back…) are taken as such.
+ */
+const ignored = z.unknown().optional();
+const formatGa = z.object({ type: z.enum(['audio/pcm', 'audio/pcmu', 'audio/pcma']).optional(), rate: z.number().optional() }).strict();
 const formatBeta = z.enum(['pcm16', 'g711_ulaw', 'g711_alaw']);
-const transcription = z.object({ model: z.string().min(1).max(256).optional(), language: z.string().max(32).optional(), prompt: z.string().max(10_000).optional() }).passthrough();
+const transcription = z.object({ model: z.string().min(1).max(256).optional(), language: z.string().max(32).optional(), prompt: z.string().max(10_000).optional() }).strict();
 const turnDetection = z
   .object({
     type: z.enum(['server_vad', 'semantic_vad']).optional(),
@@ -84,8 +89,10 @@ const turnDetection = z
     create_response: z.boolean().optional(),
     interrupt_response: z.boolean().optional(),
     model: z.string().min(1).max(256).optional(),
+    idle_timeout_ms: ignored,
+    eagerness: ignored,
   })
-  .passthrough()
+  .strict()
   .nullable();
 const tool = z.object({ type: z.literal('function').optional(), name: z.string().min(1).max(128), description: z.string().max(10_000).optional(), parameters: z.record(z.string(), z.unknown()).optional() }).passthrough();
 const toolChoice = z.union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), name: z.string().min(1) }).passthrough()]);
@@ -104,13 +111,21 @@ const sessionGa = z
     temperature: z.number().min(0).max(2).optional(),
     audio: z
       .object({
-        input: z.object({ format: formatGa.optional(), transcription: transcription.nullable().optional(), turn_detection: turnDetection.optional() }).passthrough().optional(),
-        output: z.object({ format: formatGa.optional(), voice: voice.optional(), speed: z.number().min(0.25).max(4).optional(), model: z.string().min(1).max(256).optional() }).passthrough().optional(),
+        input: z.object({ format: formatGa.optional(), transcription: transcription.nullable().optional(), turn_detection: turnDetection.optional(), noise_reduction: ignored }).strict().optional(),
+        output: z.object({ format: formatGa.optional(), voice: voice.optional(), speed: z.number().min(0.25).max(4).optional(), model: z.string().min(1).max(256).optional() }).strict().optional(),
       })
-      .passthrough()
+      .strict()
       .optional(),
+    id: ignored,
+    object: ignored,
+    expires_at: ignored,
+    tracing: ignored,
+    truncation: ignored,
+    prompt: ignored,
+    include: ignored,
+    client_secret: ignored,
   })
-  .passthrough();
+  .strict();
 
 /** A beta session: flat fields. */
 const sessionBeta = z
@@ -128,8 +143,15 @@ const sessionBeta = z
     tool_choice: toolChoice.optional(),
     temperature: z.number().min(0).max(2).optional(),
     max_response_output_tokens: maxTokens.optional(),
+    id: ignored,
+    object: ignored,
+    expires_at: ignored,
+    input_audio_noise_reduction: ignored,
+    tracing: ignored,
+    include: ignored,
+    client_secret: ignored,
   })
-  .passthrough();
+  .strict();
 
 const content = z
   .object({ type: z.enum(['input_text', 'input_audio', 'text', 'output_text', 'output_audio', 'audio', 'input_image']), text: z.string().max(200_000).optional(), transcript: z.string().max(200_000).nullable().optional(), audio: z.string().optional() })

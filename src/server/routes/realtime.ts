@@ -151,6 +151,8 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
   /* Sending, with a bound on what a client that does not read can pile up. */
   const send = (event: ServerEvent) => {
     if (ws.readyState !== 1) return;
+    // The beta dialect has no item.done: its items are whole when created.
+    if (dialect === 'beta' && event.type === 'conversation.item.done') return;
     const named = { ...event, type: eventName(event.type, dialect), event_id: `event_${++lastServerEvent}` };
     ws.send(JSON.stringify(named));
   };
@@ -320,6 +322,7 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
         send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: event.audioEndMs, item_id: itemId });
         break;
       case 'committed':
+        turnMs.set(itemId!, event.audioEndMs - event.audioStartMs);
         audioItems.add(itemId!);
         committedAt.set(itemId!, performance.now());
         send({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: conversation ? previousOf(itemId!) : null });
@@ -333,7 +336,8 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
         if (config.transcription === null) break;
         // A model that does not stream gives its text as one delta, then the completed transcript.
         if (event.text && !streamed.delete(itemId!)) send({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta: event.text });
-        send({ type: 'conversation.item.input_audio_transcription.completed', item_id: itemId, content_index: 0, transcript: event.text, usage: { type: 'duration', seconds: 0 } });
+        send({ type: 'conversation.item.input_audio_transcription.completed', item_id: itemId, content_index: 0, transcript: event.text, usage: { type: 'duration', seconds: (turnMs.get(itemId!) ?? 0) / 1000 } });
+        turnMs.delete(itemId!);
         deps.metrics.observeRealtimeStage('transcription', event.transcribeMs / 1000);
         break;
       case 'transcript_failed':
@@ -345,6 +349,8 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
     }
   };
   const committedAt = new Map<string, number>();
+  /** Each committed turn's length in ms, for its transcription's usage. */
+  const turnMs = new Map<string, number>();
   /** Turns whose transcript came as deltas while they were spoken. */
   const streamed = new Set<string>();
 
@@ -541,7 +547,8 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
           Object.assign(next, { model: found.name });
         }
         let nextVoice = voice;
-        if (next.outputModalities.includes('audio') && (next.voice !== config.voice || next.speed !== config.speed || next.ttsModel !== config.ttsModel)) nextVoice = await checkVoice(next);
+        // A voice named is checked even for text replies: a response.create may ask for audio later.
+        if (next.voice !== config.voice || next.speed !== config.speed || next.ttsModel !== config.ttsModel || (next.outputModalities.includes('audio') && !voice)) nextVoice = await checkVoice(next);
         if (listenChanged(config, next) || (!conversation?.listen && !listen)) {
           const opened = await openListenFor(next);
           asrModel = opened.model;
@@ -675,7 +682,8 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
         if (typeof data !== 'string') throw new AppError('invalid_request', 'Binary messages are not taken; send JSON text events (audio base64 in input_audio_buffer.append).');
         event = fromClientEvent(data);
       } catch (error) {
-        sendError(error);
+        // In order with the events before it, which may still be in hand.
+        chain = chain.then(() => sendError(error));
         return;
       }
       // Barge-in and cancels are marked at once, so no audio of a cancelled response is sent after them.
