@@ -28,7 +28,7 @@ export const readGeneration = async (kind: GenerationKind, res: Response, reques
   if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
     const body = (await res.json()) as object;
     const result = kind === 'chat' ? fromChatCompletion(body, request.model) : fromTextCompletion(body, request.model);
-    if (result.text) request.onToken?.(result.text);
+    if (result.text) request.onToken?.(result.text, result.logprobs);
     return { ...result, timings: timings(started, undefined, result.usage.completionTokens) };
   }
 
@@ -41,7 +41,7 @@ export const readGeneration = async (kind: GenerationKind, res: Response, reques
     const piece = reader.push(chunk);
     if (piece) {
       firstAt ??= performance.now();
-      request.onToken?.(piece);
+      request.onToken?.(piece, reader.lastLogprobs);
     }
   }
   if (request.signal?.aborted) throw request.signal.reason ?? new AppError('aborted', 'The request was aborted.');

@@ -1,6 +1,6 @@
 import type { ModelKind } from '../types/models.js';
 import type { InstalledModel } from '../store/types.js';
-import type { ChatRequest, CompletionRequest, EmbedResult, GenerationResult } from '../types/chat.js';
+import type { ChatRequest, CompletionRequest, EmbedInput, EmbedResult, GenerationResult } from '../types/chat.js';
 
 /**
  * The small interfaces every engine implements. The model manager only knows
@@ -62,7 +62,8 @@ export interface LlmHandle extends EngineHandle {
   readonly contextSize: number;
   chat(request: EngineChatRequest): Promise<EngineGeneration>;
   complete(request: EngineCompletionRequest): Promise<EngineGeneration>;
-  embed(input: readonly string[], signal?: AbortSignal): Promise<Omit<EmbedResult, 'model'>>;
+  /** Embeds texts, or token ids (checked against the vocabulary). */
+  embed(input: readonly EmbedInput[], signal?: AbortSignal): Promise<Omit<EmbedResult, 'model'>>;
 }
 
 export type LlmEngineFactory = EngineFactory<LlmHandle>;

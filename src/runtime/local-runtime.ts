@@ -15,7 +15,7 @@ import { createListenSession } from './listen-session.js';
 import { createConversation } from './conversation.js';
 import type { AsrHandle, VadHandle } from '../engines/speech/asr-types.js';
 import { checkSchemaBounds } from './schema-bounds.js';
-import { defaultModelOf, resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
+import { defaultModelOf, openAiSpeechKind, resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
 import type { Runtime } from './types.js';
 import type { EmbedResult, GenerationResult } from '../types/chat.js';
 import type { SpeakResult, VoiceList } from '../types/speech.js';
@@ -140,7 +140,9 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     use,
     listModels,
     getModel: async (name) => {
-      const model = await installedModel(name);
+      // OpenAI's speech model names (tts-1, whisper-1, …) are the model the audio routes would use for them.
+      const kind = openAiSpeechKind(name);
+      const model = await installedModel(kind ? await resolveSpeechModel(resolving, kind, name) : name);
       const why = models.broken().get(model.name);
       return why === undefined ? model : { ...model, broken: why };
     },

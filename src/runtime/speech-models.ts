@@ -27,6 +27,10 @@ const fallbackPull: Record<SpeechKind, string> = { tts: 'piper', asr: 'whisper-t
 /** True when `name` is one of OpenAI's model names for `kind` (any case). */
 export const isOpenAiSpeechModel = (kind: SpeechKind, name: string): boolean => aliasesOf[kind].includes(name.trim().toLowerCase());
 
+/** The kind `name` is one of OpenAI's speech model names for, if it is one. */
+export const openAiSpeechKind = (name: string): SpeechKind | undefined =>
+  isOpenAiSpeechModel('tts', name) ? 'tts' : isOpenAiSpeechModel('asr', name) ? 'asr' : undefined;
+
 /** What resolveSpeechModel needs: the config (MURMUR_TTS_MODEL / MURMUR_ASR_MODEL), the store and the runtime's catalog. */
 export interface SpeechModelDeps {
   readonly config: Pick<Config, 'catalog' | 'chatModel' | 'ttsModel' | 'asrModel'>;

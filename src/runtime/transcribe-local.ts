@@ -38,6 +38,14 @@ const openDecoded = async (input: TranscribeRequest['input'], _signal?: AbortSig
   return openAudioStream(input, { chunkSeconds });
 };
 
+/** The one language a model transcribes (its configured language, or the only one it knows), if it has one. */
+const modelLanguage = (model: InstalledModel): string | undefined => {
+  const configured = model.options?.language;
+  if (typeof configured === 'string' && configured && configured !== 'auto') return configured;
+  const known = (allowedLanguages(model) ?? model.languages ?? []).filter((l) => l !== 'multi' && l !== 'auto');
+  return known.length === 1 ? known[0] : undefined;
+};
+
 /** Checks the language and task against the model before any audio is read. */
 const checkRequest = (asr: AsrHandle, model: InstalledModel, { task, language }: TranscribeRequest) => {
   checkLanguage(model, allowedLanguages(model), language);
@@ -72,6 +80,8 @@ export const transcribeLocal = async (deps: TranscribeDeps, request: TranscribeR
           vad,
           vadMode,
           model: model.name,
+          family: model.family,
+          modelLanguage: modelLanguage(model),
           // Without a VAD the audio is cut into fixed windows: read it a window at a time, so no window is assembled by copying.
           open: () => open(request.input, request.signal, vad ? 1 : WINDOW_SECONDS),
           request,

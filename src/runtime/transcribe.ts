@@ -38,7 +38,11 @@ export interface PipelineOptions {
   readonly vad?: VadHandle;
   readonly vadMode: VadMode;
   readonly open: () => Promise<PipelineAudio>;
-  readonly request: Pick<TranscribeRequest, 'language' | 'task' | 'onSegment' | 'signal'>;
+  readonly request: Pick<TranscribeRequest, 'language' | 'task' | 'onSegment' | 'signal' | 'requireWords'>;
+  /** The model's family, for the message when word times are required and it gives none. */
+  readonly family?: string;
+  /** The model's one language, when it has one: the result's language when neither the request nor the model says. */
+  readonly modelLanguage?: string;
   /** Decodes in flight at once; default from the cores and the threads each decode uses. */
   readonly concurrency?: number;
   /** Threads one decode uses (config.threads), for the default concurrency. */
@@ -95,6 +99,13 @@ export const runTranscription = async (options: PipelineOptions): Promise<Transc
     language ??= result.lang;
     if (!result.text) return;
     const words = wordsOf(result, piece.offset, piece.end);
+    if (request.requireWords && !words) {
+      const what = options.family ? `'${options.model}' (${options.family})` : `'${options.model}'`;
+      throw new AppError('not_supported', `${what} gives no word times, so timestamp_granularities[]=word cannot be answered.`, {
+        param: 'timestamp_granularities',
+        hint: 'Ask for segment times only, or use a model that times its tokens (a transducer such as streaming-zipformer-en-20m).',
+      });
+    }
     const segment: TranscriptSegment = { id: segments.length, start: round(piece.start), end: round(piece.end), text: result.text, ...(words ? { words } : {}) };
     segments.push(segment);
     request.onSegment?.(segment);
@@ -164,10 +175,12 @@ export const runTranscription = async (options: PipelineOptions): Promise<Transc
 
   const duration = seen / audio.sampleRate;
   const totalMs = performance.now() - started + (options.waitedMs ?? 0);
+  const asked = request.language?.trim().toLowerCase();
+  const answered = (asked && asked !== 'auto' ? asked : undefined) ?? language ?? options.modelLanguage;
   return {
     model: options.model,
     text: segments.map((s) => s.text).join(' '),
-    ...((language ?? request.language) ? { language: language ?? request.language } : {}),
+    ...(answered ? { language: answered } : {}),
     duration: round(duration),
     segments,
     timings: { totalMs: Math.round(totalMs), realTimeFactor: duration > 0 ? totalMs / 1000 / duration : 0 },

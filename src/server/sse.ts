@@ -9,15 +9,16 @@ import { STREAM_DONE } from '../api/openai/wire.js';
  * prompt too long) still get their proper HTTP status.
  */
 
-export interface StreamPlan<T> {
+/** `P`: what a generation hands on as it goes: a piece of text, or (for several choices) an object that carries one; an empty string is skipped. */
+export interface StreamPlan<T, P = string> {
   /** The caller's signal: the request's (client gone) and the server's (shutting down). */
   readonly signal: AbortSignal;
   /** Starts the generation; calls onToken for each piece of text. */
-  readonly start: (onToken: (text: string) => void, signal: AbortSignal) => Promise<T>;
+  readonly start: (onToken: (piece: P) => void, signal: AbortSignal) => Promise<T>;
   /** Frames sent first (e.g. the chunk carrying the role). */
   readonly head: () => unknown[];
   /** The frame for one piece of text. */
-  readonly token: (text: string) => unknown;
+  readonly token: (piece: P) => unknown;
   /** Frames after the last token (finish reason, usage). */
   readonly tail: (result: T) => unknown[];
   /** Told when the stream ends, with the result or the error. */
@@ -171,7 +172,7 @@ export const streamResponse = async <T>(plan: OutputPlan<T>): Promise<Response> 
  * per piece of text, `tail` frames, `data: [DONE]`; a failure after the
  * first token ends the stream with an error frame.
  */
-export const streamGeneration = <T>(plan: StreamPlan<T>): Promise<Response> => {
+export const streamGeneration = <T, P = string>(plan: StreamPlan<T, P>): Promise<Response> => {
   let started = false;
   const head = () => {
     if (started) return [];
@@ -181,10 +182,10 @@ export const streamGeneration = <T>(plan: StreamPlan<T>): Promise<Response> => {
   return streamResponse<T>({
     signal: plan.signal,
     start: (emit, signal) =>
-      plan.start((text) => {
-        if (!text) return;
+      plan.start((piece) => {
+        if (!piece) return;
         for (const bytes of head()) emit(bytes);
-        emit(sseFrame(plan.token(text)));
+        emit(sseFrame(plan.token(piece)));
       }, signal),
     // A reply with no text still opens with the head frames (the role).
     tail: (result) => [...head(), ...plan.tail(result).map(sseFrame), sseFrame(STREAM_DONE)],

@@ -32,20 +32,57 @@ export interface ToolDefinition {
 export type ResponseFormat =
   | { readonly type: 'text' }
   | { readonly type: 'json_object' }
-  | { readonly type: 'json_schema'; readonly schema: Readonly<Record<string, unknown>>; readonly name?: string };
+  /** `strict`: refuse a schema whose keywords cannot all be enforced, rather than enforce what can be and check the rest after. */
+  | { readonly type: 'json_schema'; readonly schema: Readonly<Record<string, unknown>>; readonly name?: string; readonly strict?: boolean };
+
+/**
+ * What absent sampling options mean in the core, and so for the CLI: greedy
+ * decoding, and top-p 0.95 once a temperature is set. The OpenAI door fills
+ * in OpenAI's own defaults (temperature 1, top_p 1) before a request reaches
+ * the core; RemoteRuntime sends these explicitly so a daemon does the same.
+ */
+export const CORE_SAMPLING_DEFAULTS = { temperature: 0, topP: 0.95 } as const;
 
 export interface SamplingOptions {
+  /** 0 picks the likeliest token each time; absent: CORE_SAMPLING_DEFAULTS. */
   readonly temperature?: number;
   readonly topP?: number;
+  /** Absent: a fresh random seed per generation. */
   readonly seed?: number;
   /** Tokens to generate at most; undefined means until the context is full or the model stops. */
   readonly maxTokens?: number;
   readonly stop?: readonly string[];
+  /** OpenAI's presence_penalty (-2 to 2): subtracted from the logit of every token already generated. */
+  readonly presencePenalty?: number;
+  /** OpenAI's frequency_penalty (-2 to 2): subtracted from a token's logit once per time it was generated. */
+  readonly frequencyPenalty?: number;
+  /** OpenAI's logit_bias: token id (as a decimal string) → -100 to 100, added to that token's logit; -100 bans it. */
+  readonly logitBias?: Readonly<Record<string, number>>;
+  /** Report each generated token's log probability, with this many likeliest alternatives (0–20). */
+  readonly logprobs?: number;
+}
+
+/** One token's text and bytes with its log probability (natural log). */
+export interface TokenChoice {
+  readonly token: string;
+  readonly logprob: number;
+  /** The UTF-8 bytes of `token`. */
+  readonly bytes: readonly number[];
+}
+
+/**
+ * A generated token with the likeliest tokens at its place (most likely
+ * first). Probabilities are those of the distribution the token was drawn
+ * from: the model's, after logit_bias and penalties, then (at a temperature
+ * above 0) top-k 40, top_p and temperature.
+ */
+export interface TokenLogprob extends TokenChoice {
+  readonly top: readonly TokenChoice[];
 }
 
 export interface GenerationCallbacks {
-  /** Called with each piece of text as it is generated. */
-  readonly onToken?: (text: string) => void;
+  /** Called with each piece of text as it is generated, and its tokens' log probabilities when they were asked for. */
+  readonly onToken?: (text: string, logprobs?: readonly TokenLogprob[]) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -86,11 +123,16 @@ export interface GenerationResult {
   readonly finishReason: FinishReason;
   readonly usage: Usage;
   readonly timings: GenerationTimings;
+  /** Each token of `text` with its log probability, when the request asked for them. */
+  readonly logprobs?: readonly TokenLogprob[];
 }
+
+/** A text to embed, or its token ids. */
+export type EmbedInput = string | readonly number[];
 
 export interface EmbedRequest {
   readonly model: string;
-  readonly input: readonly string[];
+  readonly input: readonly EmbedInput[];
   readonly signal?: AbortSignal;
 }
 

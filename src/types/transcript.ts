@@ -36,6 +36,12 @@ export interface TranscribeRequest {
   /** Cut long audio into speech segments first (default: on). A model name picks the VAD model. */
   readonly vad?: boolean | string;
   readonly prompt?: string;
+  /**
+   * Word times are required (OpenAI's `timestamp_granularities[]=word`): a
+   * model that gives none for speech it transcribed is refused
+   * (AppError('not_supported')) instead of answering without them.
+   */
+  readonly requireWords?: boolean;
   /** Called with each segment as soon as it is decoded, in order. */
   readonly onSegment?: (segment: TranscriptSegment) => void;
   readonly signal?: AbortSignal;
@@ -44,6 +50,7 @@ export interface TranscribeRequest {
 export interface TranscribeResult {
   readonly model: string;
   readonly text: string;
+  /** The language asked for, else the one the model detected, else the model's own when it has one. */
   readonly language?: string;
   /** Seconds of audio. */
   readonly duration: number;

@@ -152,6 +152,74 @@ describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${
     }
   });
 
+  it('honours logprobs, n, penalties and logit_bias through the openai client, across the engine process', async () => {
+    const story = [{ role: 'user' as const, content: 'Once upon a time' }];
+    const reply = await client.chat.completions.create({ model: MODEL, messages: story, max_tokens: 12, temperature: 0, logprobs: true, top_logprobs: 3 });
+    const content = reply.choices[0]!.logprobs!.content!;
+    expect(content.map((t) => t.token).join('')).toBe(reply.choices[0]!.message.content);
+    for (const t of content) {
+      expect(t.logprob).toBeLessThanOrEqual(0);
+      expect(t.top_logprobs).toHaveLength(3);
+      expect(t.top_logprobs[0]!.logprob).toBeCloseTo(t.logprob, 6);
+    }
+
+    // Two streamed choices: each chunk names its choice and carries its tokens' logprobs.
+    const stream = await client.chat.completions.create({ model: MODEL, messages: story, max_tokens: 16, temperature: 1, seed: 5, n: 2, logprobs: true, stream: true });
+    const texts = ['', ''];
+    const tokens = ['', ''];
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) {
+        texts[choice.index] += choice.delta.content ?? '';
+        tokens[choice.index] += (choice.logprobs?.content ?? []).map((t) => t.token).join('');
+      }
+    }
+    expect(texts.every((t) => t.length > 0)).toBe(true);
+    expect(tokens).toEqual(texts);
+    expect(texts[0]).not.toBe(texts[1]);
+
+    const two = await client.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 10, n: 2, seed: 9 });
+    expect(two.choices.map((c) => c.index)).toEqual([0, 1]);
+
+    // +100 on one token: the reply is that token over and over.
+    const forced = await client.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 3, temperature: 0, logprobs: 0, logit_bias: { '300': 100 } });
+    expect(new Set(forced.choices[0]!.logprobs!.tokens!.map((t) => t.trim())).size).toBe(1);
+
+    const repeats = async (frequency_penalty: number) => {
+      const done = await client.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 80, temperature: 0, logprobs: 0, frequency_penalty });
+      const list = done.choices[0]!.logprobs!.tokens!;
+      return list.length - new Set(list).size;
+    };
+    expect(await repeats(2)).toBeLessThan(await repeats(0));
+
+    await expect(client.chat.completions.create({ model: MODEL, messages: story, n: 9 })).rejects.toMatchObject({ status: 400, param: 'n' });
+    await expect(client.chat.completions.create({ model: MODEL, messages: story, presence_penalty: 3 })).rejects.toMatchObject({ status: 400, param: 'presence_penalty' });
+    await expect(client.completions.create({ model: MODEL, prompt: 'x', logit_bias: { '9999': 1 } })).rejects.toMatchObject({ status: 400, param: 'logit_bias' });
+  });
+
+  it('puts an x-request-id of its own on every answer, errors and streams too', async () => {
+    const { response, request_id } = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }).withResponse();
+    expect(request_id).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(response.headers.get('x-request-id')).toBe(request_id);
+    const failed = (await client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as { requestID?: string };
+    expect(failed.requestID).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(failed.requestID).not.toBe(request_id);
+    const streamed = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, stream: true }).withResponse();
+    expect(streamed.request_id).toMatch(/^req_/);
+    for await (const _chunk of streamed.data) {
+      // drain
+    }
+  });
+
+  it('embeds token arrays, and refuses an id the model lacks without harm to the engine', async () => {
+    const one = await client.embeddings.create({ model: MODEL, input: [100, 200, 300] });
+    expect(one.data).toHaveLength(1);
+    const many = await client.embeddings.create({ model: MODEL, input: [[100, 200], [300]] });
+    expect(many.data).toHaveLength(2);
+    expect(many.data[0]!.embedding.length).toBe(one.data[0]!.embedding.length);
+    await expect(client.embeddings.create({ model: MODEL, input: [[600]] })).rejects.toMatchObject({ status: 400, param: 'input' });
+    expect((await client.embeddings.create({ model: MODEL, input: [1, 2] })).data).toHaveLength(1);
+  });
+
   it('load, ps and unload talk to the daemon', async () => {
     await cli('unload', '--all');
     await cli('load', MODEL, '--keep-alive', '-1');

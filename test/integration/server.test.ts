@@ -183,7 +183,7 @@ describe('bad input', () => {
     ['missing messages', '/v1/chat/completions', { model: 'stories' }, 400, { param: 'messages' }],
     ['a wrong-typed temperature', '/v1/chat/completions', chat('x', { temperature: 'hot' }), 400, { param: 'temperature' }],
     ['a bad role', '/v1/chat/completions', { model: 'stories', messages: [{ role: 'robot', content: 'x' }] }, 400, { param: 'messages[0].role' }],
-    ['n > 1', '/v1/chat/completions', chat('x', { n: 3 }), 400, { param: 'n' }],
+    ['n beyond the parallel sequences', '/v1/chat/completions', chat('x', { n: 5 }), 400, { param: 'n' }],
     ['an unknown model', '/v1/chat/completions', { model: 'nope', messages: [{ role: 'user', content: 'x' }] }, 404, { code: 'model_not_found', param: 'model' }],
     ['a model of the wrong kind', '/v1/chat/completions', { model: 'voice', messages: [{ role: 'user', content: 'x' }] }, 400, { code: 'model_kind_mismatch' }],
     ['embeddings from a chat model', '/v1/embeddings', { model: 'stories', input: 'x' }, 400, { code: 'model_kind_mismatch' }],

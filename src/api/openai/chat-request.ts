@@ -7,7 +7,8 @@ import { fromSamplingBody, samplingFields, toSamplingBody } from './sampling.js'
  * The body of `POST /v1/chat/completions`, both ways: the zod schema and its
  * conversion to the core ChatRequest (the server's side), and the body for a
  * ChatRequest (RemoteRuntime's side), typed by the same schema. Fields murmur
- * cannot honour (n > 1, image parts) are refused with a 400 naming them.
+ * cannot honour (image parts) are refused with a 400 naming them; `n` is
+ * the route's (it runs that many core requests).
  */
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -37,7 +38,8 @@ const responseFormat = z.discriminatedUnion('type', [
 
 const tool = z.object({
   type: z.literal('function'),
-  function: z.object({ name: z.string().min(1), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullish() }),
+  // OpenAI's rule for function names; others (a space) used to reach node-llama-cpp and come back as a 500.
+  function: z.object({ name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, underscores or dashes'), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullish() }),
 });
 
 export const chatCompletionSchema = z.object({
@@ -49,6 +51,8 @@ export const chatCompletionSchema = z.object({
   tool_choice: z
     .union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }) })])
     .nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
 });
 /** A validated chat completion request. */
 export type ChatCompletionRequest = z.infer<typeof chatCompletionSchema>;
@@ -90,7 +94,7 @@ const fromResponseFormat = (format: ChatCompletionRequest['response_format']): R
   if (!format.json_schema.schema) {
     throw new AppError('invalid_request', "Missing required parameter: 'response_format.json_schema.schema'.", { param: 'response_format.json_schema.schema' });
   }
-  return { type: 'json_schema', schema: format.json_schema.schema, name: format.json_schema.name };
+  return { type: 'json_schema', schema: format.json_schema.schema, name: format.json_schema.name, ...(format.json_schema.strict ? { strict: true } : {}) };
 };
 
 /** The core ChatRequest (without callbacks) for a validated chat completion request. */
@@ -99,13 +103,20 @@ export const fromChatCompletionRequest = (body: ChatCompletionRequest): ChatRequ
     ? body.tools.map((t) => ({ name: t.function.name, description: t.function.description, parameters: t.function.parameters }))
     : undefined;
   const choice = body.tool_choice;
+  if (choice === 'required' && !tools?.length) {
+    throw new AppError('invalid_request', "tool_choice is 'required' but there are no tools.", { param: 'tool_choice', hint: 'Give tools, or leave tool_choice out.' });
+  }
   if (choice && typeof choice === 'object' && !tools?.some((t) => t.name === choice.function.name)) {
     throw new AppError('invalid_request', `tool_choice names '${choice.function.name}', which is not among the tools.`, { param: 'tool_choice' });
+  }
+  if (body.top_logprobs !== null && body.top_logprobs !== undefined && !body.logprobs) {
+    throw new AppError('invalid_request', "Invalid value for 'top_logprobs': it needs 'logprobs' set to true.", { param: 'top_logprobs', hint: 'Send logprobs: true with top_logprobs.' });
   }
   return {
     model: body.model,
     messages: fromMessages(body.messages),
     ...fromSamplingBody(body, body.max_completion_tokens ?? body.max_tokens),
+    ...(body.logprobs ? { logprobs: body.top_logprobs ?? 0 } : {}),
     responseFormat: fromResponseFormat(body.response_format),
     tools,
     toolChoice: !choice ? undefined : typeof choice === 'string' ? choice : { name: choice.function.name },
@@ -129,13 +140,14 @@ const toMessage = (m: ChatMessage): MessageInput => {
 /** The chat completion request body for a core ChatRequest (streamed, with usage, when it has `onToken`). */
 export const toChatCompletionRequest = (r: ChatRequest): z.input<typeof chatCompletionSchema> => ({
   ...toSamplingBody(r),
+  ...(r.logprobs !== undefined ? { logprobs: true, top_logprobs: r.logprobs } : {}),
   messages: r.messages.map(toMessage),
   ...(r.responseFormat && r.responseFormat.type !== 'text'
     ? {
         response_format:
           r.responseFormat.type === 'json_object'
             ? { type: 'json_object' as const }
-            : { type: 'json_schema' as const, json_schema: { name: r.responseFormat.name ?? 'response', schema: r.responseFormat.schema, strict: true } },
+            : { type: 'json_schema' as const, json_schema: { name: r.responseFormat.name ?? 'response', schema: r.responseFormat.schema, strict: r.responseFormat.strict ?? false } },
       }
     : {}),
   ...(r.tools?.length

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import type { EmbedRequest, EmbedResult } from '../../types/chat.js';
+import type { EmbedInput, EmbedRequest, EmbedResult } from '../../types/chat.js';
 import type { DeepPartial } from './wire.js';
 
 /*
@@ -9,26 +9,39 @@ import type { DeepPartial } from './wire.js';
  * embeddings (float or base64 vectors) written and read.
  */
 
+const tokenIds = z.array(z.number().int().nonnegative()).min(1, { message: 'a token array must not be empty' });
+
 export const embeddingSchema = z.object({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
+  // A text, texts, one text's token ids, or several texts' token ids, as OpenAI takes them.
+  input: z.union([z.string(), z.array(z.string()).min(1).max(2048), tokenIds, z.array(tokenIds).min(1).max(2048)]),
   encoding_format: z.enum(['float', 'base64']).nullish(),
   dimensions: z.number().int().positive().nullish(),
 });
 /** A validated embeddings request. */
 export type EmbeddingsRequest = z.infer<typeof embeddingSchema>;
 
-/** The core EmbedRequest (without a signal) for a validated body: one string becomes a list of one; empty strings are refused. */
+/**
+ * The core EmbedRequest (without a signal) for a validated body: one string
+ * (or one array of token ids) becomes a list of one; empty strings are
+ * refused. Token ids are checked against the model's vocabulary by the engine.
+ */
 export const fromEmbeddingsRequest = (body: EmbeddingsRequest): EmbedRequest => {
-  const input = typeof body.input === 'string' ? [body.input] : body.input;
-  if (input.some((text) => text.length === 0)) {
+  const raw = body.input;
+  const input: EmbedInput[] = typeof raw === 'string' ? [raw] : typeof raw[0] === 'number' ? [raw as number[]] : (raw as string[] | number[][]);
+  if (input.some((item) => item.length === 0)) {
     throw new AppError('invalid_request', "Invalid value for 'input': strings must not be empty.", { param: 'input' });
   }
   return { model: body.model, input };
 };
 
-/** The request body for a core EmbedRequest; vectors are asked for as floats. */
-export const toEmbeddingsRequest = (request: EmbedRequest): z.input<typeof embeddingSchema> => ({ model: request.model, input: [...request.input], encoding_format: 'float' });
+/** The request body for a core EmbedRequest; vectors are asked for as floats. Texts and token arrays cannot be mixed in one body. */
+export const toEmbeddingsRequest = (request: EmbedRequest): z.input<typeof embeddingSchema> => {
+  const texts = request.input.filter((item): item is string => typeof item === 'string');
+  if (texts.length === request.input.length) return { model: request.model, input: texts, encoding_format: 'float' };
+  if (!texts.length) return { model: request.model, input: request.input.map((tokens) => [...(tokens as readonly number[])]), encoding_format: 'float' };
+  throw new AppError('invalid_request', 'One embeddings request takes texts or token arrays, not both.', { param: 'input' });
+};
 
 export interface EmbeddingsList {
   readonly object: 'list';

@@ -1,6 +1,7 @@
-import type { GenerationResult, Usage } from '../../types/chat.js';
+import type { GenerationResult, TokenLogprob, Usage } from '../../types/chat.js';
 import type { ChatCompletionChunk } from './chat-response.js';
 import type { TextCompletion } from './completions.js';
+import { fromChatLogprobs, fromCompletionLogprobs } from './logprobs.js';
 import { createToolCallJoiner } from './tool-calls.js';
 import { fromFinishReason, fromUsageBody, toUsageBody, type DeepPartial, type Envelope, type UsageBody } from './wire.js';
 
@@ -37,6 +38,8 @@ export const toUsageChunk = (envelope: Envelope, object: UsageChunk['object'], u
 export interface GenerationStreamReader {
   /** Takes one chunk (a parsed `data:` payload other than [DONE]); returns its text, empty when it has none. */
   push(chunk: DeepPartial<ChatCompletionChunk | TextCompletion>): string;
+  /** The log probabilities of the last chunk pushed, when it carried any. */
+  readonly lastLogprobs: readonly TokenLogprob[] | undefined;
   /** The result so far, less the timings the caller measures. Without a usage chunk, completion tokens are the pieces counted. */
   result(): Omit<GenerationResult, 'timings'>;
 }
@@ -48,13 +51,24 @@ export const createGenerationStreamReader = (kind: GenerationKind, fallbackModel
   let finish: string | null | undefined;
   let usage: DeepPartial<UsageBody> | null | undefined;
   let pieces = 0;
+  let logprobs: TokenLogprob[] | undefined;
+  let last: TokenLogprob[] | undefined;
   const calls = createToolCallJoiner();
   return {
+    get lastLogprobs() {
+      return last;
+    },
     push(chunk) {
       if (chunk.model) model = chunk.model;
       if (chunk.usage) usage = chunk.usage;
-      const choice = chunk.choices?.[0] as DeepPartial<ChatCompletionChunk['choices'][number] & TextCompletion['choices'][number]> | undefined;
+      last = undefined;
+      const choice = chunk.choices?.[0] as DeepPartial<ChatCompletionChunk['choices'][number]> & DeepPartial<TextCompletion['choices'][number]> | undefined;
       if (!choice) return '';
+      const some = kind === 'chat' ? fromChatLogprobs((choice as DeepPartial<ChatCompletionChunk['choices'][number]>).logprobs) : fromCompletionLogprobs((choice as DeepPartial<TextCompletion['choices'][number]>).logprobs);
+      if (some) {
+        last = some;
+        (logprobs ??= []).push(...some);
+      }
       const piece = (kind === 'chat' ? choice.delta?.content : choice.text) ?? '';
       if (piece) {
         pieces += 1;
@@ -64,6 +78,6 @@ export const createGenerationStreamReader = (kind: GenerationKind, fallbackModel
       if (choice.finish_reason) finish = choice.finish_reason;
       return piece;
     },
-    result: () => ({ model, text, toolCalls: calls.calls(), finishReason: fromFinishReason(finish), usage: fromUsageBody(usage, pieces) }),
+    result: () => ({ model, text, toolCalls: calls.calls(), finishReason: fromFinishReason(finish), usage: fromUsageBody(usage, pieces), ...(logprobs ? { logprobs } : {}) }),
   };
 };

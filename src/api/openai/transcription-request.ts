@@ -8,7 +8,8 @@ import type { TranscribeRequest } from '../../types/transcript.js';
  * answer's format (the server's side), and the form for a core request
  * (RemoteRuntime). Fields: file, model, language, prompt, response_format,
  * timestamp_granularities[], temperature, stream, and murmur's `vad`
- * (true, false or a VAD model's name).
+ * (true, false or a VAD model's name) and `words_optional` (true: word
+ * times where the model gives them, instead of a 400 where it does not).
  */
 
 /** A file part of the form, as the server stored it (on disk, or in memory when small), under the name the client gave it. */
@@ -74,6 +75,14 @@ export const fromTranscriptionForm = (fields: FormFields, task: TranscriptionTas
   const granularities = list(fields, 'timestamp_granularities');
   const unknown = granularities.find((g) => g !== 'word' && g !== 'segment');
   if (unknown) throw new AppError('invalid_request', `Invalid 'timestamp_granularities' '${unknown}': use word and/or segment.`, { param: 'timestamp_granularities' });
+  const stream = text(fields, 'stream') === 'true';
+  const words = granularities.includes('word');
+  if (words && (format !== 'verbose_json' || stream)) {
+    throw new AppError('invalid_request', "timestamp_granularities[]=word needs response_format verbose_json, not streamed: only that answer carries word times.", {
+      param: 'timestamp_granularities',
+      hint: 'Set response_format=verbose_json and leave stream out.',
+    });
+  }
   const vad = text(fields, 'vad');
   if (file.size === 0) throw new AppError('invalid_request', `The uploaded file '${file.name}' is empty.`, { param: 'file', hint: 'Send a file with audio in it.' });
   return {
@@ -84,11 +93,12 @@ export const fromTranscriptionForm = (fields: FormFields, task: TranscriptionTas
       task,
       prompt: text(fields, 'prompt'),
       ...(vad === undefined ? {} : { vad: vad === 'true' ? true : vad === 'false' ? false : vad }),
+      ...(words && text(fields, 'words_optional') !== 'true' ? { requireWords: true } : {}),
     },
     task,
     format,
     granularities,
-    stream: text(fields, 'stream') === 'true',
+    stream,
   };
 };
 
@@ -116,5 +126,7 @@ export const toTranscriptionForm = (request: Omit<TranscribeRequest, 'input'>, f
   form.append('response_format', 'verbose_json');
   form.append('timestamp_granularities[]', 'segment');
   form.append('timestamp_granularities[]', 'word');
+  // Word times where the model has them; a model without them still transcribes.
+  form.append('words_optional', 'true');
   return form;
 };

@@ -40,6 +40,14 @@ export const toUsageBody = (usage: Usage): UsageBody => ({
   total_tokens: usage.totalTokens,
 });
 
+/** Usage of several choices of one prompt (`n`): the prompt counted once, every choice's completion. */
+export const sumUsage = (results: readonly { readonly usage: Usage }[]): Usage => {
+  if (results.length === 1) return results[0]!.usage;
+  const promptTokens = results[0]?.usage.promptTokens ?? 0;
+  const completionTokens = results.reduce((sum, r) => sum + r.usage.completionTokens, 0);
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+};
+
 /** Usage as the core counts it; `completionFallback` stands in when the server sent none (a stream without include_usage). */
 export const fromUsageBody = (body: DeepPartial<UsageBody> | null | undefined, completionFallback = 0): Usage => {
   const prompt = body?.prompt_tokens ?? 0;

@@ -9,12 +9,16 @@ import type {
   LlamaModel,
   LlamaText,
   Token,
+  TokenBias,
   Tokenizer,
 } from 'node-llama-cpp';
+import { randomInt } from 'node:crypto';
 import { abortReason, AppError } from '../../errors.js';
-import type { GenerationCallbacks, ResponseFormat, SamplingOptions, ToolCall } from '../../types/chat.js';
+import { CORE_SAMPLING_DEFAULTS, type GenerationCallbacks, type ResponseFormat, type SamplingOptions, type ToolCall } from '../../types/chat.js';
 import type { EngineChatRequest, EngineCompletionRequest, EngineGeneration } from '../types.js';
 import { newToolCallId, toChatHistory, toFinishReason, toFunctions } from './history.js';
+import { checkAgainstSchema, toGrammarSchema } from './json-schema.js';
+import { recordLogprobs, type LogprobRecorder } from './logprobs.js';
 import type { SequencePool } from './sequence-pool.js';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -32,47 +36,135 @@ export interface GenerateContext {
 }
 
 
-const tooLong = (name: string, promptTokens: number, contextSize: number) =>
+const tooLong = (name: string, promptTokens: number, contextSize: number, param: 'messages' | 'prompt') =>
   new AppError(
     'context_length_exceeded',
     `The prompt is ${promptTokens} tokens, but '${name}' holds ${contextSize} tokens per request.`,
-    { hint: 'Shorten the prompt or the conversation history.', param: 'messages' },
+    { hint: param === 'prompt' ? 'Shorten the prompt.' : 'Shorten the prompt or the conversation history.', param },
   );
+
+/** How many tokens the model's vocabulary holds (ids run from 0 to one less), from its GGUF metadata. */
+export const vocabularySize = (model: LlamaModel): number | undefined => {
+  const tokens = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[] } } }).tokenizer?.ggml?.tokens;
+  return tokens?.length || undefined;
+};
+
+/**
+ * Checks a token id against the vocabulary (llama.cpp aborts the process on
+ * one out of range); throws AppError('invalid_request') naming `param`.
+ */
+export const checkToken = (model: LlamaModel, name: string, token: number, param: string): Token => {
+  const size = vocabularySize(model);
+  if (Number.isSafeInteger(token) && token >= 0 && size !== undefined && token < size) return token as Token;
+  throw new AppError(
+    'invalid_request',
+    size === undefined ? `'${name}' does not say how many tokens it has, so token ids cannot be checked.` : `Invalid token id ${token} in '${param}': the token ids of '${name}' run from 0 to ${size - 1}.`,
+    { param },
+  );
+};
+
+/**
+ * OpenAI's logit_bias as node-llama-cpp's TokenBias: the bias is added to
+ * the token's logit, and -100 bans the token. node-llama-cpp ignores any
+ * bias on an end-of-text token (it always lets a model stop), so one is
+ * refused rather than dropped.
+ */
+const tokenBiasFor = (ctx: GenerateContext, bias: SamplingOptions['logitBias']): TokenBias | undefined => {
+  const entries = Object.entries(bias ?? {});
+  if (!entries.length) return undefined;
+  const tokenBias = new ctx.lib.TokenBias(ctx.model.tokenizer);
+  for (const [key, value] of entries) {
+    const token = checkToken(ctx.model, ctx.name, Number(key), 'logit_bias');
+    if (ctx.model.isEogToken(token)) {
+      throw new AppError('not_supported', `logit_bias cannot change token ${token}: it ends '${ctx.name}'s text, and node-llama-cpp always lets a model stop.`, {
+        param: 'logit_bias',
+        hint: 'Leave that token out; max_tokens bounds the reply and stop ends it early.',
+      });
+    }
+    tokenBias.set(token, value <= -100 ? 'never' : { logit: value });
+  }
+  return tokenBias;
+};
+
+/**
+ * A sampler seed (32-bit unsigned): the request's, or a fresh random one.
+ * node-llama-cpp's own default is the clock's second, the same for the
+ * choices of one request (n) and for requests that start together.
+ */
+const toSeed = (seed: number | undefined): number => (seed === undefined ? randomInt(2 ** 32 - 1) : ((Math.trunc(seed) % 2 ** 32) + 2 ** 32) % 2 ** 32);
 
 /**
  * Generation options in node-llama-cpp's terms: sampling, abort, streaming
  * and the stopwatch. With no max_tokens a reply ends when the context is
  * full (finish_reason 'length'), as llama-server does: node-llama-cpp would
  * otherwise shift the context and go on forever with a model that never
- * emits end-of-text.
+ * emits end-of-text. Presence and frequency penalties count every token of
+ * the reply, newlines too, as OpenAI's do (node-llama-cpp's default is the
+ * last 64 without newlines).
  */
 const generationOptions = (
+  ctx: GenerateContext,
   request: SamplingOptions & GenerationCallbacks,
   room: number,
   clock: ReturnType<typeof stopwatch>,
-) => ({
-  temperature: request.temperature,
-  topP: request.topP,
-  seed: request.seed,
-  maxTokens: Math.min(request.maxTokens ?? room, room),
-  customStopTriggers: request.stop?.length ? [...request.stop] : undefined,
-  signal: request.signal,
-  stopOnAbortSignal: true,
-  onTextChunk: (text: string) => {
-    clock.token();
-    request.onToken?.(text);
-  },
-  onToken: () => clock.token(),
-});
+  logprobs?: LogprobRecorder,
+) => {
+  const maxTokens = Math.min(request.maxTokens ?? room, room);
+  const penalized = Boolean(request.presencePenalty || request.frequencyPenalty);
+  const tokenBias = tokenBiasFor(ctx, request.logitBias);
+  return {
+    temperature: request.temperature ?? CORE_SAMPLING_DEFAULTS.temperature,
+    topP: request.topP ?? CORE_SAMPLING_DEFAULTS.topP,
+    seed: toSeed(request.seed),
+    maxTokens,
+    ...(penalized
+      ? {
+          repeatPenalty: {
+            lastTokens: Math.max(1, maxTokens),
+            penalizeNewLine: true,
+            presencePenalty: request.presencePenalty ?? 0,
+            frequencyPenalty: request.frequencyPenalty ?? 0,
+          },
+        }
+      : {}),
+    ...(tokenBias ? { tokenBias } : {}),
+    customStopTriggers: request.stop?.length ? [...request.stop] : undefined,
+    signal: request.signal,
+    stopOnAbortSignal: true,
+    onTextChunk: (text: string) => {
+      clock.token();
+      // Read even when nobody streams: the recorder keeps the reply's logprobs.
+      const chunk = logprobs?.text(text);
+      request.onToken?.(text, chunk);
+    },
+    onToken: (tokens: Token[]) => {
+      clock.token();
+      logprobs?.tokens(tokens);
+    },
+  };
+};
 
-const grammarFor = async (llama: Llama, format: ResponseFormat | undefined): Promise<LlamaGrammar | undefined> => {
-  if (!format || format.type === 'text') return undefined;
-  if (format.type === 'json_object') return llama.getGrammarFor('json');
+/**
+ * The grammar for a response format, and whether the reply must still be
+ * checked against the schema (a keyword the grammar cannot hold, in
+ * non-strict mode). Strict mode refuses such a schema instead: its reply
+ * is the grammar's, so it always satisfies the schema.
+ */
+const grammarFor = async (llama: Llama, format: ResponseFormat | undefined): Promise<{ grammar?: LlamaGrammar; check: boolean }> => {
+  if (!format || format.type === 'text') return { check: false };
+  if (format.type === 'json_object') return { grammar: await llama.getGrammarFor('json'), check: false };
+  const { grammar, unenforced } = toGrammarSchema(format.schema as Record<string, unknown>);
+  if (unenforced.length && format.strict) {
+    throw new AppError('invalid_request', `The schema's ${unenforced.join(', ')} cannot be enforced while the reply is generated, and strict mode promises a reply that satisfies it.`, {
+      param: 'response_format.json_schema.schema',
+      hint: 'Drop the keyword, or turn strict off: murmur then enforces the rest and checks the reply against the whole schema.',
+    });
+  }
   try {
-    return await llama.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+    return { grammar: await llama.createGrammarForJsonSchema(grammar as Parameters<Llama['createGrammarForJsonSchema']>[0]), check: unenforced.length > 0 };
   } catch (error) {
     throw new AppError('invalid_request', `The JSON schema cannot be enforced: ${(error as Error).message}`, {
-      param: 'response_format',
+      param: 'response_format.json_schema.schema',
       cause: error,
     });
   }
@@ -123,7 +215,7 @@ const renderPrompt = (
   tokenizer: Tokenizer,
   history: ChatHistoryItem[],
   functions: ChatModelFunctions | undefined,
-): { promptTokens: number; chatWrapper: ChatWrapper } => {
+): { promptTokens: number; tokens: readonly Token[]; chatWrapper: ChatWrapper } => {
   const documentFunctionParams = functions ? true : undefined;
   const state = chatWrapper.generateContextState({ chatHistory: history, availableFunctions: functions, documentFunctionParams });
   const tokens: readonly Token[] = state.contextText.tokenize(tokenizer);
@@ -145,34 +237,89 @@ const renderPrompt = (
         samePrompt(options) ? { ...state, contextText } : chatWrapper.generateContextState(options),
     },
   });
-  return { promptTokens: tokens.length, chatWrapper: view };
+  return { promptTokens: tokens.length, tokens, chatWrapper: view };
 };
 
 /** One chat turn on a borrowed sequence. */
+/** The tools a reply must call one of (tool_choice 'required', or one named), or undefined when the model may choose. */
+const forcedTools = (request: EngineChatRequest) => {
+  const choice = request.toolChoice;
+  if (!request.tools?.length || !choice || choice === 'auto' || choice === 'none') return undefined;
+  const tools = typeof choice === 'object' ? request.tools.filter((t) => t.name === choice.name) : request.tools;
+  return tools.length ? tools : undefined;
+};
+
+/**
+ * A forced call is generated as JSON under a grammar over the tools'
+ * argument schemas ({"name": …, "arguments": …}), with the tools described
+ * in a system message, since node-llama-cpp's function calling leaves the
+ * choice to the model.
+ */
+const forcedCall = async (llama: Llama, tools: NonNullable<ReturnType<typeof forcedTools>>) => {
+  const variants = tools.map((tool, i) => ({
+    type: 'object',
+    properties: { name: { const: tool.name }, arguments: tool.parameters ? toGrammarSchema(tool.parameters as Record<string, unknown>, `tools[${i}].function.parameters`).grammar : { type: 'object' } },
+    required: ['name', 'arguments'],
+    additionalProperties: false,
+  }));
+  const schema = variants.length === 1 ? variants[0]! : { oneOf: variants };
+  const grammar = await llama.createGrammarForJsonSchema(schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+  const listed = tools.map((t) => `- ${t.name}${t.description ? `: ${t.description}` : ''}${t.parameters ? ` Arguments: ${JSON.stringify(t.parameters)}` : ''}`).join('\n');
+  const note = `Answer by calling ${tools.length === 1 ? 'this function' : 'one of these functions'}, as JSON {"name": …, "arguments": {…}}:\n${listed}`;
+  return { grammar, note };
+};
+
 export const runChat = async (ctx: GenerateContext, request: EngineChatRequest): Promise<EngineGeneration> => {
-  const functions = toFunctions(request.tools, request.toolChoice);
+  const forced = forcedTools(request);
+  const functions = forced ? undefined : toFunctions(request.tools, request.toolChoice);
   const wantsFormat = request.responseFormat && request.responseFormat.type !== 'text';
-  if (functions && wantsFormat) {
+  if ((functions || forced) && wantsFormat) {
     throw new AppError('not_supported', 'Tools and a JSON response_format cannot be combined in one request.', {
       param: 'response_format',
     });
   }
-  const history = toChatHistory(request.messages);
-  const { promptTokens, chatWrapper } = renderPrompt(ctx.chatWrapper, ctx.model.tokenizer, history, functions);
-  if (promptTokens >= ctx.contextSize) throw tooLong(ctx.name, promptTokens, ctx.contextSize);
-  const grammar = await grammarFor(ctx.llama, request.responseFormat);
+  const call = forced && (await forcedCall(ctx.llama, forced));
+  const history: ChatHistoryItem[] = [...(call ? [{ type: 'system' as const, text: call.note }] : []), ...toChatHistory(request.messages)];
+  const { promptTokens, tokens, chatWrapper } = renderPrompt(ctx.chatWrapper, ctx.model.tokenizer, history, functions);
+  if (promptTokens >= ctx.contextSize) throw tooLong(ctx.name, promptTokens, ctx.contextSize, 'messages');
+  const { grammar, check } = call ? { grammar: call.grammar, check: false } : await grammarFor(ctx.llama, request.responseFormat);
+  // Checked before a sequence is taken, so a bad logit_bias costs nothing.
+  tokenBiasFor(ctx, request.logitBias);
 
   const { sequence, give } = await ctx.pool.borrow();
   const chat = new ctx.lib.LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
+  // A forced call's tokens are the call, not content: its reply has no content tokens to report.
+  const logprobs = request.logprobs === undefined || call ? undefined : recordLogprobs(sequence, ctx.model, request.logprobs, tokens);
   const before = sequence.tokenMeter.getState();
   const clock = stopwatch();
   try {
-    const options = generationOptions(request, ctx.contextSize - promptTokens, clock);
-    const result = functions
+    // A forced call's JSON is not text to stream: it comes back as the call.
+    const options = generationOptions(ctx, call ? { ...request, onToken: undefined } : request, ctx.contextSize - promptTokens, clock, logprobs);
+    let result = functions
       ? await chat.generateResponse(history, { ...options, functions, documentFunctionParams: true })
       : await chat.generateResponse(history, { ...options, grammar });
+    // What the grammar could not hold is checked now; a reply not streamed yet that breaks it is made once more.
+    if (check && result.metadata.stopReason !== 'maxTokens' && request.responseFormat?.type === 'json_schema' && !request.onToken) {
+      const wrong = await checkAgainstSchema(request.responseFormat.schema as Record<string, unknown>, result.response);
+      if (wrong) {
+        logprobs?.reset();
+        result = await chat.generateResponse(history, { ...options, grammar, seed: (request.seed ?? 0) + 1 });
+      }
+    }
     if (request.signal?.aborted) throw abortReason(request.signal);
+    logprobs?.check();
     const completionTokens = sequence.tokenMeter.diff(before).usedOutputTokens;
+    if (call) {
+      const forcedResult = parseForcedCall(result.response, result.metadata.stopReason);
+      return {
+        text: forcedResult ? '' : result.response,
+        ...(forcedResult ? { toolCalls: [forcedResult] } : {}),
+        finishReason: forcedResult ? 'tool_calls' : 'length',
+        usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
+        timings: clock.timings(completionTokens),
+        ...(request.logprobs !== undefined ? { logprobs: [] } : {}),
+      };
+    }
     const toolCalls: ToolCall[] | undefined = result.functionCalls?.length
       ? result.functionCalls.map((call) => ({
           id: newToolCallId(),
@@ -186,10 +333,23 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
       finishReason: toFinishReason(result.metadata.stopReason, !!toolCalls),
       usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
       timings: clock.timings(completionTokens),
+      ...(logprobs ? { logprobs: [...logprobs.all] } : {}),
     };
   } finally {
+    logprobs?.restore();
     chat.dispose({ disposeSequence: false });
     await give();
+  }
+};
+
+/** The call in a forced reply's JSON; undefined when the reply was cut short (max_tokens) before it was whole. */
+const parseForcedCall = (text: string, stopReason: string): ToolCall | undefined => {
+  if (stopReason === 'maxTokens') return undefined;
+  try {
+    const parsed = JSON.parse(text) as { name: string; arguments: unknown };
+    return { id: newToolCallId(), name: parsed.name, arguments: JSON.stringify(parsed.arguments ?? {}) };
+  } catch {
+    return undefined;
   }
 };
 
@@ -198,18 +358,22 @@ export const runCompletion = async (
   ctx: GenerateContext,
   request: EngineCompletionRequest,
 ): Promise<EngineGeneration> => {
-  const promptTokens = ctx.model.tokenize(request.prompt).length;
-  if (promptTokens >= ctx.contextSize) throw tooLong(ctx.name, promptTokens, ctx.contextSize);
+  const tokens = ctx.model.tokenize(request.prompt);
+  const promptTokens = tokens.length;
+  if (promptTokens >= ctx.contextSize) throw tooLong(ctx.name, promptTokens, ctx.contextSize, 'prompt');
+  tokenBiasFor(ctx, request.logitBias);
   const { sequence, give } = await ctx.pool.borrow();
   const completion = new ctx.lib.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+  const logprobs = request.logprobs === undefined ? undefined : recordLogprobs(sequence, ctx.model, request.logprobs, tokens);
   const before = sequence.tokenMeter.getState();
   const clock = stopwatch();
   try {
     const result = await completion.generateCompletionWithMeta(
       request.prompt,
-      generationOptions(request, ctx.contextSize - promptTokens, clock),
+      generationOptions(ctx, request, ctx.contextSize - promptTokens, clock, logprobs),
     );
     if (request.signal?.aborted) throw abortReason(request.signal);
+    logprobs?.check();
     const used = sequence.tokenMeter.diff(before);
     const completionTokens = used.usedOutputTokens;
     return {
@@ -217,8 +381,10 @@ export const runCompletion = async (
       finishReason: toFinishReason(result.metadata.stopReason),
       usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
       timings: clock.timings(completionTokens),
+      ...(logprobs ? { logprobs: [...logprobs.all] } : {}),
     };
   } finally {
+    logprobs?.restore();
     completion.dispose({ disposeSequence: false });
     await give();
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { toGrammarSchema } from './json-schema.js';
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, ChatModelResponse } from 'node-llama-cpp';
 import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '../../types/chat.js';
 
@@ -76,7 +77,8 @@ export const toFunctions = (
     functions[tool.name] = {
       description: tool.description,
       // node-llama-cpp takes a GBNF-able subset of JSON Schema; an object schema is the common case.
-      params: (tool.parameters as ChatModelFunctions[string]['params']) ?? undefined,
+      // As the grammar can hold it (bounds made enums, refs inlined); a schema no value satisfies is a 400 naming the tool.
+      params: tool.parameters ? (toGrammarSchema(tool.parameters as Record<string, unknown>, `tools[${tools.indexOf(tool)}].function.parameters`).grammar as ChatModelFunctions[string]['params']) : undefined,
     };
   }
   return functions;

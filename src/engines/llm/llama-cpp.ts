@@ -5,7 +5,7 @@ import type { Config } from '../../config.js';
 import { abortReason, AppError, EngineLoadError } from '../../errors.js';
 import type { InstalledModel } from '../../store/types.js';
 import type { LlmEngineFactory, LlmHandle } from '../types.js';
-import { runChat, runCompletion, type GenerateContext } from './generate.js';
+import { checkToken, runChat, runCompletion, type GenerateContext } from './generate.js';
 import { createSequencePool } from './sequence-pool.js';
 
 /**
@@ -178,6 +178,10 @@ export const createLlamaCppEngine = (config: EngineConfig): LlmEngineFactory => 
     complete: (request) => runCompletion(needsChat(), request),
     embed: (input, signal) =>
       oneAtATime(async () => {
+        // Token ids are checked before any work (llama.cpp aborts on one out of range).
+        const inputs = input.map((item, i) =>
+          typeof item === 'string' ? item : item.map((token) => checkToken(llamaModel, model.name, token, input.length > 1 ? `input[${i}]` : 'input')),
+        );
         embedding ??= llamaModel.createEmbeddingContext({ threads: config.threads, contextSize: { max: MAX_CONTEXT } });
         const embedder = await embedding.catch((error: unknown) => {
           embedding = undefined;
@@ -186,9 +190,9 @@ export const createLlamaCppEngine = (config: EngineConfig): LlmEngineFactory => 
         const limit = Math.min(llamaModel.trainContextSize, MAX_CONTEXT);
         const embeddings: number[][] = [];
         let promptTokens = 0;
-        for (const text of input) {
+        for (const item of inputs) {
           if (signal?.aborted) throw abortReason(signal);
-          const tokens = llamaModel.tokenize(text);
+          const tokens = typeof item === 'string' ? llamaModel.tokenize(item) : item;
           if (tokens.length > limit) {
             throw new AppError('context_length_exceeded', `An input is ${tokens.length} tokens, but '${model.name}' embeds at most ${limit}.`, {
               hint: 'Split the input into shorter pieces.',

@@ -1,6 +1,7 @@
 import { createEngineRegistry } from '../registry.js';
 import type { AsrHandle, AsrStream, VadHandle, VoiceDetector } from '../speech/asr-types.js';
 import type { TtsHandle } from '../speech/tts-types.js';
+import type { EmbedInput, TokenLogprob } from '../../types/chat.js';
 import type { EngineHandle, LlmHandle } from '../types.js';
 import { toWire, type FromHost, type HandleInfo, type Method, type ToHost } from './protocol.js';
 
@@ -54,7 +55,7 @@ const asrStream = (id: number): AsrStream => {
 };
 
 /** Runs one method of the loaded handle; `token` streams text back for chat and completion. */
-const dispatch = (method: Method, args: readonly unknown[], signal: AbortSignal | undefined, token: (text: string) => void): Promise<unknown> | unknown => {
+const dispatch = (method: Method, args: readonly unknown[], signal: AbortSignal | undefined, token: (text: string, logprobs?: readonly TokenLogprob[]) => void): Promise<unknown> | unknown => {
   const h = handle!;
   switch (method) {
     case 'stats':
@@ -64,7 +65,7 @@ const dispatch = (method: Method, args: readonly unknown[], signal: AbortSignal 
     case 'complete':
       return (h as LlmHandle).complete({ ...(args[0] as object), onToken: token, signal } as Parameters<LlmHandle['complete']>[0]);
     case 'embed':
-      return (h as LlmHandle).embed(args[0] as string[], signal);
+      return (h as LlmHandle).embed(args[0] as EmbedInput[], signal);
     case 'synthesize':
       return (h as TtsHandle).synthesize(args[0] as string, { ...(args[1] as object), signal });
     case 'transcribe':
@@ -104,7 +105,7 @@ const call = async (message: Extract<ToHost, { t: 'call' }>) => {
   const controller = message.cancellable ? new AbortController() : undefined;
   if (controller) calls.set(message.id, controller);
   try {
-    const value = await dispatch(message.method, message.args, controller?.signal, (text) => send({ t: 'token', id: message.id, text }));
+    const value = await dispatch(message.method, message.args, controller?.signal, (text, logprobs) => send({ t: 'token', id: message.id, text, ...(logprobs ? { logprobs } : {}) }));
     send({ t: 'result', id: message.id, value });
   } catch (error) {
     send({ t: 'error', id: message.id, error: toWire(error) });

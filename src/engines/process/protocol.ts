@@ -1,6 +1,7 @@
 import { AppError, EngineLoadError, type ErrorCode } from '../../errors.js';
 import type { Config } from '../../config.js';
 import type { InstalledModel } from '../../store/types.js';
+import type { TokenLogprob } from '../../types/chat.js';
 import type { ModelKind } from '../../types/models.js';
 import type { TtsVoice } from '../speech/tts-types.js';
 
@@ -57,7 +58,7 @@ export type ToHost =
 export type FromHost =
   | { readonly t: 'loaded'; readonly info: HandleInfo }
   | { readonly t: 'load_failed'; readonly error: WireError }
-  | { readonly t: 'token'; readonly id: number; readonly text: string }
+  | { readonly t: 'token'; readonly id: number; readonly text: string; readonly logprobs?: readonly TokenLogprob[] }
   | { readonly t: 'result'; readonly id: number; readonly value: unknown }
   | { readonly t: 'error'; readonly id: number; readonly error: WireError }
   | { readonly t: 'pong'; readonly n: number; /** CPU time the process has used, in µs (user + system). */ readonly cpu: number }

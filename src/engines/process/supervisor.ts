@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config.js';
 import { abortReason, AppError, EngineCrashError, EngineLoadError } from '../../errors.js';
 import type { InstalledModel } from '../../store/types.js';
+import type { TokenLogprob } from '../../types/chat.js';
 import type { AsrHandle, AsrOptions, AsrResult, AsrStream, SpeechSegment, VadHandle, VoiceDetector, VoiceUpdate } from '../speech/asr-types.js';
 import { notStreaming } from '../speech/asr.js';
 import type { SynthesizeOptions, TtsHandle } from '../speech/tts-types.js';
@@ -53,7 +54,7 @@ export interface ProcessEngines {
 interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
-  readonly onToken?: (text: string) => void;
+  readonly onToken?: (text: string, logprobs?: readonly TokenLogprob[]) => void;
   readonly signal?: AbortSignal;
   /** When the process last said something about this call (performance.now()). */
   last: number;
@@ -246,7 +247,7 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
             const call = pending.get(message.id);
             if (!call) return;
             call.last = performance.now();
-            call.onToken?.(message.text);
+            call.onToken?.(message.text, message.logprobs);
             return;
           }
           case 'result':
@@ -264,7 +265,7 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
       });
 
       /** Sends one call and resolves with its answer; `signal` sends a cancel, `onToken` receives streamed text. */
-      const request = <T>(method: Method, args: readonly unknown[], signal?: AbortSignal, onToken?: (text: string) => void): Promise<T> =>
+      const request = <T>(method: Method, args: readonly unknown[], signal?: AbortSignal, onToken?: Pending['onToken']): Promise<T> =>
         new Promise<T>((resolve, reject) => {
           if (gone) return reject(gone);
           if (signal?.aborted) return reject(abortReason(signal));

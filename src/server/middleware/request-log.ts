@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { ServerEnv } from '../context.js';
@@ -6,6 +7,8 @@ import type { Metrics } from '../metrics.js';
 /** One line of the structured request log. */
 export interface RequestLogEntry {
   readonly time: string;
+  /** The `x-request-id` the response carried. */
+  readonly requestId: string;
   readonly method: string;
   readonly path: string;
   readonly status: number;
@@ -42,13 +45,21 @@ export interface RequestLogOptions {
   readonly log?: (entry: RequestLogEntry) => void;
 }
 
+/** The header every response carries, as OpenAI's do. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** A fresh request id, `req_` and 32 hex digits (like OpenAI's; a client's own x-request-id is not reused). */
+export const newRequestId = (): string => `req_${randomBytes(16).toString('hex')}`;
+
 /**
- * Counts each request (in flight, then by route, method and status with its
- * latency) and logs it once it is over: for a streamed reply, at its last
- * byte or when the client goes, not at the headers.
+ * Gives each request an id (the `x-request-id` response header, on errors
+ * and streams too), counts it (in flight, then by route, method and status
+ * with its latency) and logs it once it is over: for a streamed reply, at its
+ * last byte or when the client goes, not at the headers.
  */
 export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandler<ServerEnv> => async (c, next) => {
   const start = performance.now();
+  const requestId = newRequestId();
   metrics.active.inc();
   let streaming = false;
   const finish = (headersMs?: number) => {
@@ -58,6 +69,7 @@ export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandl
     metrics.observeRequest(route, c.req.method, c.res.status, ms / 1000);
     log?.({
       time: new Date().toISOString(),
+      requestId,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
@@ -69,6 +81,11 @@ export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandl
   };
   try {
     await next();
+    try {
+      c.header(REQUEST_ID_HEADER, requestId);
+    } catch {
+      // A response whose headers cannot change (none of murmur's) goes without.
+    }
     const body = c.res.body;
     if (body && isStreamed(c.res)) {
       const headersMs = performance.now() - start;

@@ -4,42 +4,50 @@ import { toChatChunk, toChatCompletion } from '../../api/openai/chat-response.js
 import { toUsageChunk } from '../../api/openai/generation-stream.js';
 import { parseBody } from '../../api/openai/schema-helpers.js';
 import { toToolCallDeltas } from '../../api/openai/tool-calls.js';
-import { newId, nowSeconds } from '../../api/openai/wire.js';
+import { newId, nowSeconds, sumUsage } from '../../api/openai/wire.js';
 import type { GenerationResult } from '../../types/chat.js';
+import { asOneResult, choiceCount, choiceSeed, runChoices, type ChoicePiece } from '../choices.js';
 import { readJson, requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { generationRecorder } from '../metrics.js';
 import { streamGeneration } from '../sse.js';
 
-/** `POST /chat/completions`, streamed (SSE) or whole. */
+/** `POST /chat/completions`, streamed (SSE) or whole; `n` choices run at once, each chunk naming its choice. */
 export const chatCompletionsRoutes = (deps: RouteDeps) =>
   new Hono<ServerEnv>().post('/chat/completions', async (c) => {
     const body = parseBody(chatCompletionSchema, await readJson(c));
     c.set('model', body.model);
     const request = fromChatCompletionRequest(body);
+    const n = choiceCount(body.n, deps.runtime.config.parallel);
     const envelope = { id: newId('chatcmpl'), created: nowSeconds(), model: body.model };
     const signal = requestSignal(c, deps);
     const record = generationRecorder(deps.metrics, body.model, signal);
+    const seedOf = (index: number) => ({ seed: choiceSeed(request.seed, index) });
 
     if (!body.stream) {
-      const result = await deps.runtime.chat({ ...request, signal }).catch((error: unknown) => {
+      const results = await runChoices(n, signal, (index, s) => deps.runtime.chat({ ...request, ...seedOf(index), signal: s })).catch((error: unknown) => {
         record(undefined, error);
         throw error;
       });
-      record(result);
-      return c.json(toChatCompletion(envelope, result));
+      record(asOneResult(results));
+      return c.json(toChatCompletion(envelope, results));
     }
 
     const includeUsage = body.stream_options?.include_usage === true;
-    return streamGeneration<GenerationResult>({
+    return streamGeneration<GenerationResult[], ChoicePiece>({
       signal,
-      start: (onToken, s) => deps.runtime.chat({ ...request, onToken, signal: s }),
-      head: () => [toChatChunk(envelope, { role: 'assistant', content: '' }, null, includeUsage)],
-      token: (text) => toChatChunk(envelope, { content: text }, null, includeUsage),
-      tail: (result) => [
-        ...(result.toolCalls?.length ? [toChatChunk(envelope, { tool_calls: toToolCallDeltas(result.toolCalls) }, null, includeUsage)] : []),
-        toChatChunk(envelope, {}, result.finishReason, includeUsage),
-        ...(includeUsage ? [toUsageChunk(envelope, 'chat.completion.chunk', result.usage)] : []),
+      start: (onPiece, s) =>
+        runChoices(n, s, (index, each) =>
+          deps.runtime.chat({ ...request, ...seedOf(index), onToken: (text, logprobs) => void (text && onPiece({ index, text, logprobs })), signal: each }),
+        ),
+      head: () => Array.from({ length: n }, (_, index) => toChatChunk(envelope, { role: 'assistant', content: '' }, null, includeUsage, { index })),
+      token: ({ index, text, logprobs }) => toChatChunk(envelope, { content: text }, null, includeUsage, { index, logprobs }),
+      tail: (results) => [
+        ...results.flatMap((result, index) => [
+          ...(result.toolCalls?.length ? [toChatChunk(envelope, { tool_calls: toToolCallDeltas(result.toolCalls) }, null, includeUsage, { index })] : []),
+          toChatChunk(envelope, {}, result.finishReason, includeUsage, { index }),
+        ]),
+        ...(includeUsage ? [toUsageChunk(envelope, 'chat.completion.chunk', sumUsage(results))] : []),
       ],
-      onEnd: record,
+      onEnd: (results, error) => record(asOneResult(results), error),
     });
   });

@@ -77,7 +77,8 @@ describe('the OpenAI codec, both ways', () => {
     const request = { model: 'm', prompt: 'Once', maxTokens: 4, onToken: () => {} };
     const body = wire(toCompletionRequest(request));
     expect(body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
-    expect(fromCompletionRequest(parseBody(completionSchema, body))).toEqual({ model: 'm', prompt: 'Once', maxTokens: 4, temperature: undefined, topP: undefined, seed: undefined, stop: undefined });
+    // The core's defaults (greedy) go explicitly: a server's own are OpenAI's (temperature 1).
+    expect(fromCompletionRequest(parseBody(completionSchema, body))).toEqual({ model: 'm', prompt: 'Once', maxTokens: 4, temperature: 0, topP: 0.95, seed: undefined, stop: undefined });
     expect(fromTextCompletion(wire(toTextCompletion(envelope, 'upon', 'length', result.usage)), 'x')).toEqual({ model: 'm', text: 'upon', finishReason: 'length', usage: result.usage });
   });
 
