@@ -96,6 +96,15 @@ export const serveCommand = (ctx: CommandContext) =>
     const tls = await readTls(flags.tlsCert ?? final.tlsCert, flags.tlsKey ?? final.tlsKey);
 
     const runtime = await openLocalRuntime(final);
+    // Stored responses (/v1/responses) open now, so a database that cannot be used is reported at start; the daemon serves on without it.
+    const { defaultResponseStore } = await import('../src/server/responses-store.js');
+    const responses = defaultResponseStore(final);
+    try {
+      responses.open();
+    } catch (error) {
+      const hint = (error as { hint?: string }).hint;
+      ctx.stderr.write(`murmur: warning: ${(error as Error).message}${hint ? `\n  ${hint}` : ''}\n`);
+    }
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
       server = await startServer(runtime, {
@@ -104,6 +113,7 @@ export const serveCommand = (ctx: CommandContext) =>
         graceMs: graceMs < 0 ? 2 ** 31 - 1 : graceMs,
         apiKey: final.apiKey,
         cors: final.cors,
+        responses,
         ...(tls ? { tls } : {}),
         log: (entry) => ctx.stderr.write(`${JSON.stringify(entry)}\n`),
       });

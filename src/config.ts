@@ -63,6 +63,10 @@ export interface Config {
   readonly engineTimeoutMs: number;
   /** The voice used when none is asked for, or an OpenAI voice name (alloy, nova…) is; the model's default when unset or not one of its voices. */
   readonly voice?: string;
+  /** Stored /v1/responses responses kept at most; past them the oldest are deleted. */
+  readonly responsesMax: number;
+  /** How long a stored /v1/responses response is kept, in ms; -1 for no age limit. */
+  readonly responsesTtlMs: number;
 }
 
 type Parser<K extends keyof Config> = (raw: string, name: string) => Config[K];
@@ -99,16 +103,16 @@ const positiveInt = (raw: string, name: string): number => parseCount(raw, name)
 
 /**
  * Parses a keep-alive: a number of seconds, a duration such as `30s`, `5m`,
- * `1h`, `-1` (forever) or `0` (unload after the request). Returns ms.
+ * `1h`, `7d`, `-1` (forever) or `0` (unload after the request). Returns ms.
  */
 export const parseDuration = (raw: string, name = 'keep-alive'): number => {
   const value = raw.trim();
-  if (/^-1$|^-1[smh]$/.test(value)) return -1;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+  if (/^-1$|^-1[smhd]$/.test(value)) return -1;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value);
   if (!match) {
     throw new UsageError(`${name} must be a duration such as 30s, 5m or 1h (-1 keeps it forever), not '${raw}'.`);
   }
-  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 's']!;
   return Math.round(Number(match[1]) * scale);
 };
 
@@ -146,6 +150,12 @@ const parseEngineTimeout = (raw: string, name: string): number => {
   return ms;
 };
 
+const parseResponsesTtl = (raw: string, name: string): number => {
+  const ms = parseDuration(raw, name);
+  if (ms === 0) throw new UsageError(`${name} must be a duration such as 12h or 30d (-1 for no age limit), not '${raw}'.`);
+  return ms;
+};
+
 const define = <K extends keyof Config>(variable: Variable<K>): Variable => variable as unknown as Variable;
 
 /** Every MURMUR_* variable, declared once. This list also feeds `--help` and man/murmur.1. */
@@ -176,6 +186,8 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_TLS_KEY', key: 'tlsKey', shown: 'unset', description: "the certificate's PEM private key file", parse: (raw) => resolve(raw) }),
   define({ name: 'MURMUR_ISOLATION', key: 'isolation', shown: 'process for serve, none otherwise', description: 'process runs each loaded model in an engine process of its own, so a crash fails only its requests; none runs engines in murmur\'s process', parse: parseIsolation }),
   define({ name: 'MURMUR_ENGINE_TIMEOUT', key: 'engineTimeoutMs', shown: '30s', description: 'how long an engine process may stop answering, or sit idle on a request, before it is restarted', parse: parseEngineTimeout }),
+  define({ name: 'MURMUR_RESPONSES_MAX', key: 'responsesMax', shown: '10000', description: 'stored /v1/responses responses kept (in MURMUR_HOME/responses.db) before the oldest are deleted', parse: positiveInt }),
+  define({ name: 'MURMUR_RESPONSES_TTL', key: 'responsesTtlMs', shown: '30d', description: 'how long a stored /v1/responses response is kept (-1 for no age limit)', parse: parseResponsesTtl }),
   define({ name: 'MURMUR_DEBUG', key: 'debug', shown: 'off', description: 'print stack traces and engine logs', parse: flag }),
 ];
 
@@ -223,6 +235,8 @@ const defaults = (): Config => ({
   maxSpeechSessions: 64,
   maxRealtimeSessions: 16,
   engineTimeoutMs: 30_000,
+  responsesMax: 10_000,
+  responsesTtlMs: 30 * 86_400_000,
 });
 
 /**

@@ -31,6 +31,9 @@ export type ErrorCode =
   | 'not_supported'
   | 'session_not_found'
   | 'session_conflict'
+  | 'response_not_found'
+  | 'previous_response_not_found'
+  | 'storage_unavailable'
   | 'internal';
 
 export interface AppErrorOptions {

@@ -24,6 +24,8 @@ import { completionsRoutes } from './routes/completions.js';
 import { embeddingsRoutes } from './routes/embeddings.js';
 import { healthRoutes } from './routes/health.js';
 import { modelsRoutes } from './routes/models.js';
+import { responsesRoutes } from './routes/responses.js';
+import { defaultResponseStore, type ResponseStore } from './responses-store.js';
 
 export type { EventLogEntry, RequestLogEntry } from './middleware/request-log.js';
 
@@ -61,6 +63,8 @@ export interface AppOptions {
   readonly realtime?: { readonly maxSessionMs?: number; readonly stallMs?: number };
   /** Where speech is encoded; default a pool of worker threads, stopped at shutdown. */
   readonly encoders?: EncoderPool;
+  /** Where /v1/responses keeps stored responses; default MURMUR_HOME/responses.db, opened on first use. Closed at shutdown. */
+  readonly responses?: ResponseStore;
 }
 
 /**
@@ -107,6 +111,7 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.route('/', healthRoutes(deps));
   app.route('/v1', modelsRoutes(deps));
   app.route('/v1', chatCompletionsRoutes(deps));
+  app.route('/v1', responsesRoutes(deps, { store: options.responses ?? defaultResponseStore(runtime.config), ...(options.apiKey ? { apiKey: options.apiKey } : {}) }));
   app.route('/v1', completionsRoutes(deps));
   app.route('/v1', embeddingsRoutes(deps));
   app.route('/v1', audioSpeechRoutes(deps));

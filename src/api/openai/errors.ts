@@ -57,6 +57,9 @@ const mappings: Record<ErrorCode, Mapping> = {
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   session_not_found: { status: 404, type: 'invalid_request_error' },
   session_conflict: { status: 409, type: 'invalid_request_error' },
+  response_not_found: { status: 404, type: 'invalid_request_error' },
+  previous_response_not_found: { status: 404, type: 'invalid_request_error' },
+  storage_unavailable: { status: 503, type: 'server_error' },
   daemon_unreachable: { status: 502, type: 'server_error' },
   internal: { status: 500, type: 'server_error' },
 };
