@@ -27,6 +27,8 @@ export interface ToolDefinition {
   readonly description?: string;
   /** JSON Schema of the arguments. */
   readonly parameters?: Readonly<Record<string, unknown>>;
+  /** Refuse arguments schemas with keywords the grammar cannot enforce (OpenAI's strict function calling). */
+  readonly strict?: boolean;
 }
 
 export type ResponseFormat =

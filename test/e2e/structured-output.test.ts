@@ -88,6 +88,18 @@ describe.skipIf(skip)(`structured output and forced tool calls${skip ? ` (skippe
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
   });
 
+  it('zod date helpers parse (their pattern beside a date format is held by the format); a strict tool with a pattern is refused; a forced call cut short leaks nothing', async () => {
+    const Event = z.object({ when: z.iso.date() });
+    const parsed = await client.chat.completions.parse({ model: 'tiny', messages: [{ role: 'user', content: 'When?' }], response_format: zodResponseFormat(Event, 'event'), max_tokens: 60 });
+    expect(Event.safeParse(parsed.choices[0]!.message.parsed).success).toBe(true);
+    const strictTool = { type: 'function' as const, function: { name: 'code', strict: true, parameters: { type: 'object', properties: { c: { type: 'string', pattern: '^[A-Z]+$' } }, required: ['c'], additionalProperties: false } } };
+    await expect(client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hi' }], tools: [strictTool], max_tokens: 20 })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/pattern at the root\.properties\.c/) });
+    const cut = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Weather?' }], tools: [weather], tool_choice: 'required', max_tokens: 10 });
+    expect(cut.choices[0]!.finish_reason).toBe('length');
+    expect(cut.choices[0]!.message.content ?? '').toBe('');
+    expect(cut.choices[0]!.message.tool_calls ?? []).toEqual([]);
+  });
+
   it("'required' with no tools, and a tool name with a space, are 400s naming the field", async () => {
     await expect(client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hi' }], tool_choice: 'required' })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/no tools/) });
     const error = (await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hi' }], tools: [{ type: 'function', function: { name: 'get weather', parameters: { type: 'object' } } }] }).catch((e: unknown) => e)) as { status: number; param?: string; message: string };

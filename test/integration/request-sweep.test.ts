@@ -48,6 +48,26 @@ const wrongCompletion: Record<string, unknown[]> = {
   stop: [5],
   stream: ['yes'],
 };
+const responsesBase = { model: 'tiny', input: 'Hi', max_output_tokens: 4, store: false };
+const wrongResponses: Record<string, unknown[]> = {
+  model: [5, ''],
+  input: [5, {}, [{ type: 'nope' }], [{ type: 'message', role: 'robot', content: 'x' }], [{ type: 'function_call_output', call_id: 'nowhere', output: 'x' }], [{ type: 'message', role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }]],
+  instructions: [5],
+  tools: ['x', [{ type: 'web_search' }], [{ type: 'function', name: 'has space' }]],
+  tool_choice: [5, 'always', 'required'],
+  text: ['x', { format: { type: 'nope' } }, { format: { type: 'json_schema', name: 'x', strict: true, schema: { type: 'string', pattern: 'a' } } }],
+  max_output_tokens: [-1, 'a'],
+  temperature: [3, 'hot'],
+  top_p: [2],
+  stream: ['yes'],
+  previous_response_id: [5, 'resp_nowhere'],
+  background: ['yes'],
+  metadata: ['x', { k: 5 }],
+  top_logprobs: [5],
+  include: [['reasoning.encrypted_content']],
+  truncation: ['auto'],
+  frobnicate: [1],
+};
 const wrongEmbedding: Record<string, unknown[]> = {
   input: [5, {}, [null], [[1.5]]],
   model: [5],
@@ -87,6 +107,11 @@ describe.skipIf(skip)(`wrong values in every field get a 4xx, never a 5xx${skip 
   });
   it('/v1/completions', async () => {
     expect((await sweep('/v1/completions', completionBase, wrongCompletion)).length).toBeGreaterThan(8);
+  });
+  it('/v1/responses', async () => {
+    const answers = await sweep('/v1/responses', responsesBase, wrongResponses);
+    expect(answers.find((a) => a.startsWith('frobnicate'))).toMatch(/Unknown parameter: 'frobnicate'/);
+    expect(answers.find((a) => a.startsWith('text=') && a.includes('pattern'))).toMatch(/text\.format|pattern/);
   });
   it('/v1/embeddings', async () => {
     expect((await sweep('/v1/embeddings', { model: 'tiny', input: 'x' }, wrongEmbedding)).length).toBeGreaterThan(5);

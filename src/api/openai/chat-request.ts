@@ -36,10 +36,13 @@ const responseFormat = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** OpenAI's rule for function names. */
+export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
 const tool = z.object({
   type: z.literal('function'),
   // OpenAI's rule for function names; others (a space) used to reach node-llama-cpp and come back as a 500.
-  function: z.object({ name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, underscores or dashes'), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullish() }),
+  function: z.object({ name: z.string().regex(TOOL_NAME, 'must be 1 to 64 letters, digits, underscores or dashes'), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullish() }),
 });
 
 export const chatCompletionSchema = z.object({
@@ -100,7 +103,7 @@ const fromResponseFormat = (format: ChatCompletionRequest['response_format']): R
 /** The core ChatRequest (without callbacks) for a validated chat completion request. */
 export const fromChatCompletionRequest = (body: ChatCompletionRequest): ChatRequest => {
   const tools: ToolDefinition[] | undefined = body.tools?.length
-    ? body.tools.map((t) => ({ name: t.function.name, description: t.function.description, parameters: t.function.parameters }))
+    ? body.tools.map((t) => ({ name: t.function.name, description: t.function.description, parameters: t.function.parameters, ...(t.function.strict ? { strict: true } : {}) }))
     : undefined;
   const choice = body.tool_choice;
   if (choice === 'required' && !tools?.length) {

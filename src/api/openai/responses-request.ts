@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import type { ChatRequest } from '../../types/chat.js';
-import { fromChatCompletionRequest, type ChatCompletionRequest } from './chat-request.js';
+import { fromChatCompletionRequest, TOOL_NAME, type ChatCompletionRequest } from './chat-request.js';
 import { inputItemSchema } from './responses-items.js';
 import { samplingFields } from './sampling.js';
 import { parseBody } from './schema-helpers.js';
@@ -17,7 +17,7 @@ import { parseBody } from './schema-helpers.js';
 
 const functionTool = z.object({
   type: z.literal('function'),
-  name: z.string().min(1),
+  name: z.string().regex(TOOL_NAME, 'must be 1 to 64 letters, digits, underscores or dashes'),
   description: z.string().nullish(),
   parameters: z.record(z.string(), z.unknown()).nullish(),
   strict: z.boolean().nullish(),
@@ -57,7 +57,15 @@ const requestSchema = z.object({
     .record(z.string().max(64), z.string().max(512))
     .refine((m) => Object.keys(m).length <= 16, { message: 'at most 16 keys' })
     .nullish(),
-});
+  // OpenAI's fields murmur has nothing to do with, taken at their defaults only (anything else is refused below).
+  top_logprobs: z.literal(0).nullish(),
+  include: z.array(z.string()).max(0, 'murmur includes nothing extra (no reasoning, logprobs or files)').nullish(),
+  truncation: z.literal('disabled', { message: "murmur does not truncate a conversation ('auto'): only 'disabled'" }).nullish(),
+  user: z.string().max(256).nullish(),
+  safety_identifier: z.string().max(256).nullish(),
+  prompt_cache_key: z.string().max(256).nullish(),
+  service_tier: z.enum(['auto', 'default']).nullish(),
+}).strict();
 const itemsSchema = z.object({ input: z.array(inputItemSchema) });
 
 /** A validated `POST /v1/responses` body. */
@@ -122,7 +130,8 @@ export const fromResponsesRequest = (body: ResponsesRequest, messages: ChatCompl
     response_format: toResponseFormat(body.text?.format),
     tools: body.tools?.map((t) => ({
       type: 'function' as const,
-      function: { name: t.name, description: t.description ?? undefined, parameters: t.parameters ?? undefined, strict: t.strict },
+      // Strict unless the client says not, as OpenAI's Responses function tools are (and as a response echoes them).
+      function: { name: t.name, description: t.description ?? undefined, parameters: t.parameters ?? undefined, strict: t.strict ?? true },
     })),
     tool_choice: !choice || typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } },
   });

@@ -13,8 +13,8 @@ export const paramName = (path: readonly PropertyKey[]): string =>
 
 /**
  * Validates `body` against `schema`; throws AppError('invalid_request') naming
- * the first bad param otherwise. Unknown fields are ignored, as
- * OpenAI-compatible servers do.
+ * the first bad param otherwise. Unknown fields are ignored unless the
+ * schema is strict (the Responses API's is: OpenAI refuses them there).
  */
 export const parseBody = <T>(schema: z.ZodType<T>, body: unknown): T => {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -23,6 +23,11 @@ export const parseBody = <T>(schema: z.ZodType<T>, body: unknown): T => {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    // A strict schema's unknown field: named, as OpenAI names it, never dropped.
+    const key = paramName([...issue.path, issue.keys[0]!]);
+    throw new AppError('invalid_request', `Unknown parameter: '${key}'.`, { param: key });
+  }
   const param = paramName(issue.path);
   const missing = issue.code === 'invalid_type' && (body as Record<string, unknown>)[String(issue.path[0])] === undefined && issue.path.length === 1;
   const message = missing ? `Missing required parameter: '${param}'.` : `Invalid value for '${param || 'body'}': ${issue.message}.`;

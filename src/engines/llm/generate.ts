@@ -17,7 +17,7 @@ import { abortReason, AppError } from '../../errors.js';
 import { CORE_SAMPLING_DEFAULTS, type GenerationCallbacks, type ResponseFormat, type SamplingOptions, type ToolCall } from '../../types/chat.js';
 import type { EngineChatRequest, EngineCompletionRequest, EngineGeneration } from '../types.js';
 import { newToolCallId, toChatHistory, toFinishReason, toFunctions } from './history.js';
-import { checkAgainstSchema, toGrammarSchema } from './json-schema.js';
+import { checkAgainstSchema, refuseUnenforced, toGrammarSchema, toolGrammar } from './json-schema.js';
 import { recordLogprobs, type LogprobRecorder } from './logprobs.js';
 import type { SequencePool } from './sequence-pool.js';
 
@@ -153,15 +153,10 @@ const generationOptions = (
 const grammarFor = async (llama: Llama, format: ResponseFormat | undefined): Promise<{ grammar?: LlamaGrammar; check: boolean }> => {
   if (!format || format.type === 'text') return { check: false };
   if (format.type === 'json_object') return { grammar: await llama.getGrammarFor('json'), check: false };
-  const { grammar, unenforced } = toGrammarSchema(format.schema as Record<string, unknown>);
-  if (unenforced.length && format.strict) {
-    throw new AppError('invalid_request', `The schema's ${unenforced.join(', ')} cannot be enforced while the reply is generated, and strict mode promises a reply that satisfies it.`, {
-      param: 'response_format.json_schema.schema',
-      hint: 'Drop the keyword, or turn strict off: murmur then enforces the rest and checks the reply against the whole schema.',
-    });
-  }
+  const { grammar, unenforced, checked } = toGrammarSchema(format.schema as Record<string, unknown>);
+  if (format.strict) refuseUnenforced(unenforced, 'response_format.json_schema.schema');
   try {
-    return { grammar: await llama.createGrammarForJsonSchema(grammar as Parameters<Llama['createGrammarForJsonSchema']>[0]), check: unenforced.length > 0 };
+    return { grammar: await llama.createGrammarForJsonSchema(grammar as Parameters<Llama['createGrammarForJsonSchema']>[0]), check: unenforced.length > 0 || checked.length > 0 };
   } catch (error) {
     throw new AppError('invalid_request', `The JSON schema cannot be enforced: ${(error as Error).message}`, {
       param: 'response_format.json_schema.schema',
@@ -258,7 +253,7 @@ const forcedTools = (request: EngineChatRequest) => {
 const forcedCall = async (llama: Llama, tools: NonNullable<ReturnType<typeof forcedTools>>) => {
   const variants = tools.map((tool, i) => ({
     type: 'object',
-    properties: { name: { const: tool.name }, arguments: tool.parameters ? toGrammarSchema(tool.parameters as Record<string, unknown>, `tools[${i}].function.parameters`).grammar : { type: 'object' } },
+    properties: { name: { const: tool.name }, arguments: tool.parameters ? toolGrammar(tool, i) : { type: 'object' } },
     required: ['name', 'arguments'],
     additionalProperties: false,
   }));
@@ -312,7 +307,8 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
     if (call) {
       const forcedResult = parseForcedCall(result.response, result.metadata.stopReason);
       return {
-        text: forcedResult ? '' : result.response,
+        // A call cut short by max_tokens is no call: its half-written JSON is not the reply's text either.
+        text: '',
         ...(forcedResult ? { toolCalls: [forcedResult] } : {}),
         finishReason: forcedResult ? 'tool_calls' : 'length',
         usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { toGrammarSchema } from './json-schema.js';
+import { AppError } from '../../errors.js';
+import { toolGrammar } from './json-schema.js';
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, ChatModelResponse } from 'node-llama-cpp';
 import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '../../types/chat.js';
 
@@ -74,11 +75,15 @@ export const toFunctions = (
   if (!chosen.length) return undefined;
   const functions: Record<string, ChatModelFunctions[string]> = {};
   for (const tool of chosen) {
+    // node-llama-cpp throws on other names (a 500 once): whatever door the tools came through, they are refused here.
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(tool.name)) {
+      throw new AppError('invalid_request', `The tool name '${tool.name.slice(0, 80)}' must be 1 to 64 letters, digits, underscores or dashes.`, { param: `tools[${tools.indexOf(tool)}].function.name` });
+    }
     functions[tool.name] = {
       description: tool.description,
       // node-llama-cpp takes a GBNF-able subset of JSON Schema; an object schema is the common case.
       // As the grammar can hold it (bounds made enums, refs inlined); a schema no value satisfies is a 400 naming the tool.
-      params: tool.parameters ? (toGrammarSchema(tool.parameters as Record<string, unknown>, `tools[${tools.indexOf(tool)}].function.parameters`).grammar as ChatModelFunctions[string]['params']) : undefined,
+      params: tool.parameters ? (toolGrammar(tool, tools.indexOf(tool)) as ChatModelFunctions[string]['params']) : undefined,
     };
   }
   return functions;

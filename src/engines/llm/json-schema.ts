@@ -34,7 +34,18 @@ export interface GrammarSchema {
   readonly grammar: Schema;
   /** Keywords the grammar cannot enforce, as `keyword at path`. */
   readonly unenforced: readonly string[];
+  /** Keywords the grammar holds nearly (a `pattern` beside a date format, as zod writes): checked after, not refused. */
+  readonly checked: readonly string[];
 }
+
+/** Refuses a strict schema with keywords the grammar cannot hold, naming them and `param`. */
+export const refuseUnenforced = (unenforced: readonly string[], param: string) => {
+  if (!unenforced.length) return;
+  throw new AppError('invalid_request', `The schema's ${unenforced.join(', ')} cannot be enforced while the reply is generated, and strict mode promises a reply that satisfies it.`, {
+    param,
+    hint: 'Drop the keyword, or turn strict off: murmur then enforces the rest and checks the reply against the whole schema.',
+  });
+};
 
 /** Keywords that only annotate: they constrain nothing. */
 const ANNOTATIONS = new Set(['$schema', '$id', '$comment', 'title', 'description', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly', 'strict', 'name', '$anchor', 'contentMediaType', 'contentEncoding']);
@@ -135,6 +146,7 @@ const enumerate = (schema: Schema, integer: boolean): number[] | undefined => {
 export const toGrammarSchema = (root: Schema, param = 'response_format.json_schema.schema'): GrammarSchema => {
   schemaParam = param;
   const unenforced: string[] = [];
+  const checked: string[] = [];
   const defs: Schema = { ...(isObject(root.definitions) ? root.definitions : {}), ...(isObject(root.$defs) ? root.$defs : {}) };
   const resolving = new Set<string>();
   const usedDefs = new Map<string, Schema>();
@@ -228,6 +240,8 @@ export const toGrammarSchema = (root: Schema, param = 'response_format.json_sche
         continue;
       }
       if (GRAMMAR_KEYWORDS.has(key)) out[key] = value;
+      // zod's date helpers write a pattern beside the format: the grammar's format writes what it matches.
+      else if (key === 'pattern' && typeof schema.format === 'string' && GRAMMAR_FORMATS.has(schema.format)) checked.push(`${key} at ${path}`);
       else unenforced.push(`${key} at ${path}`);
     }
 
@@ -255,7 +269,15 @@ export const toGrammarSchema = (root: Schema, param = 'response_format.json_sche
 
   const converted = convert(root, 'the root');
   const grammar = usedDefs.size ? { ...converted, $defs: Object.fromEntries(usedDefs) } : converted;
-  return { grammar, unenforced };
+  return { grammar, unenforced, checked };
+};
+
+/** A tool's arguments schema as the grammar holds it; a strict tool with a keyword it cannot hold is a 400. */
+export const toolGrammar = (tool: { parameters?: Readonly<Record<string, unknown>>; strict?: boolean }, index: number) => {
+  const param = `tools[${index}].function.parameters`;
+  const { grammar, unenforced } = toGrammarSchema(tool.parameters as Record<string, unknown>, param);
+  if (tool.strict) refuseUnenforced(unenforced, param);
+  return grammar;
 };
 
 /* ---------- checking a reply against the whole schema ---------- */

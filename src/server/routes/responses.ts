@@ -52,9 +52,26 @@ const resolveReferences = (items: readonly (ResponseItem | ItemReference)[], sto
 };
 
 /** `POST /responses`, `GET|DELETE /responses/{id}`, `POST /responses/{id}/cancel`, `GET /responses/{id}/input_items`. */
+/** Chat's names for the fields a Responses request has its own names for. */
+const RENAMED: readonly [RegExp, string][] = [
+  [/^response_format\.json_schema\.schema/, 'text.format.schema'],
+  [/^response_format/, 'text.format'],
+  [/^messages/, 'input'],
+  [/^max_completion_tokens|^max_tokens/, 'max_output_tokens'],
+];
+/** The error as a Responses request names its fields. */
+const renamed = (error: unknown): unknown => {
+  if (!(error instanceof AppError) || !error.param) return error;
+  const rule = RENAMED.find(([from]) => from.test(error.param!));
+  if (!rule) return error;
+  const param = error.param.replace(rule[0], rule[1]);
+  return new AppError(error.code, error.message.replaceAll(error.param, param), { param, ...(error.hint ? { hint: error.hint } : {}), cause: error });
+};
+
 export const responsesRoutes = (deps: RouteDeps, options: ResponsesRouteOptions) => {
   const { store } = options;
   const background = createBackgroundRuns(store, deps.shutdown);
+  const chat = (request: Parameters<RouteDeps['runtime']['chat']>[0]) => deps.runtime.chat(request).catch((error: unknown) => Promise.reject(renamed(error)));
   deps.shutdown.addEventListener('abort', () => void background.settled().then(() => store.close()), { once: true });
 
   return new Hono<ServerEnv>()
@@ -75,7 +92,12 @@ export const responsesRoutes = (deps: RouteDeps, options: ResponsesRouteOptions)
         history = store.conversation(id, owner);
       }
       const input = resolveReferences(fromInputItems(body.input), store, owner);
-      const request = fromResponsesRequest(body, toChatMessages(body.instructions, history, input));
+      let request: ReturnType<typeof fromResponsesRequest>;
+      try {
+        request = fromResponsesRequest(body, toChatMessages(body.instructions, history, input));
+      } catch (error) {
+        throw renamed(error);
+      }
       // A response to be stored needs the store: say so before generating anything.
       if (stored) store.open();
       const record = generationRecorder(deps.metrics, body.model, body.background ? deps.shutdown : requestSignal(c, deps));
@@ -83,14 +105,14 @@ export const responsesRoutes = (deps: RouteDeps, options: ResponsesRouteOptions)
       if (body.background) {
         const shell = toResponseShell(body, 'queued');
         store.insert(shell, input, owner);
-        background.start(shell, owner, (signal) => deps.runtime.chat({ ...request, signal }), record);
+        background.start(shell, owner, (signal) => chat({ ...request, signal }), record);
         return c.json(shell);
       }
 
       const shell = toResponseShell(body);
       const signal = requestSignal(c, deps);
       if (!body.stream) {
-        const result = await deps.runtime.chat({ ...request, signal }).catch((error: unknown) => {
+        const result = await chat({ ...request, signal }).catch((error: unknown) => {
           record(undefined, error);
           throw error;
         });
@@ -102,7 +124,7 @@ export const responsesRoutes = (deps: RouteDeps, options: ResponsesRouteOptions)
       return streamResponseEvents({
         signal,
         shell,
-        chat: (callbacks) => deps.runtime.chat({ ...request, ...callbacks }),
+        chat: (callbacks) => chat({ ...request, ...callbacks }),
         settle: (response) => {
           if (stored) store.insert(response, input, owner);
         },

@@ -9,7 +9,7 @@ import { checkAgainstSchema, toGrammarSchema } from '../../../src/engines/llm/js
 
 describe('toGrammarSchema', () => {
   it('bounded numbers become enums of values inside the bounds', () => {
-    expect(toGrammarSchema({ type: 'integer', minimum: 1, maximum: 5 })).toEqual({ grammar: { enum: [1, 2, 3, 4, 5] }, unenforced: [] });
+    expect(toGrammarSchema({ type: 'integer', minimum: 1, maximum: 5 })).toEqual({ grammar: { enum: [1, 2, 3, 4, 5] }, unenforced: [], checked: [] });
     expect(toGrammarSchema({ type: 'integer', exclusiveMinimum: 0, maximum: 30, multipleOf: 5 }).grammar).toEqual({ enum: [5, 10, 15, 20, 25, 30] });
     const unit = toGrammarSchema({ type: 'number', minimum: 0, maximum: 1 }).grammar.enum as number[];
     expect(unit.length).toBe(101);
@@ -21,15 +21,17 @@ describe('toGrammarSchema', () => {
     const below = toGrammarSchema({ type: 'number', exclusiveMaximum: 10 }).grammar.enum as number[];
     expect(Math.max(...below)).toBeLessThan(10);
     // zod's .int() writes the safe-integer edges: they bound nothing.
-    expect(toGrammarSchema({ type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 })).toEqual({ grammar: { type: 'integer' }, unenforced: [] });
+    expect(toGrammarSchema({ type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 })).toEqual({ grammar: { type: 'integer' }, unenforced: [], checked: [] });
     expect(() => toGrammarSchema({ type: 'integer', minimum: 3, maximum: 2 })).toThrow(/leave no integer/);
   });
 
   it('names what the grammar cannot hold', () => {
     expect(toGrammarSchema({ type: 'string', pattern: '^a$' }).unenforced).toEqual(['pattern at the root']);
     expect(toGrammarSchema({ type: 'object', properties: { e: { type: 'string', format: 'email' } } }).unenforced).toEqual(["format 'email' at the root.properties.e"]);
-    expect(toGrammarSchema({ type: 'string', format: 'date-time' })).toEqual({ grammar: { type: 'string', format: 'date-time' }, unenforced: [] });
+    expect(toGrammarSchema({ type: 'string', format: 'date-time' })).toEqual({ grammar: { type: 'string', format: 'date-time' }, unenforced: [], checked: [] });
     expect(toGrammarSchema({ not: { type: 'string' } }).unenforced).toEqual(['not at the root']);
+    // zod's date helpers: a pattern beside a date format is held by the format, and checked after.
+    expect(toGrammarSchema({ type: 'string', format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$' })).toEqual({ grammar: { type: 'string', format: 'date' }, unenforced: [], checked: ['pattern at the root'] });
   });
 
   it('merges allOf, inlines $ref (draft-07 definitions too), keeps a recursive one, refuses a dangling one', () => {
