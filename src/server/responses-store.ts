@@ -267,7 +267,7 @@ export const createResponseStore = (options: ResponseStoreOptions): ResponseStor
       statements = undefined;
       insertTx = undefined;
       updateTx = undefined;
-      failure ??= new AppError('storage_unavailable', 'Stored responses are unavailable: the daemon is shutting down.');
+      failure ??= new AppError('stopping', 'The daemon is shutting down; it stores no more responses.', { hint: 'Try again once it is back (Retry-After).' });
     },
   };
 };

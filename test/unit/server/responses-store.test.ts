@@ -121,6 +121,13 @@ describe('the responses store', () => {
     expect(store.get(r.id, null)).toBeDefined();
   });
 
+  it('closed at shutdown, it says the daemon is stopping (503 stopping), not that storage is broken', () => {
+    const store = open();
+    store.open();
+    store.close();
+    expect(() => store.insert(response(), [], null)).toThrow(expect.objectContaining({ code: 'stopping' }));
+  });
+
   it('uses WAL', () => {
     const store = open();
     store.open();
