@@ -14,7 +14,7 @@ import { fromFinishReason, fromUsageBody, sumUsage, toUsageBody, type DeepPartia
 
 export const completionSchema = z.object({
   ...samplingFields,
-  prompt: z.union([z.string(), z.array(z.string()).length(1, { message: 'murmur completes one prompt per request' })]),
+  prompt: z.union([z.string(), z.array(z.string()).length(1, { message: 'murmur completes one prompt per request: a string, or an array of one string (not token ids)' })]),
   /** The legacy API's: log probabilities of each token, with this many alternatives (0–5). */
   logprobs: z.number().int().min(0).max(5).nullish(),
   echo: z.boolean().nullish(),
