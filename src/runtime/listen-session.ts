@@ -181,32 +181,24 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
   const finishLive = (turn: number) => {
     const current = live!;
     live = undefined;
+    deliver(turn, current.stream.finish());
+  };
+
+  /** Sends a turn's transcript (or its failure) once it is in, after the turns before it. */
+  const deliver = (turn: number, result: Promise<AsrResult>) => {
     const committedAt = performance.now();
-    const finished = current.stream.finish();
-    finished.catch(() => undefined);
+    result.catch(() => undefined);
     transcripts = transcripts.then(async () => {
       try {
-        const result = await finished;
-        emit({ type: 'transcript', turn, text: result.text, ...(result.lang ? { language: result.lang } : {}), transcribeMs: Math.round(performance.now() - committedAt) });
+        const { text, lang } = await result;
+        emit({ type: 'transcript', turn, text, ...(lang ? { language: lang } : {}), transcribeMs: Math.round(performance.now() - committedAt) });
       } catch (error) {
         if (!signal.aborted) emit({ type: 'transcript_failed', turn, error: error as Error });
       }
     });
   };
 
-  const transcribeTurn = (turn: number, samples: Float32Array) => {
-    const committedAt = performance.now();
-    const decoded = deps.transcribe(samples, signal);
-    decoded.catch(() => undefined);
-    transcripts = transcripts.then(async () => {
-      try {
-        const result = await decoded;
-        emit({ type: 'transcript', turn, text: result.text, ...(result.lang ? { language: result.lang } : {}), transcribeMs: Math.round(performance.now() - committedAt) });
-      } catch (error) {
-        if (!signal.aborted) emit({ type: 'transcript_failed', turn, error: error as Error });
-      }
-    });
-  };
+  const transcribeTurn = (turn: number, samples: Float32Array) => deliver(turn, deps.transcribe(samples, signal));
 
   /** A segment the detector closed: the end of a turn. */
   const segmentDone = (segment: SpeechSegment) => {

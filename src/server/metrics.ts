@@ -47,6 +47,26 @@ const labels = (pairs: Record<string, string | number>): string =>
   `{${Object.entries(pairs).map(([k, v]) => `${k}="${escape(String(v))}"`).join(',')}}`;
 const number = (value: number): string => (Number.isFinite(value) ? String(value) : value > 0 ? '+Inf' : '-Inf');
 
+/** Adds one observation to the histogram kept under `key`. */
+const observe = <K>(histograms: Map<K, Histogram>, key: K, seconds: number) => {
+  const histogram = histograms.get(key) ?? { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
+  BUCKETS.forEach((bound, i) => {
+    if (seconds <= bound) histogram.counts[i]! += 1;
+  });
+  histogram.sum += seconds;
+  histogram.count += 1;
+  histograms.set(key, histogram);
+};
+
+/** A histogram family's exposition lines: buckets, sum and count per label value. */
+const histogramLines = (name: string, label: string, histograms: Map<string, Histogram>): string[] =>
+  [...histograms].flatMap(([value, h]) => [
+    ...BUCKETS.map((bound, i) => `${name}_bucket${labels({ [label]: value, le: bound })} ${h.counts[i]}`),
+    `${name}_bucket${labels({ [label]: value, le: '+Inf' })} ${h.count}`,
+    `${name}_sum${labels({ [label]: value })} ${number(h.sum)}`,
+    `${name}_count${labels({ [label]: value })} ${h.count}`,
+  ]);
+
 /** Creates an empty metrics registry. */
 export const createMetrics = (): Metrics => {
   const requests = new Map<string, { route: string; method: string; status: number; count: number }>();
@@ -81,13 +101,7 @@ export const createMetrics = (): Metrics => {
       const entry = requests.get(key) ?? { route, method, status, count: 0 };
       entry.count += 1;
       requests.set(key, entry);
-      const histogram = latency.get(route) ?? { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
-      BUCKETS.forEach((bound, i) => {
-        if (seconds <= bound) histogram.counts[i]! += 1;
-      });
-      histogram.sum += seconds;
-      histogram.count += 1;
-      latency.set(route, histogram);
+      observe(latency, route, seconds);
     },
     observeGeneration(raw, count, tokensPerSecond) {
       const model = modelLabel(raw);
@@ -102,13 +116,7 @@ export const createMetrics = (): Metrics => {
       outcomes.set(key, entry);
     },
     observeRealtimeStage(stage, seconds) {
-      const histogram = stages.get(stage) ?? { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
-      BUCKETS.forEach((bound, i) => {
-        if (seconds <= bound) histogram.counts[i]! += 1;
-      });
-      histogram.sum += seconds;
-      histogram.count += 1;
-      stages.set(stage, histogram);
+      observe(stages, stage, seconds);
     },
     realtime: {
       inc: () => void (realtimeOpen += 1),
@@ -145,12 +153,7 @@ export const createMetrics = (): Metrics => {
       lines.push(...header('murmur_http_requests_total', 'counter', 'HTTP requests by route, method and status.'));
       for (const r of requests.values()) lines.push(`murmur_http_requests_total${labels({ route: r.route, method: r.method, status: r.status })} ${r.count}`);
       lines.push(...header('murmur_http_request_duration_seconds', 'histogram', 'Time to the response headers, in seconds.'));
-      for (const [route, h] of latency) {
-        BUCKETS.forEach((bound, i) => lines.push(`murmur_http_request_duration_seconds_bucket${labels({ route, le: bound })} ${h.counts[i]}`));
-        lines.push(`murmur_http_request_duration_seconds_bucket${labels({ route, le: '+Inf' })} ${h.count}`);
-        lines.push(`murmur_http_request_duration_seconds_sum${labels({ route })} ${number(h.sum)}`);
-        lines.push(`murmur_http_request_duration_seconds_count${labels({ route })} ${h.count}`);
-      }
+      lines.push(...histogramLines('murmur_http_request_duration_seconds', 'route', latency));
       lines.push(...header('murmur_http_requests_in_flight', 'gauge', 'HTTP requests being handled now.'));
       lines.push(`murmur_http_requests_in_flight ${active}`);
       lines.push(...header('murmur_tokens_generated_total', 'counter', 'Completion tokens generated, by model.'));
@@ -174,12 +177,7 @@ export const createMetrics = (): Metrics => {
       lines.push(...header('murmur_realtime_sessions', 'gauge', 'Realtime (/v1/realtime) sessions open now.'));
       lines.push(`murmur_realtime_sessions ${realtimeOpen}`);
       lines.push(...header('murmur_realtime_stage_seconds', 'histogram', 'Realtime responses by stage: transcription (turn end to transcript), first_token and first_audio (from the response start).'));
-      for (const [stage, h] of stages) {
-        BUCKETS.forEach((bound, i) => lines.push(`murmur_realtime_stage_seconds_bucket${labels({ stage, le: bound })} ${h.counts[i]}`));
-        lines.push(`murmur_realtime_stage_seconds_bucket${labels({ stage, le: '+Inf' })} ${h.count}`);
-        lines.push(`murmur_realtime_stage_seconds_sum${labels({ stage })} ${number(h.sum)}`);
-        lines.push(`murmur_realtime_stage_seconds_count${labels({ stage })} ${h.count}`);
-      }
+      lines.push(...histogramLines('murmur_realtime_stage_seconds', 'stage', stages));
       return `${lines.join('\n')}\n`;
     },
   };
