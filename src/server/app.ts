@@ -5,7 +5,7 @@ import { createEncoderPool, type EncoderPool } from '../audio/encoder-pool.js';
 import { AppError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
 import type { RouteDeps, ServerEnv } from './context.js';
-import { handleError, handleNotFound } from './errors.js';
+import { handleError, handleNotFound, isAnthropicPath } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { speechSessionRoutes } from './routes/speech-sessions.js';
 import { realtimeRoutes } from './routes/realtime.js';
@@ -22,6 +22,7 @@ import { audioTranscriptionsRoutes, UPLOAD_PATHS } from './routes/audio-transcri
 import { chatCompletionsRoutes } from './routes/chat-completions.js';
 import { completionsRoutes } from './routes/completions.js';
 import { embeddingsRoutes } from './routes/embeddings.js';
+import { messagesRoutes } from './routes/messages.js';
 import { healthRoutes } from './routes/health.js';
 import { modelsRoutes } from './routes/models.js';
 import { responsesRoutes } from './routes/responses.js';
@@ -103,7 +104,7 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.use('*', checkHost({ boundHost: options.boundHost ?? '127.0.0.1', allowedHosts: options.allowedHosts ?? runtime.config.allowedHosts ?? [] }));
   app.use('*', checkOrigin(options.cors ?? []));
   if (options.cors?.length) app.use('*', corsFor(options.cors));
-  if (options.apiKey) app.use('*', requireApiKey(options.apiKey, WEBSOCKET_PATHS));
+  if (options.apiKey) app.use('*', requireApiKey(options.apiKey, WEBSOCKET_PATHS, isAnthropicPath));
   app.use('*', requireJsonBodies(UPLOAD_PATHS));
   // Audio uploads have their own, larger limit (set on their routes).
   app.use('*', bodyLimits({ maxBytes: options.bodyLimitBytes, exempt: UPLOAD_PATHS }));
@@ -111,6 +112,7 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.route('/', healthRoutes(deps));
   app.route('/v1', modelsRoutes(deps));
   app.route('/v1', chatCompletionsRoutes(deps));
+  app.route('/v1', messagesRoutes(deps));
   app.route('/v1', responsesRoutes(deps, { store: options.responses ?? defaultResponseStore(runtime.config), ...(options.apiKey ? { apiKey: options.apiKey } : {}) }));
   app.route('/v1', completionsRoutes(deps));
   app.route('/v1', embeddingsRoutes(deps));

@@ -1,6 +1,11 @@
 import type { Context } from 'hono';
 import { AppError } from '../errors.js';
 import { toOpenAIError, unknownUrlError, type OpenAIErrorBody } from '../api/openai/errors.js';
+import { anthropicUnknownUrl, toAnthropicError } from '../api/anthropic/errors.js';
+
+/** Anthropic's Messages door (/v1/messages and below): its errors are in Anthropic's shape. */
+export const isAnthropicPath = (path: string): boolean => path === '/v1/messages' || path.startsWith('/v1/messages/');
+
 
 /*
  * The server's use of the OpenAI error codec (src/api/openai/errors.ts):
@@ -33,11 +38,17 @@ export const handleError = (error: Error, c: Context) => {
   if (mapped.status >= 500 && !(error instanceof AppError)) {
     process.stderr.write(`murmur: unexpected error on ${c.req.method} ${c.req.path}: ${error.stack ?? error.message}\n`);
   }
+  // Anthropic's door answers in Anthropic's shape, with the same status and headers.
+  if (isAnthropicPath(c.req.path)) return c.json(toAnthropicError(error).body, mapped.status as 500, mapped.headers);
   return c.json(mapped.body, mapped.status as 500, mapped.headers);
 };
 
 /** app.notFound: OpenAI's 404 for an unknown URL. */
 export const handleNotFound = (c: Context) => {
+  if (isAnthropicPath(c.req.path)) {
+    const unknown = anthropicUnknownUrl(c.req.method, c.req.path);
+    return c.json(unknown.body, unknown.status as 404);
+  }
   const { status, body } = unknownUrlError(c.req.method, c.req.path);
   return c.json(body, status as 404);
 };

@@ -123,6 +123,8 @@ export interface GenerationResult {
   readonly text: string;
   readonly toolCalls?: readonly ToolCall[];
   readonly finishReason: FinishReason;
+  /** The stop sequence (one of the request's `stop`) that ended the text, when one did; absent where the runtime cannot tell. */
+  readonly stopSequence?: string;
   readonly usage: Usage;
   readonly timings: GenerationTimings;
   /** Each token of `text` with its log probability, when the request asked for them. */

@@ -327,6 +327,7 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
       text: result.response,
       toolCalls,
       finishReason: toFinishReason(result.metadata.stopReason, !!toolCalls),
+      ...stopSequenceOf(result.metadata, request.stop),
       usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
       timings: clock.timings(completionTokens),
       ...(logprobs ? { logprobs: [...logprobs.all] } : {}),
@@ -339,6 +340,14 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
 };
 
 /** The call in a forced reply's JSON; undefined when the reply was cut short (max_tokens) before it was whole. */
+/** Which of `stop` ended a reply, when a custom stop trigger did (Anthropic's stop_sequence). */
+const stopSequenceOf = (metadata: { stopReason: string; customStopTrigger?: readonly unknown[] }, stop: readonly string[] | undefined): { stopSequence?: string } => {
+  if (metadata.stopReason !== 'customStopTrigger' || !stop?.length) return {};
+  const said = (metadata.customStopTrigger ?? []).filter((part): part is string => typeof part === 'string').join('');
+  const found = stop.find((s) => s === said) ?? (stop.length === 1 ? stop[0] : undefined);
+  return found === undefined ? {} : { stopSequence: found };
+};
+
 const parseForcedCall = (text: string, stopReason: string): ToolCall | undefined => {
   if (stopReason === 'maxTokens') return undefined;
   try {

@@ -15,16 +15,18 @@ const hint = 'Set MURMUR_API_KEY to the key the daemon was started with.';
  * Requires `Authorization: Bearer <apiKey>` on every request but /health
  * and CORS preflights (OPTIONS), and WebSocket upgrades of
  * `webSocketPaths`, which check it themselves; the key is compared in
- * constant time.
+ * constant time. On paths `xApiKeyOn` accepts (Anthropic's door), the key
+ * may come as `x-api-key` instead, as Anthropic's clients send it.
  * Missing or wrong keys are a 401 `invalid_api_key`.
  */
-export const requireApiKey = (apiKey: string, webSocketPaths: readonly string[] = []): MiddlewareHandler => async (c, next) => {
+export const requireApiKey = (apiKey: string, webSocketPaths: readonly string[] = [], xApiKeyOn: (path: string) => boolean = () => false): MiddlewareHandler => async (c, next) => {
   if (OPEN_PATHS.includes(c.req.path) || c.req.method === 'OPTIONS') return next();
   // A WebSocket route checks the key itself (a browser sends it as a subprotocol) and refuses with close code 1008.
   if (webSocketPaths.includes(c.req.path) && c.req.header('Upgrade')?.toLowerCase() === 'websocket') return next();
   const header = c.req.header('Authorization') ?? '';
-  const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-  if (!match) throw new AppError('unauthorized', "You didn't provide an API key. Send it as 'Authorization: Bearer KEY'.", { hint });
-  if (!sameKey(match[1]!, apiKey)) throw new AppError('unauthorized', 'Incorrect API key provided.', { hint });
+  const either = xApiKeyOn(c.req.path);
+  const given = /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] ?? ((either && c.req.header('x-api-key')?.trim()) || undefined);
+  if (!given) throw new AppError('unauthorized', `You didn't provide an API key. Send it as 'Authorization: Bearer KEY'${either ? " or 'x-api-key: KEY'" : ''}.`, { hint });
+  if (!sameKey(given, apiKey)) throw new AppError('unauthorized', 'Incorrect API key provided.', { hint });
   return next();
 };
