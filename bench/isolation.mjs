@@ -155,7 +155,7 @@ const mixedLoad = async (daemon, withSpeech) => {
   };
 };
 
-const ps = async (url) => (await (await fetch(`${url}/api/ps`)).json()).models;
+const ps = async (url) => (await (await fetch(`${url}/murmur/v1/ps`)).json()).models;
 /** CPU seconds a process has used (user + system). */
 const cpuSeconds = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -215,7 +215,7 @@ try {
   const loadTimes = { none: [], process: [] };
   for (let i = 0; i < 5; i++) {
     for (const d of daemons) {
-      await post(d.url, '/api/unload', { model: 'tiny' });
+      await post(d.url, '/murmur/v1/unload', { model: 'tiny' });
       const start = performance.now();
       await (await shortChat(d.url)()).arrayBuffer();
       loadTimes[d.isolation].push(performance.now() - start);

@@ -68,11 +68,11 @@ const heapAfterGc = async () => {
   ws.close();
   return Math.round((usage.usedSize / 1024 / 1024) * 10) / 10;
 };
-const engines = async () => Object.fromEntries((await (await fetch(`${url}/api/ps`)).json()).models.map((m) => [m.name, m.pid]));
+const engines = async () => Object.fromEntries((await (await fetch(`${url}/murmur/v1/ps`)).json()).models.map((m) => [m.name, m.pid]));
 
 try {
-  await (await post('/api/load', { model: 'tiny' })).arrayBuffer();
-  if (values.speech) await (await post('/api/load', { model: 'voice' })).arrayBuffer();
+  await (await post('/murmur/v1/load', { model: 'tiny' })).arrayBuffer();
+  if (values.speech) await (await post('/murmur/v1/load', { model: 'voice' })).arrayBuffer();
   const first = await engines();
   const statuses = {};
   let streamErrors = 0;

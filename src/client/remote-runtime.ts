@@ -110,7 +110,7 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
     transcribe: (request) => remoteTranscribe({ base, apiKey, fetch: doFetch }, request),
     async listModels() {
       try {
-        return (await getJson<{ models: ModelInfo[] }>('GET', '/api/models')).models;
+        return (await getJson<{ models: ModelInfo[] }>('GET', '/murmur/v1/models')).models;
       } catch (error) {
         if (!missingRoute(error)) throw error;
         return fromModelList(await getJson('GET', '/v1/models'));
@@ -118,7 +118,7 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
     },
     async getModel(name) {
       try {
-        return await getJson<ModelInfo>('GET', `/api/models/${encodeURIComponent(name)}`);
+        return await getJson<ModelInfo>('GET', `/murmur/v1/models/${encodeURIComponent(name)}`);
       } catch (error) {
         if (!missingRoute(error)) throw error;
         return fromModelEntry(await getJson('GET', `/v1/models/${encodeURIComponent(name)}`));
@@ -131,18 +131,18 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
     },
     async load(name, options = {}) {
       const keepAlive = options.keepAliveMs === undefined ? undefined : options.keepAliveMs < 0 ? '-1' : `${options.keepAliveMs}ms`;
-      const body = await getJson<{ model: Record<string, unknown> }>('POST', '/api/load', { model: name, ...(keepAlive ? { keep_alive: keepAlive } : {}) }, options.signal);
+      const body = await getJson<{ model: Record<string, unknown> }>('POST', '/murmur/v1/load', { model: name, ...(keepAlive ? { keep_alive: keepAlive } : {}) }, options.signal);
       return reviveLoaded(body.model);
     },
     async unload(names) {
       const body = names === 'all' ? { all: true } : { model: [...names] };
-      return (await getJson<{ unloaded: string[] }>('POST', '/api/unload', body)).unloaded;
+      return (await getJson<{ unloaded: string[] }>('POST', '/murmur/v1/unload', body)).unloaded;
     },
     async ps() {
-      return (await getJson<{ models: Record<string, unknown>[] }>('GET', '/api/ps')).models.map(reviveLoaded);
+      return (await getJson<{ models: Record<string, unknown>[] }>('GET', '/murmur/v1/ps')).models.map(reviveLoaded);
     },
     async pull(ref, options = {}) {
-      const res = await send('POST', '/api/pull', { model: ref, ...(options.name ? { name: options.name } : {}), ...(options.force ? { force: true } : {}) }, options.signal);
+      const res = await send('POST', '/murmur/v1/pull', { model: ref, ...(options.name ? { name: options.name } : {}), ...(options.force ? { force: true } : {}) }, options.signal);
       for await (const line of readNdjson(res.body!)) {
         if (isOpenAIErrorBody(line)) throw fromErrorBody(500, line);
         const event = line as { status?: string; model?: unknown };
@@ -152,7 +152,7 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
       throw new AppError('internal', `The daemon's pull of '${ref}' ended without saying it was installed.`);
     },
     async remove(name) {
-      await send('DELETE', `/api/models/${encodeURIComponent(name)}`);
+      await send('DELETE', `/murmur/v1/models/${encodeURIComponent(name)}`);
     },
     async [Symbol.asyncDispose]() {
       /* Nothing is held: each call is its own HTTP request. */

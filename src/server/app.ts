@@ -23,6 +23,7 @@ import { chatCompletionsRoutes } from './routes/chat-completions.js';
 import { completionsRoutes } from './routes/completions.js';
 import { embeddingsRoutes } from './routes/embeddings.js';
 import { messagesRoutes } from './routes/messages.js';
+import { ollamaRoutes } from './routes/ollama.js';
 import { healthRoutes } from './routes/health.js';
 import { modelsRoutes } from './routes/models.js';
 import { responsesRoutes } from './routes/responses.js';
@@ -69,8 +70,9 @@ export interface AppOptions {
 }
 
 /**
- * Builds the daemon's Hono app around `runtime`: OpenAI routes under `/v1`,
- * admin routes under `/api`, `/health` and `/metrics`, behind request
+ * Builds the daemon's Hono app around `runtime`: OpenAI and Anthropic routes
+ * under `/v1`, Ollama's under `/api` (and `/`), murmur's admin routes under
+ * `/murmur/v1`, `/health` and `/metrics`, behind request
  * logging, CORS, auth and a body limit (in that order; see middleware/),
  * with OpenAI-shaped errors.
  */
@@ -122,6 +124,10 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.route('/v1', speechStreamRoutes(deps, sockets.upgradeWebSocket, options.apiKey));
   app.route('/v1', realtimeRoutes(deps, sockets.upgradeWebSocket, options.apiKey, { maxSessions: runtime.config.maxRealtimeSessions, maxSessionMs: options.realtime?.maxSessionMs ?? 30 * 60_000, stallMs: options.realtime?.stallMs ?? 15_000 }));
   app.route('/v1', audioTranscriptionsRoutes(deps, { maxBytes: options.uploadLimitBytes }));
+  // Ollama's native API: `/` and under /api. It comes first: its /api/ps and /api/pull answer in Ollama's shapes, murmur's own are under /murmur/v1.
+  app.route('/', ollamaRoutes(deps));
+  app.route('/murmur/v1', adminRoutes(deps));
+  // The admin routes Ollama has none of (/api/models, /api/load, /api/unload) stay under /api too, for older clients.
   app.route('/api', adminRoutes(deps));
 
   app.notFound(handleNotFound);

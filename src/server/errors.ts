@@ -2,10 +2,14 @@ import type { Context } from 'hono';
 import { AppError } from '../errors.js';
 import { toOpenAIError, unknownUrlError, type OpenAIErrorBody } from '../api/openai/errors.js';
 import { anthropicUnknownUrl, toAnthropicError } from '../api/anthropic/errors.js';
+import { toOllamaError } from '../api/ollama/wire.js';
 
 /** Anthropic's Messages door (/v1/messages and below): its errors are in Anthropic's shape. */
 export const isAnthropicPath = (path: string): boolean => path === '/v1/messages' || path.startsWith('/v1/messages/');
 
+/** Ollama's native door (routes/ollama.ts): its errors are Ollama's `{error}`. */
+const OLLAMA_PATHS = new Set(['/', '/api/version', '/api/tags', '/api/show', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/ps', '/api/pull', '/api/delete']);
+export const isOllamaPath = (path: string): boolean => OLLAMA_PATHS.has(path);
 
 /*
  * The server's use of the OpenAI error codec (src/api/openai/errors.ts):
@@ -40,15 +44,18 @@ export const handleError = (error: Error, c: Context) => {
   }
   // Anthropic's door answers in Anthropic's shape, with the same status and headers.
   if (isAnthropicPath(c.req.path)) return c.json(toAnthropicError(error).body, mapped.status as 500, mapped.headers);
+  if (isOllamaPath(c.req.path)) return c.json(toOllamaError(error, c.get('model') as string | undefined).body, mapped.status as 500, mapped.headers);
   return c.json(mapped.body, mapped.status as 500, mapped.headers);
 };
 
-/** app.notFound: OpenAI's 404 for an unknown URL. */
+/** app.notFound: OpenAI's 404 for an unknown URL (Anthropic's and Ollama's under their doors). */
 export const handleNotFound = (c: Context) => {
   if (isAnthropicPath(c.req.path)) {
     const unknown = anthropicUnknownUrl(c.req.method, c.req.path);
     return c.json(unknown.body, unknown.status as 404);
   }
   const { status, body } = unknownUrlError(c.req.method, c.req.path);
+  // Under /api the clients are Ollama's (murmur's own admin clients use /murmur/v1): Ollama's `{error}`.
+  if (c.req.path.startsWith('/api/')) return c.json({ error: body.error.message }, status as 404);
   return c.json(body, status as 404);
 };

@@ -171,7 +171,7 @@ describe.skipIf(skip)(`Anthropic Messages API on murmur serve${skip ? ` (skipped
   });
 
   it('a client that leaves mid-stream stops its generation, and the daemon keeps serving', async () => {
-    const ps = async () => ((await (await fetch(`${daemon.url}/api/ps`, { headers: { Authorization: `Bearer ${KEY}` } })).json()) as { models: { name: string; inFlight: number }[] }).models.find((m) => m.name === 'tiny')?.inFlight;
+    const ps = async () => ((await (await fetch(`${daemon.url}/murmur/v1/ps`, { headers: { Authorization: `Bearer ${KEY}` } })).json()) as { models: { name: string; inFlight: number }[] }).models.find((m) => m.name === 'tiny')?.inFlight;
     const aborted = async () => {
       const text = await (await fetch(`${daemon.url}/metrics`, { headers: { Authorization: `Bearer ${KEY}` } })).text();
       return Number(/murmur_generations_total\{model="tiny",outcome="aborted"\} (\d+)/.exec(text)?.[1] ?? 0);

@@ -40,8 +40,8 @@ interface Loaded {
   pid?: number;
 }
 const pidOf = async (name: string): Promise<number> => {
-  await post('/api/load', { model: name });
-  const { models } = (await (await fetch(`${daemon.url}/api/ps`)).json()) as { models: Loaded[] };
+  await post('/murmur/v1/load', { model: name });
+  const { models } = (await (await fetch(`${daemon.url}/murmur/v1/ps`)).json()) as { models: Loaded[] };
   const pid = models.find((m) => m.name === name)?.pid;
   if (!pid) throw new Error(`${name} has no engine process: ${JSON.stringify(models)}`);
   return pid;
@@ -178,7 +178,7 @@ describe.skipIf(skip)(`engines in their own processes (real daemon, real engines
     expect(error.code).toBe('engine_crashed');
     expect(error.message).toMatch(/no progress/);
     expect((await speak('voice')).status).toBe(200);
-    const { models } = (await (await fetch(`${daemon.url}/api/ps`)).json()) as { models: { name: string; inFlight: number }[] };
+    const { models } = (await (await fetch(`${daemon.url}/murmur/v1/ps`)).json()) as { models: { name: string; inFlight: number }[] };
     expect(models.find((m) => m.name === 'emptyvoice')).toBeUndefined();
     expect(models.every((m) => m.inFlight === 0)).toBe(true);
   });
@@ -216,7 +216,7 @@ describe.skipIf(skip)(`engines in their own processes (real daemon, real engines
     // Decoding is under way in the engines; the daemon's own loop is free.
     expect((await fetch(`${daemon.url}/health`)).status).toBe(200);
     leave.abort();
-    const busy = async () => ((await (await fetch(`${daemon.url}/api/ps`)).json()) as { models: { name: string; inFlight: number }[] }).models.filter((m) => m.inFlight > 0).map((m) => m.name);
+    const busy = async () => ((await (await fetch(`${daemon.url}/murmur/v1/ps`)).json()) as { models: { name: string; inFlight: number }[] }).models.filter((m) => m.inFlight > 0).map((m) => m.name);
     // Not a speed check: decoding on to the end would keep them busy far longer than this wait.
     await expect.poll(busy, { timeout: 5000 }).toEqual([]);
     expect(daemon.process.exitCode).toBeNull();

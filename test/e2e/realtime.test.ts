@@ -317,13 +317,13 @@ describe.skipIf(skip)(`the realtime door on a real murmur serve${skip ? ` (skipp
     s.send({ type: 'response.create' });
     await s.next((e) => e.type === 'response.output_audio.delta');
     s.rt.socket.terminate();
-    const ps = async () => (await (await fetch(`${daemon.url.replace('https', 'http')}/api/ps`).catch(() => undefined))?.json()) as unknown;
+    const ps = async () => (await (await fetch(`${daemon.url.replace('https', 'http')}/murmur/v1/ps`).catch(() => undefined))?.json()) as unknown;
     void ps;
     // The chat model's requests in flight drop to 0 once the session is gone.
     const { request } = await import('node:https');
     const inFlight = () =>
       new Promise<number>((done, fail) =>
-        request(`${daemon.url}/api/ps`, { ca, headers: { Authorization: `Bearer ${KEY_VALUE}` } }, (res) => {
+        request(`${daemon.url}/murmur/v1/ps`, { ca, headers: { Authorization: `Bearer ${KEY_VALUE}` } }, (res) => {
           let body = '';
           res.on('data', (c: Buffer) => (body += String(c)));
           res.on('end', () => done((JSON.parse(body) as { models: { name: string; in_flight?: number; inFlight?: number }[] }).models.reduce((n, m) => n + (m.in_flight ?? m.inFlight ?? 0), 0)));

@@ -58,7 +58,7 @@ describe.skipIf(skip)(`murmur serve under bad input (real daemon, real model)${s
     const reply = await client.chat.completions.create({ model: GOOD, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 8 });
     expect(reply.choices[0]!.message.content!.length).toBeGreaterThan(0);
     // The broken model is not left half-loaded, and asking again fails the same way (no stuck load).
-    const loaded = (await (await fetch(`${daemon.url}/api/ps`)).json()) as { models: { name: string }[] };
+    const loaded = (await (await fetch(`${daemon.url}/murmur/v1/ps`)).json()) as { models: { name: string }[] };
     expect(loaded.models.map((m) => m.name)).toEqual([GOOD]);
     expect((await post('/v1/completions', { model: 'broken', prompt: 'Hi' })).status).toBe(500);
     expect(await (await fetch(`${daemon.url}/health`)).json()).toEqual({ status: 'ok', loading: [] });
@@ -81,7 +81,7 @@ describe.skipIf(skip)(`murmur serve under bad input (real daemon, real model)${s
 
   it('a flood beyond --parallel 1 and --max-queue 1 gets 503s with Retry-After, the rest complete, nothing hangs', async () => {
     // With the model unloaded every request waits on the one load, then all ask for a slot at once.
-    await post('/api/unload', { all: true });
+    await post('/murmur/v1/unload', { all: true });
     const one = async (i: number) => {
       const res = await post('/v1/chat/completions', { model: GOOD, messages: [{ role: 'user', content: `Story ${i}` }], max_tokens: 16, stream: i % 2 === 0 });
       const text = await res.text();
@@ -99,7 +99,7 @@ describe.skipIf(skip)(`murmur serve under bad input (real daemon, real model)${s
     }
     for (const r of served) expect(r.text).toMatch(/"finish_reason":"(stop|length)"/);
     // Once the flood is over, the queue is empty and a request goes through.
-    const ps = (await (await fetch(`${daemon.url}/api/ps`)).json()) as { models: { name: string; inFlight: number; queued: number }[] };
+    const ps = (await (await fetch(`${daemon.url}/murmur/v1/ps`)).json()) as { models: { name: string; inFlight: number; queued: number }[] };
     expect(ps.models).toEqual([expect.objectContaining({ name: GOOD, inFlight: 0, queued: 0 })]);
     expect((await client.completions.create({ model: GOOD, prompt: 'Once', max_tokens: 4 })).choices).toHaveLength(1);
   });

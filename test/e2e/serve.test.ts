@@ -18,7 +18,7 @@ let client: OpenAI;
 
 const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_HOST: url, MURMUR_API_KEY: KEY, MURMUR_THREADS: '1', MURMUR_GPU: 'off' });
 const cli = (...args: string[]) => runCli(env(), ...args);
-const ps = async () => (await fetch(`${url}/api/ps`, { headers: { Authorization: `Bearer ${KEY}` } }).then((r) => r.json())) as { models: { name: string; inFlight: number }[] };
+const ps = async () => (await fetch(`${url}/murmur/v1/ps`, { headers: { Authorization: `Bearer ${KEY}` } }).then((r) => r.json())) as { models: { name: string; inFlight: number }[] };
 
 describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(async () => {

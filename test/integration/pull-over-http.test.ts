@@ -12,7 +12,7 @@ import { sourceFor } from '../../src/store/mirror.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
 /*
- * What a client may make the daemon fetch through /api/pull (SSRF and
+ * What a client may make the daemon fetch through /murmur/v1/pull (SSRF and
  * local file reads). The "remote" server is a listener of this test's own
  * on 127.0.0.2, which is exactly the kind of address a pull asked for over
  * HTTP must not reach unless the host is listed.
@@ -47,7 +47,7 @@ describe.skipIf(skip)(`pulls asked for over HTTP${skip ? ` (skipped: ${skip})` :
     const config = loadConfig({ MURMUR_HOME: join(home, String(Math.random()).slice(2)) }, overrides);
     await using runtime = await createRuntime(config);
     const app = createApp(runtime);
-    const res = await app.request('/api/pull', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model, name: 'tiny' }) });
+    const res = await app.request('/murmur/v1/pull', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model, name: 'tiny' }) });
     const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as PullLine);
     return { status: res.status, last: lines.at(-1)!, installed: (await runtime.listModels()).map((m) => m.name) };
   };

@@ -16,20 +16,20 @@ const request = (path: string, init: { method?: string; headers?: Record<string,
 const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string; type: string } }).error;
 
 describe('the doors against web pages', () => {
-  it('refuses the rebinding attack: a text/plain POST to /api/pull from a foreign origin and host', async () => {
+  it('refuses the rebinding attack: a text/plain POST to /murmur/v1/pull from a foreign origin and host', async () => {
     const runtime = createFakeRuntime();
     let pulls = 0;
     const pull = runtime.pull;
     Object.assign(runtime, { pull: (...args: Parameters<typeof pull>) => (pulls++, pull(...args)) });
     const app = createApp(runtime);
     const res = await app.request(
-      request('/api/pull', { headers: { Host: 'evil.example', Origin: 'http://evil.example', 'Content-Type': 'text/plain' }, body: JSON.stringify({ model: 'https://evil.example/x.gguf', name: 'stories', force: true }) }),
+      request('/murmur/v1/pull', { headers: { Host: 'evil.example', Origin: 'http://evil.example', 'Content-Type': 'text/plain' }, body: JSON.stringify({ model: 'https://evil.example/x.gguf', name: 'stories', force: true }) }),
     );
     expect(res.status).toBe(403);
     expect(await errorOf(res)).toMatchObject({ code: 'forbidden', type: 'invalid_request_error' });
     expect(pulls).toBe(0);
     // The same pull, sent as the CLI sends it, goes through.
-    await app.request(request('/api/pull', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'stories' }) }));
+    await app.request(request('/murmur/v1/pull', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'stories' }) }));
     expect(pulls).toBe(1);
   });
 
@@ -75,7 +75,7 @@ describe('the doors against web pages', () => {
     expect(untyped.status).toBe(415);
     expect((await app.request(request('/v1/chat/completions', { headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: chat }))).status).toBe(200);
     // Bodiless POSTs (close a session, unload all) need no type.
-    expect((await app.request(request('/api/unload', { method: 'POST' }))).status).not.toBe(415);
+    expect((await app.request(request('/murmur/v1/unload', { method: 'POST' }))).status).not.toBe(415);
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(10)]), 'a.wav');
     expect((await app.request(new Request('http://127.0.0.1:11470/v1/audio/transcriptions', { method: 'POST', body: form }))).status).not.toBe(415);

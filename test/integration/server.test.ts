@@ -190,7 +190,7 @@ describe('bad input', () => {
     ['an empty embedding input', '/v1/embeddings', { model: 'embed', input: [''] }, 400, { param: 'input' }],
     ['a prompt list of two', '/v1/completions', { model: 'stories', prompt: ['a', 'b'] }, 400, { param: 'prompt' }],
     ['a too-long prompt', '/v1/chat/completions', chat('x'.repeat(3000)), 400, { code: 'context_length_exceeded' }],
-    ['a bad keep_alive', '/api/load', { model: 'stories', keep_alive: 'soon' }, 400, { param: 'keep_alive' }],
+    ['a bad keep_alive', '/murmur/v1/load', { model: 'stories', keep_alive: 'soon' }, 400, { param: 'keep_alive' }],
   ];
   it.each(cases)('%s', async (_name, path, body, status, error) => {
     const { app } = setup();
@@ -253,7 +253,7 @@ describe('auth, CORS, models, admin, health and metrics', () => {
     expect((await bodyOf<ErrorBody>(missing)).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_api_key' });
     expect((await app.request('/v1/models', { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
     expect((await app.request('/metrics')).status).toBe(401);
-    expect((await app.request('/api/ps')).status).toBe(401);
+    expect((await app.request('/murmur/v1/ps')).status).toBe(401);
     expect((await app.request('/v1/models', { headers: { Authorization: 'Bearer sekret' } })).status).toBe(200);
   });
 
@@ -286,24 +286,24 @@ describe('auth, CORS, models, admin, health and metrics', () => {
 
   it('loads, lists, unloads and deletes through /api', async () => {
     const { app } = setup();
-    const loaded = await bodyOf<{ model: LoadedBody }>(await app.request('/api/load', json({ model: 'stories', keep_alive: '10m' })));
+    const loaded = await bodyOf<{ model: LoadedBody }>(await app.request('/murmur/v1/load', json({ model: 'stories', keep_alive: '10m' })));
     expect(loaded.model).toMatchObject({ name: 'stories', kind: 'llm', memoryBytes: 4096 });
     expect(Date.parse(loaded.model.expiresAt!) - Date.parse(loaded.model.loadedAt)).toBeGreaterThan(9 * 60_000);
-    const forever = await bodyOf<{ model: LoadedBody }>(await app.request('/api/load', json({ model: 'embed', keep_alive: -1 })));
+    const forever = await bodyOf<{ model: LoadedBody }>(await app.request('/murmur/v1/load', json({ model: 'embed', keep_alive: -1 })));
     expect(forever.model.expiresAt).toBeNull();
-    const ps = await bodyOf<{ models: LoadedBody[] }>(await app.request('/api/ps'));
+    const ps = await bodyOf<{ models: LoadedBody[] }>(await app.request('/murmur/v1/ps'));
     expect(ps.models.map((m) => m.name).sort()).toEqual(['embed', 'stories']);
-    expect(await (await app.request('/api/unload', json({ model: 'stories' }))).json()).toEqual({ unloaded: ['stories'] });
-    expect(await (await app.request('/api/unload', json({ all: true }))).json()).toEqual({ unloaded: ['embed'] });
-    expect((await app.request('/api/unload', json({}))).status).toBe(400);
-    expect((await app.request('/api/load', json({ model: 'nope' }))).status).toBe(404);
-    expect(await (await app.request('/api/models/voice', { method: 'DELETE' })).json()).toEqual({ deleted: 'voice' });
-    expect((await app.request('/api/models/voice', { method: 'DELETE' })).status).toBe(404);
+    expect(await (await app.request('/murmur/v1/unload', json({ model: 'stories' }))).json()).toEqual({ unloaded: ['stories'] });
+    expect(await (await app.request('/murmur/v1/unload', json({ all: true }))).json()).toEqual({ unloaded: ['embed'] });
+    expect((await app.request('/murmur/v1/unload', json({}))).status).toBe(400);
+    expect((await app.request('/murmur/v1/load', json({ model: 'nope' }))).status).toBe(404);
+    expect(await (await app.request('/murmur/v1/models/voice', { method: 'DELETE' })).json()).toEqual({ deleted: 'voice' });
+    expect((await app.request('/murmur/v1/models/voice', { method: 'DELETE' })).status).toBe(404);
   });
 
   it('streams pull progress as NDJSON ending with the installed model', async () => {
     const { app } = setup();
-    const res = await app.request('/api/pull', json({ model: '/tmp/x.gguf', name: 'x' }));
+    const res = await app.request('/murmur/v1/pull', json({ model: '/tmp/x.gguf', name: 'x' }));
     expect(res.headers.get('content-type')).toMatch(/ndjson/);
     const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.status)).toEqual(['resolving', 'downloading', 'success', 'installed']);
@@ -312,7 +312,7 @@ describe('auth, CORS, models, admin, health and metrics', () => {
 
   it('writes one log entry per request and Prometheus metrics', async () => {
     const { app, log } = setup();
-    await app.request('/api/load', json({ model: 'stories' }));
+    await app.request('/murmur/v1/load', json({ model: 'stories' }));
     await app.request('/v1/chat/completions', json(chat('hi')));
     await app.request('/v1/chat/completions', json({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }));
     expect(log.at(-2)).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 200, model: 'stories' });

@@ -77,11 +77,11 @@ describe('archives with links that lead outside the model', () => {
     }
   });
 
-  it('answers /api/pull with the named error line, not an internal error', async () => {
+  it('answers /murmur/v1/pull with the named error line, not an internal error', async () => {
     const home = temp('murmur-home-');
     await using runtime = await createRuntime(loadConfig({ MURMUR_HOME: home }, { pullHosts: ['127.0.0.1'] }));
     const log: Record<string, unknown>[] = [];
-    const res = await createApp(runtime, { log: (entry) => log.push({ ...entry }) }).request('/api/pull', {
+    const res = await createApp(runtime, { log: (entry) => log.push({ ...entry }) }).request('/murmur/v1/pull', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ model: `${server.url}/absolute.tar.gz`, name: 'voice' }),
@@ -92,7 +92,7 @@ describe('archives with links that lead outside the model', () => {
     expect(lines.at(-1)!.error).toMatchObject({ code: 'archive_invalid', message: expect.stringContaining('(voice/evil → /etc/passwd)'), hint: expect.any(String) });
     expect(await runtime.listModels()).toEqual([]);
     // Logged once the stream ended, with the problem named (not a bare 200).
-    expect(log.find((entry) => entry.path === '/api/pull')).toMatchObject({ status: 200, error: expect.stringContaining('link to an absolute path') });
+    expect(log.find((entry) => entry.path === '/murmur/v1/pull')).toMatchObject({ status: 200, error: expect.stringContaining('link to an absolute path') });
     leftNothing(home);
   });
 });

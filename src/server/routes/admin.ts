@@ -9,7 +9,7 @@ import { toHttpError } from '../errors.js';
 import { streamResponse } from '../sse.js';
 
 /**
- * murmur's own admin routes under `/api`, used by `pull`, `load`, `unload`,
+ * murmur's own admin routes under `/murmur/v1` (and, for those Ollama's API does not shadow, `/api`), used by `pull`, `load`, `unload`,
  * `ps` and `rm` through RemoteRuntime. Pull progress streams as NDJSON: one
  * PullEvent per line, then `{"status":"installed","model":{…}}` (or an
  * `{"error":{…}}` line).
