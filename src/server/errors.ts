@@ -8,7 +8,7 @@ import { toOllamaError } from '../api/ollama/wire.js';
 export const isAnthropicPath = (path: string): boolean => path === '/v1/messages' || path.startsWith('/v1/messages/');
 
 /** Ollama's native door (routes/ollama.ts): its errors are Ollama's `{error}`. */
-const OLLAMA_PATHS = new Set(['/', '/api/version', '/api/tags', '/api/show', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/ps', '/api/pull', '/api/delete']);
+const OLLAMA_PATHS = new Set(['/', '/api/version', '/api/tags', '/api/show', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/ps', '/api/pull', '/api/delete', '/api/create', '/api/push', '/api/copy']);
 export const isOllamaPath = (path: string): boolean => OLLAMA_PATHS.has(path);
 
 /*

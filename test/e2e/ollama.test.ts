@@ -52,6 +52,14 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
     expect((await ollama.version()).version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it('create, push and copy say they are not supported, in Ollama\'s error shape', async () => {
+    for (const path of ['/api/create', '/api/push', '/api/copy']) {
+      const res = await post(path, { model: 'tiny' });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(/not supported/);
+    }
+  });
+
   it('list and show describe the chat model from its GGUF header; speech models are left out', async () => {
     const { models } = await ollama.list();
     expect(models.map((m) => m.name)).toEqual(['tiny']);
@@ -193,9 +201,9 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
       expect(Object.keys(error)).toEqual(['error']);
       expect(error.error).toMatch(message);
     }
-    // What murmur does not implement (create, copy, push, …) is a 404 in the same shape.
-    const unknown = await errorOf(await post('/api/copy', { source: 'tiny', destination: 'tiny2' }));
-    expect(unknown).toMatchObject({ status: 404, body: { error: expect.stringContaining('/api/copy') } });
+    // A path Ollama does not have either is a 404 in the same shape (create, push and copy say "not supported": above).
+    const unknown = await errorOf(await post('/api/frobnicate', {}));
+    expect(unknown).toMatchObject({ status: 404, body: { error: expect.stringContaining('/api/frobnicate') } });
     await expect(ollama.show({ model: 'nope' })).rejects.toMatchObject({ status_code: 404, error: "model 'nope' not found" });
   });
 

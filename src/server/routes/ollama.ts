@@ -264,5 +264,15 @@ export const ollamaRoutes = (deps: RouteDeps) => {
       await prepare(model, body.keep_alive, signal);
       const result = await deps.runtime.embed({ model, input: [body.prompt], signal }).finally(() => finish(model, body.keep_alive));
       return c.json({ embedding: result.embeddings[0] ?? [] });
+    })
+    // What murmur has no counterpart for says so, rather than a bare 404.
+    .post('/api/create', () => {
+      throw new AppError('not_supported', 'murmur does not create models from a Modelfile: /api/create is not supported.', { hint: 'Pull a GGUF instead: POST /api/pull, or `murmur pull hf:owner/repo/file.gguf`.' });
+    })
+    .post('/api/push', () => {
+      throw new AppError('not_supported', 'murmur does not push models to a registry: /api/push is not supported.');
+    })
+    .post('/api/copy', () => {
+      throw new AppError('not_supported', 'murmur does not copy models under a new name yet: /api/copy is not supported.', { hint: 'Pull the model again with `murmur pull SOURCE --name NEW`.' });
     });
 };
