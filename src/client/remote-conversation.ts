@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { fromErrorBody } from '../api/openai/errors.js';
 import { createResampler, type Resampler } from '../audio/resample.js';
 import { AppError } from '../errors.js';
+import { createEventQueue } from '../runtime/event-queue.js';
 import type { Conversation, ConversationEvent, ConversationItem, ConversationOptions, ConversationSettings, ResponseReason, ResponseStatus } from '../runtime/conversation.js';
 import type { ListenEvent, ListenOptions, ListenSession } from '../runtime/listen-session.js';
 import type { ChatMessage } from '../types/chat.js';
@@ -97,31 +98,6 @@ const samplesOf = (base64: string): Float32Array => {
   const out = new Float32Array(bytes.length >> 1);
   for (let i = 0; i < out.length; i++) out[i] = bytes.readInt16LE(i * 2) / 32768;
   return out;
-};
-
-/** An event queue read by one async iterator. */
-const createQueue = <T>() => {
-  const items: T[] = [];
-  let wake: (() => void) | undefined;
-  let ended = false;
-  return {
-    push(item: T) {
-      items.push(item);
-      wake?.();
-    },
-    end() {
-      ended = true;
-      wake?.();
-    },
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        while (items.length) yield items.shift()!;
-        if (ended) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    },
-  };
 };
 
 const turnDetectionOf = (options: Omit<ListenOptions, 'signal'> | undefined, settings: ConversationSettings = {}) =>
@@ -249,7 +225,7 @@ const listenHandle = <E>(socket: Awaited<ReturnType<typeof openSocket>>, model: 
 
 /** A listening session on the daemon (`?intent=transcription`). */
 export const openRemoteListen = async (target: RealtimeTarget, options: ListenOptions = {}): Promise<ListenSession> => {
-  const queue = createQueue<ListenEvent>();
+  const queue = createEventQueue<ListenEvent>();
   const turns = createTurns();
   const socket = await openSocket(target, 'intent=transcription', { type: 'transcription', audio: { input: inputOf(options) } }, (event) => {
     const listened = listenEventOf(event, turns);
@@ -269,7 +245,7 @@ export const openRemoteListen = async (target: RealtimeTarget, options: ListenOp
 
 /** A spoken conversation on the daemon (`?model=`). */
 export const openRemoteConversation = async (target: RealtimeTarget, options: ConversationOptions = {}): Promise<Conversation> => {
-  const queue = createQueue<ConversationEvent>();
+  const queue = createEventQueue<ConversationEvent>();
   const turns = createTurns();
   const speak = options.speak === false ? false : (options.speak ?? {});
   const sessionFor = (settings: ConversationSettings, listen: ConversationOptions['listen']) => ({
@@ -398,7 +374,7 @@ export const openRemoteConversation = async (target: RealtimeTarget, options: Co
       await socket.closed;
     })());
   // Its events come through the conversation's iterator; its own ends with the socket.
-  const listenEvents = createQueue<ListenEvent>();
+  const listenEvents = createEventQueue<ListenEvent>();
   void socket.closed.then(() => listenEvents.end());
   // Closing the listening side ends the input, not the conversation: the turns in hand are still answered.
   let listenClosed = false;

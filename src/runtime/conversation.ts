@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, isAbortError } from '../errors.js';
+import { createEventQueue } from './event-queue.js';
 import type { ChatMessage, ChatRequest, GenerationResult, ToolCall, ToolDefinition } from '../types/chat.js';
 import type { SpeechChunk } from '../types/speech.js';
 import type { ListenEvent, ListenOptions, ListenSession } from './listen-session.js';
@@ -194,13 +195,9 @@ export const createConversation = (deps: ConversationDeps): Conversation => {
     ...entries.filter((e) => !e.pending && !(e.message.role === 'user' && !e.message.content.trim())).map((e) => e.message),
   ];
 
-  const events: ConversationEvent[] = [];
-  let wake: (() => void) | undefined;
+  const events = createEventQueue<ConversationEvent>();
   let closed = false;
-  const emit = (event: ConversationEvent) => {
-    events.push(event);
-    wake?.();
-  };
+  const emit = (event: ConversationEvent) => events.push(event);
 
   /** Puts an entry in the history at `place` and says so; returns its previous item's id. */
   const insert = (entry: Entry, place: ItemPlace = {}) => {
@@ -458,20 +455,9 @@ export const createConversation = (deps: ConversationDeps): Conversation => {
       await listen?.close();
       await listening;
       await chain;
-      wake?.();
+      events.end();
     },
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        while (events.length) yield events.shift()!;
-        if (closed && !active) {
-          await chain;
-          if (!events.length) return;
-          continue;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    },
+    [Symbol.asyncIterator]: () => events[Symbol.asyncIterator](),
   };
 
   if (listen) listening = listenTo(listen);

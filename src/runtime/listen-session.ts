@@ -2,6 +2,7 @@ import type { AsrResult, AsrStream, SpeechSegment, VoiceDetector, VoiceDetectorS
 import { concatFloat32 } from '../audio/pcm.js';
 import { createResampler, type Resampler } from '../audio/resample.js';
 import { AppError } from '../errors.js';
+import { createEventQueue } from './event-queue.js';
 
 /**
  * A listening session: audio goes in as it is captured (frames at any
@@ -121,14 +122,10 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
   const signal = deps.signal ? AbortSignal.any([deps.signal, stop.signal]) : stop.signal;
 
   /* Events, read by one iterator. */
-  const events: ListenEvent[] = [];
-  let wake: (() => void) | undefined;
+  const events = createEventQueue<ListenEvent>();
   let ended = false;
   let failure: Error | undefined;
-  const emit = (event: ListenEvent) => {
-    events.push(event);
-    wake?.();
-  };
+  const emit = (event: ListenEvent) => events.push(event);
 
   /* The timeline: samples at `rate` since the session began. */
   let total = 0;
@@ -221,7 +218,7 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
         await task();
       } catch (error) {
         failure ??= error as Error;
-        wake?.();
+        events.fail(failure);
       }
     });
   };
@@ -296,19 +293,10 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
       live = undefined;
       detector?.close();
       stop.abort();
-      wake?.();
+      events.end();
       deps.onEnd?.();
     },
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        while (events.length) yield events.shift()!;
-        if (failure) throw failure;
-        if (ended && stop.signal.aborted) return;
-        if (deps.signal?.aborted) throw deps.signal.reason instanceof Error ? deps.signal.reason : new AppError('aborted', 'The listening session was cancelled.');
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    },
+    [Symbol.asyncIterator]: () => events[Symbol.asyncIterator](),
   };
 
   /** Audio at `rate`, on the session's timeline. */
@@ -350,6 +338,13 @@ export const createListenSession = (deps: ListenSessionDeps): ListenSession => {
     });
   };
 
-  deps.signal?.addEventListener('abort', () => void session.close(), { once: true });
+  deps.signal?.addEventListener(
+    'abort',
+    () => {
+      events.fail(deps.signal!.reason instanceof Error ? deps.signal!.reason : new AppError('aborted', 'The listening session was cancelled.'));
+      void session.close();
+    },
+    { once: true },
+  );
   return session;
 };

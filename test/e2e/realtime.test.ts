@@ -317,8 +317,6 @@ describe.skipIf(skip)(`the realtime door on a real murmur serve${skip ? ` (skipp
     s.send({ type: 'response.create' });
     await s.next((e) => e.type === 'response.output_audio.delta');
     s.rt.socket.terminate();
-    const ps = async () => (await (await fetch(`${daemon.url.replace('https', 'http')}/murmur/v1/ps`).catch(() => undefined))?.json()) as unknown;
-    void ps;
     // The chat model's requests in flight drop to 0 once the session is gone.
     const { request } = await import('node:https');
     const inFlight = () =>

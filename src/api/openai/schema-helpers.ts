@@ -28,7 +28,7 @@ export const parseBody = <T>(schema: z.ZodType<T>, body: unknown): T => {
     const key = paramName([...issue.path, issue.keys[0]!]);
     throw new AppError('invalid_request', `Unknown parameter: '${key}'.`, { param: key });
   }
-  if (issue.code === 'invalid_union') return unionError(issue, body);
+  if (issue.code === 'invalid_union') return unionError(issue);
   const param = paramName(issue.path);
   const missing = issue.code === 'invalid_type' && (body as Record<string, unknown>)[String(issue.path[0])] === undefined && issue.path.length === 1;
   const message = missing ? `Missing required parameter: '${param}'.` : `Invalid value for '${param || 'body'}': ${issue.message}.`;
@@ -40,7 +40,7 @@ export const parseBody = <T>(schema: z.ZodType<T>, body: unknown): T => {
  * the value's type says what is wrong in it (prompt: ["a", "b"] → "murmur
  * completes one prompt per request"); else the forms it may take.
  */
-const unionError = (issue: z.core.$ZodIssueInvalidUnion, body: unknown): never => {
+const unionError = (issue: z.core.$ZodIssueInvalidUnion): never => {
   const param = paramName(issue.path);
   const branches = issue.errors ?? [];
   const telling = branches.find((b) => b.length && b.every((i) => i.code !== 'invalid_type' && i.code !== 'invalid_union'))?.[0];
@@ -49,6 +49,5 @@ const unionError = (issue: z.core.$ZodIssueInvalidUnion, body: unknown): never =
     throw new AppError('invalid_request', `Invalid value for '${at}': ${telling.message}.`, { param: at });
   }
   const expected = [...new Set(branches.map((b) => (b[0]?.path.length ? `an array of ${(b[0] as { expected?: string }).expected ?? 'values'}s` : ((b[0] as { expected?: string } | undefined)?.expected ?? 'value'))))];
-  void body;
   throw new AppError('invalid_request', `Invalid value for '${param || 'body'}': expected ${expected.join(' or ')}.`, { param: param || undefined });
 };

@@ -83,7 +83,14 @@ const mergeAll = (parts: readonly Schema[], path: string): Schema => {
         if (!both.length) throw schemaError(`The schema's allOf at ${path} asks for types ${JSON.stringify(a)} and ${JSON.stringify(b)} at once: no value has both.`);
         out[key] = both.length === 1 ? both[0] : [...new Set(both)];
       } else if (key === 'additionalProperties' && (existing === false || value === false)) out[key] = false;
-      else if (JSON.stringify(existing) !== JSON.stringify(value)) out[key] = { allOf: [{ [key]: existing }, { [key]: value }] }[key] === undefined ? value : value;
+      else if (key === 'enum' && Array.isArray(existing) && Array.isArray(value)) {
+        const both = existing.filter((v) => value.some((w) => JSON.stringify(w) === JSON.stringify(v)));
+        if (!both.length) throw schemaError(`The schema's allOf at ${path} allows no value of both its enums.`);
+        out[key] = both;
+      } else if (JSON.stringify(existing) !== JSON.stringify(value)) {
+        // Two different demands of one keyword (two patterns, two consts) are not one schema the grammar can hold.
+        throw schemaError(`The schema's allOf at ${path} gives '${key}' twice, differently; murmur cannot merge them.`);
+      }
     }
   }
   return out;

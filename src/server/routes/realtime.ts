@@ -251,7 +251,6 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
   let active: ResponseState | undefined;
   /** User items that came from audio turns (their content is input_audio). */
   const audioItems = new Set<string>();
-  const itemViews = new Map<string, ItemView>();
 
   const viewOfMessage = (id: string, message: ChatMessage): ItemView => {
     if (message.role === 'tool') return { kind: 'function_call_output', id, callId: message.toolCallId ?? '', output: message.content };
@@ -324,7 +323,6 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
       case 'committed':
         turnMs.set(itemId!, event.audioEndMs - event.audioStartMs);
         audioItems.add(itemId!);
-        committedAt.set(itemId!, performance.now());
         send({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: conversation ? previousOf(itemId!) : null });
         break;
       case 'transcript_delta':
@@ -348,7 +346,6 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
         break;
     }
   };
-  const committedAt = new Map<string, number>();
   /** Each committed turn's length in ms, for its transcription's usage. */
   const turnMs = new Map<string, number>();
   /** Turns whose transcript came as deltas while they were spoken. */
@@ -359,13 +356,11 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
       case 'item_added': {
         if (event.response !== undefined) return; // a reply's items were announced as the response ran
         const view = viewOfMessage(event.item.id, event.item.message);
-        itemViews.set(event.item.id, view);
         send({ type: 'conversation.item.added', previous_item_id: event.previousItemId, item: itemOf(view, dialect) });
         send({ type: 'conversation.item.done', previous_item_id: event.previousItemId, item: itemOf(view, dialect) });
         return;
       }
       case 'item_deleted':
-        itemViews.delete(event.itemId);
         send({ type: 'conversation.item.deleted', item_id: event.itemId });
         return;
       case 'truncated':

@@ -41,6 +41,9 @@ describe('toGrammarSchema', () => {
       required: ['a', 'b'],
     });
     expect(() => toGrammarSchema({ allOf: [{ type: 'string' }, { type: 'integer' }] })).toThrow(/no value has both/);
+    expect(toGrammarSchema({ allOf: [{ enum: ['a', 'b', 'c'] }, { enum: ['b', 'c', 'd'] }] }).grammar).toEqual({ enum: ['b', 'c'] });
+    expect(() => toGrammarSchema({ allOf: [{ enum: ['a'] }, { enum: ['b'] }] })).toThrow(/no value of both its enums/);
+    expect(() => toGrammarSchema({ allOf: [{ const: 1 }, { const: 2 }] })).toThrow(/gives 'const' twice/);
     expect(toGrammarSchema({ definitions: { N: { type: 'integer', minimum: 1, maximum: 2 } }, type: 'object', properties: { n: { $ref: '#/definitions/N' } } }).grammar).toEqual({ type: 'object', properties: { n: { enum: [1, 2] } } });
     expect(() => toGrammarSchema({ properties: { n: { $ref: '#/$defs/Gone' } } })).toThrow(/'#\/\$defs\/Gone' at the root\.properties\.n points to nothing/);
     const recursive = toGrammarSchema({ $defs: { Node: { type: 'object', properties: { next: { anyOf: [{ $ref: '#/$defs/Node' }, { type: 'null' }] } } } }, $ref: '#/$defs/Node' }).grammar;
