@@ -266,6 +266,59 @@ const tokensOf = (value: number | 'inf' | undefined, previous: number | undefine
 /** Drops the keys whose value is undefined. */
 const defined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
+/** A session.update's fields, as either dialect writes them, in one shape. */
+interface SessionFields {
+  readonly model?: string;
+  readonly instructions?: string;
+  readonly modalities?: readonly ('audio' | 'text')[];
+  readonly tools?: z.infer<typeof tool>[];
+  readonly toolChoice?: z.infer<typeof toolChoice>;
+  readonly maxTokens?: number | 'inf';
+  readonly temperature?: number;
+  readonly inputFormat?: RealtimeAudioFormat;
+  readonly outputFormat?: RealtimeAudioFormat;
+  readonly transcription?: z.infer<typeof transcription> | null;
+  readonly turnDetection?: z.infer<typeof turnDetection>;
+  readonly voice?: z.infer<typeof voice>;
+  readonly speed?: number;
+  readonly ttsModel?: string;
+}
+
+/** The fields of one dialect's session object; AppError naming the first bad one. */
+const sessionFieldsOf = (config: RealtimeConfig, session: Record<string, unknown>, dialect: Dialect, clientEventId?: string): SessionFields => {
+  const parsed = (dialect === 'beta' ? sessionBeta : sessionGa).safeParse(session);
+  if (!parsed.success) {
+    const { path, message } = issueOf(parsed.error, 'session');
+    throw invalid(`Invalid '${path}' in session.update: ${message}.`, path, clientEventId);
+  }
+  if (dialect === 'beta') {
+    const s = parsed.data as z.infer<typeof sessionBeta>;
+    return { model: s.model, instructions: s.instructions, modalities: s.modalities, tools: s.tools, toolChoice: s.tool_choice, maxTokens: s.max_response_output_tokens, temperature: s.temperature, inputFormat: formatOfBeta(s.input_audio_format), outputFormat: formatOfBeta(s.output_audio_format), transcription: s.input_audio_transcription, turnDetection: s.turn_detection, voice: s.voice, speed: s.speed };
+  }
+  const s = parsed.data as z.infer<typeof sessionGa>;
+  if (s.type && s.type !== config.type) {
+    throw invalid(`This is a ${config.type} session; session.type cannot become '${s.type}'.`, 'session.type', clientEventId, s.type === 'transcription' ? 'Open a transcription session with ?intent=transcription.' : 'Open a realtime session with ?model=CHAT_MODEL.');
+  }
+  const input = s.audio?.input;
+  const output = s.audio?.output;
+  return {
+    model: s.model,
+    instructions: s.instructions,
+    modalities: s.output_modalities,
+    tools: s.tools,
+    toolChoice: s.tool_choice,
+    maxTokens: s.max_output_tokens,
+    temperature: s.temperature,
+    inputFormat: formatOfGa(input?.format, 'session.audio.input.format'),
+    outputFormat: formatOfGa(output?.format, 'session.audio.output.format'),
+    transcription: input?.transcription,
+    turnDetection: input?.turn_detection,
+    voice: output?.voice,
+    speed: output?.speed,
+    ttsModel: output?.model,
+  };
+};
+
 /**
  * Applies a `session.update`'s session (GA or beta fields, as the dialect
  * reads them) to `config`; AppError('invalid_request') for a bad field, and
@@ -273,60 +326,25 @@ const defined = <T extends object>(value: T): T => Object.fromEntries(Object.ent
  */
 export const applySessionUpdate = (config: RealtimeConfig, session: Record<string, unknown>, dialect: Dialect, clientEventId?: string): RealtimeConfig => {
   try {
-    if (dialect === 'beta') {
-      const parsed = sessionBeta.safeParse(session);
-      if (!parsed.success) {
-        const { path, message } = issueOf(parsed.error, 'session');
-        throw invalid(`Invalid '${path}' in session.update: ${message}.`, path, clientEventId);
-      }
-      const s = parsed.data;
-      return defined({
-        ...config,
-        model: s.model ?? config.model,
-        instructions: s.instructions ?? config.instructions,
-        outputModalities: s.modalities ? (s.modalities.includes('audio') ? ['audio'] : ['text']) : config.outputModalities,
-        tools: toolsOf(s.tools) ?? config.tools,
-        toolChoice: toolChoiceOf(s.tool_choice) ?? config.toolChoice,
-        maxOutputTokens: tokensOf(s.max_response_output_tokens, config.maxOutputTokens),
-        temperature: s.temperature ?? config.temperature,
-        inputFormat: formatOfBeta(s.input_audio_format) ?? config.inputFormat,
-        outputFormat: formatOfBeta(s.output_audio_format) ?? config.outputFormat,
-        transcription: s.input_audio_transcription === undefined ? config.transcription : s.input_audio_transcription && defined({ model: s.input_audio_transcription.model, language: s.input_audio_transcription.language, prompt: s.input_audio_transcription.prompt }),
-        turnDetection: turnOf(s.turn_detection, config.turnDetection) === undefined ? config.turnDetection : turnOf(s.turn_detection, config.turnDetection)!,
-        voice: voiceOf(s.voice) ?? config.voice,
-        speed: s.speed ?? config.speed,
-        vadModel: s.turn_detection?.model ?? config.vadModel,
-      });
-    }
-    const parsed = sessionGa.safeParse(session);
-    if (!parsed.success) {
-      const { path, message } = issueOf(parsed.error, 'session');
-      throw invalid(`Invalid '${path}' in session.update: ${message}.`, path, clientEventId);
-    }
-    const s = parsed.data;
-    if (s.type && s.type !== config.type) {
-      throw invalid(`This is a ${config.type} session; session.type cannot become '${s.type}'.`, 'session.type', clientEventId, s.type === 'transcription' ? 'Open a transcription session with ?intent=transcription.' : 'Open a realtime session with ?model=CHAT_MODEL.');
-    }
-    const input = s.audio?.input;
-    const output = s.audio?.output;
-    const turn = turnOf(input?.turn_detection, config.turnDetection);
+    const f = sessionFieldsOf(config, session, dialect, clientEventId);
+    const turn = turnOf(f.turnDetection, config.turnDetection);
     return defined({
       ...config,
-      model: s.model ?? config.model,
-      instructions: s.instructions ?? config.instructions,
-      outputModalities: s.output_modalities ? (s.output_modalities.includes('audio') ? ['audio'] : ['text']) : config.outputModalities,
-      tools: toolsOf(s.tools) ?? config.tools,
-      toolChoice: toolChoiceOf(s.tool_choice) ?? config.toolChoice,
-      maxOutputTokens: tokensOf(s.max_output_tokens, config.maxOutputTokens),
-      temperature: s.temperature ?? config.temperature,
-      inputFormat: formatOfGa(input?.format, 'session.audio.input.format') ?? config.inputFormat,
-      outputFormat: formatOfGa(output?.format, 'session.audio.output.format') ?? config.outputFormat,
-      transcription: input?.transcription === undefined ? config.transcription : input.transcription && defined({ model: input.transcription.model, language: input.transcription.language, prompt: input.transcription.prompt }),
+      model: f.model ?? config.model,
+      instructions: f.instructions ?? config.instructions,
+      outputModalities: f.modalities ? (f.modalities.includes('audio') ? ['audio'] : ['text']) : config.outputModalities,
+      tools: toolsOf(f.tools) ?? config.tools,
+      toolChoice: toolChoiceOf(f.toolChoice) ?? config.toolChoice,
+      maxOutputTokens: tokensOf(f.maxTokens, config.maxOutputTokens),
+      temperature: f.temperature ?? config.temperature,
+      inputFormat: f.inputFormat ?? config.inputFormat,
+      outputFormat: f.outputFormat ?? config.outputFormat,
+      transcription: f.transcription === undefined ? config.transcription : f.transcription && defined({ model: f.transcription.model, language: f.transcription.language, prompt: f.transcription.prompt }),
       turnDetection: turn === undefined ? config.turnDetection : turn,
-      voice: voiceOf(output?.voice) ?? config.voice,
-      speed: output?.speed ?? config.speed,
-      ttsModel: output?.model ?? config.ttsModel,
-      vadModel: input?.turn_detection?.model ?? config.vadModel,
+      voice: voiceOf(f.voice) ?? config.voice,
+      speed: f.speed ?? config.speed,
+      ttsModel: f.ttsModel ?? config.ttsModel,
+      vadModel: f.turnDetection?.model ?? config.vadModel,
     });
   } catch (error) {
     if (error instanceof AppError && clientEventId && !clientEventIdOf(error)) throw invalid(error.message, error.param, clientEventId, error.hint);
