@@ -6,6 +6,7 @@ import { commandConfig, withExamples } from './shared.js';
 interface ServeFlags {
   host: string;
   port?: string;
+  ollamaPort?: string;
   apiKey?: string;
   cors?: string;
   keepAlive?: string;
@@ -22,6 +23,7 @@ interface ServeFlags {
 const examples = [
   'murmur serve',
   'murmur serve --port 0                      # any free port; the line on stderr says which',
+  'murmur serve --ollama-port 11434           # also on Ollama\'s port, for clients that hard-code it',
   'murmur serve --host 0.0.0.0 --api-key s3cret --cors https://app.example',
   'murmur serve --keep-alive -1 --parallel 8   # keep models forever, 8 requests per model',
   'murmur serve --gpu off                     # run on the CPU even where a GPU is present',
@@ -56,6 +58,7 @@ export const serveCommand = (ctx: CommandContext) =>
       .description(describeVerb('serve'))
       .option('--host <address>', 'address to bind', '127.0.0.1')
       .option('-p, --port <port>', "port to listen on, 0 for any free one (default: MURMUR_HOST's port or 11470)")
+      .option('--ollama-port <port>', "also listen on this port, at the same address with every route, for clients that hard-code Ollama's 11434; 0 for any free one (default: MURMUR_OLLAMA_PORT, off)")
       .option('--api-key <key>', 'require this bearer key on every route but /health (default: MURMUR_API_KEY)')
       .option('--cors <origins>', "comma-separated origins allowed by CORS, '*' for any (default: MURMUR_CORS)")
       .option('--keep-alive <duration>', 'how long an idle model stays loaded: 30s, 5m, 1h, -1 forever, 0 not at all')
@@ -69,7 +72,7 @@ export const serveCommand = (ctx: CommandContext) =>
       .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted', '10s'),
     examples,
   ).action(async (flags: ServeFlags, command: Command) => {
-    const [{ parseCount, parseDuration, parseGpu, parseIsolation, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
+    const [{ parseCount, parseDuration, parseGpu, parseIsolation, parsePort, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
       import('../src/config.js'),
       import('../src/errors.js'),
       import('./runtime.js'),
@@ -92,6 +95,10 @@ export const serveCommand = (ctx: CommandContext) =>
     const final = ctx.config({ home: base.home, ...overrides });
     const port = flags.port === undefined ? Number(new URL(final.host).port || DEFAULT_PORT) : Number(flags.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, not '${flags.port}'.`);
+    const ollamaPort = flags.ollamaPort !== undefined ? parsePort(flags.ollamaPort, '--ollama-port') : final.ollamaPort;
+    if (ollamaPort !== undefined && ollamaPort !== 0 && ollamaPort === port) {
+      throw new UsageError(`--ollama-port must differ from --port: both are ${port}.`, { hint: 'The Ollama port is a second listener; give it another port, or leave it out.' });
+    }
     const graceMs = parseDuration(flags.grace ?? '10s', '--grace');
     const tls = await readTls(flags.tlsCert ?? final.tlsCert, flags.tlsKey ?? final.tlsKey);
 
@@ -110,6 +117,7 @@ export const serveCommand = (ctx: CommandContext) =>
       server = await startServer(runtime, {
         hostname: flags.host,
         port,
+        ...(ollamaPort !== undefined ? { extraPorts: [ollamaPort] } : {}),
         graceMs: graceMs < 0 ? 2 ** 31 - 1 : graceMs,
         apiKey: final.apiKey,
         cors: final.cors,
@@ -120,7 +128,16 @@ export const serveCommand = (ctx: CommandContext) =>
     } catch (error) {
       await runtime[Symbol.asyncDispose]();
       const code = (error as NodeJS.ErrnoException).code;
+      // Node's listen errors name the port that failed: the main one or the Ollama one.
+      const failed = (error as { port?: number }).port;
+      const onOllama = ollamaPort !== undefined && failed === ollamaPort && failed !== port;
+      if (code === 'EADDRINUSE' && onOllama) {
+        throw new AppError('internal', `Port ${failed} on ${flags.host} (--ollama-port) is already in use.`, { hint: 'Is Ollama itself running? Stop it, or pick another --ollama-port (0 for any free one).' });
+      }
       if (code === 'EADDRINUSE') throw new AppError('internal', `Port ${port} on ${flags.host} is already in use.`, { hint: 'Is another `murmur serve` running? Pick another --port (0 for any free one).' });
+      if (code === 'EACCES') {
+        throw new AppError('internal', `Cannot listen on port ${failed ?? port} of ${flags.host}: permission denied.`, { hint: `Ports below 1024 need privileges; pick a higher ${onOllama ? '--ollama-port' : '--port'}.` });
+      }
       if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`Cannot bind to '${flags.host}': no such local address.`);
       // OpenSSL refused the pair: a key that is not the certificate's, or PEM that does not parse.
       if (tls && (code?.startsWith('ERR_OSSL') || /key|certificate|PEM|asn1/i.test((error as Error).message))) {
@@ -129,6 +146,8 @@ export const serveCommand = (ctx: CommandContext) =>
       throw error;
     }
     ctx.stderr.write(`murmur: listening on ${server.url}\n`);
+    // Its own line, after the one above (which scripts and tests parse): every route answers here too.
+    for (const url of server.extraUrls) ctx.stderr.write(`murmur: also listening on ${url} (--ollama-port)\n`);
     const bound = new URL(server.url).hostname.replace(/^\[|\]$/g, '');
     if (!final.apiKey && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(bound)) {
       ctx.stderr.write(`murmur: warning: serving on ${bound} with no API key; anyone who can reach this address can use and change the daemon. Set --api-key (or MURMUR_API_KEY).\n`);

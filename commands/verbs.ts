@@ -51,6 +51,14 @@ export const verbs: readonly Verb[] = [
     load: async () => (await import('./rm.js')).rmCommand,
   },
   {
+    name: 'cp',
+    alias: 'copy',
+    description: 'copy an installed model under a new name, sharing its files',
+    args: ['<source>', '<target>'],
+    takesOptions: true,
+    load: async () => (await import('./cp.js')).cpCommand,
+  },
+  {
     name: 'chat',
     description: 'chat with a language model: a terminal UI, or one answer when piped or given a prompt',
     args: ['[model]', '[prompt...]'],

@@ -59,6 +59,8 @@ export interface Config {
   readonly tlsCert?: string;
   /** The certificate's PEM private key file. */
   readonly tlsKey?: string;
+  /** A second port `serve` also listens on, at the same address (such as Ollama's 11434, which some clients hard-code); 0 picks a free one. */
+  readonly ollamaPort?: number;
   /** How long an engine process may go without answering (or stay stuck on a request at no CPU) before it is restarted, in ms. */
   readonly engineTimeoutMs: number;
   /** The voice used when none is asked for, or an OpenAI voice name (alloy, nova…) is; the model's default when unset or not one of its voices. */
@@ -156,6 +158,13 @@ const parseResponsesTtl = (raw: string, name: string): number => {
   return ms;
 };
 
+/** The default port of Ollama, which some clients hard-code. */
+export const OLLAMA_PORT = 11434;
+
+/** Parses a port to listen on: a whole number from 0 (any free one) to 65535. */
+export const parsePort = (raw: string, name: string): number =>
+  parseNumber(raw, name, (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number from 0 to 65535');
+
 const define = <K extends keyof Config>(variable: Variable<K>): Variable => variable as unknown as Variable;
 
 /** Every MURMUR_* variable, declared once. This list also feeds `--help` and man/murmur.1. */
@@ -184,6 +193,7 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_MAX_SPEECH_SESSIONS', key: 'maxSpeechSessions', shown: '64', description: 'speech sessions the daemon keeps open at once before answering 503', parse: positiveInt }),
   define({ name: 'MURMUR_TLS_CERT', key: 'tlsCert', shown: 'unset', description: 'a PEM certificate file; with MURMUR_TLS_KEY the daemon serves HTTPS and WSS (which the official realtime clients need) on its port', parse: (raw) => resolve(raw) }),
   define({ name: 'MURMUR_TLS_KEY', key: 'tlsKey', shown: 'unset', description: "the certificate's PEM private key file", parse: (raw) => resolve(raw) }),
+  define({ name: 'MURMUR_OLLAMA_PORT', key: 'ollamaPort', shown: 'unset', description: `a second port serve also listens on, at the same address and with every route, for clients that hard-code Ollama's (${OLLAMA_PORT}); 0 picks a free one`, parse: parsePort }),
   define({ name: 'MURMUR_ISOLATION', key: 'isolation', shown: 'process for serve, none otherwise', description: 'process runs each loaded model in an engine process of its own, so a crash fails only its requests; none runs engines in murmur\'s process', parse: parseIsolation }),
   define({ name: 'MURMUR_ENGINE_TIMEOUT', key: 'engineTimeoutMs', shown: '30s', description: 'how long an engine process may stop answering, or sit idle on a request, before it is restarted', parse: parseEngineTimeout }),
   define({ name: 'MURMUR_RESPONSES_MAX', key: 'responsesMax', shown: '10000', description: 'stored /v1/responses responses kept (in MURMUR_HOME/responses.db) before the oldest are deleted', parse: positiveInt }),

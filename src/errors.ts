@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'usage'
   | 'model_not_found'
   | 'model_not_downloaded'
+  /** A model of that name is installed already (a copy's destination). */
+  | 'model_exists'
   | 'model_kind_mismatch'
   | 'download_failed'
   | 'checksum_mismatch'

@@ -28,6 +28,7 @@ export const readGeneration = async (kind: GenerationKind, res: Response, reques
   if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
     const body = (await res.json()) as object;
     const result = kind === 'chat' ? fromChatCompletion(body, request.model) : fromTextCompletion(body, request.model);
+    if (result.reasoning) request.onThought?.(result.reasoning);
     if (result.text) request.onToken?.(result.text, result.logprobs);
     return { ...result, timings: timings(started, undefined, result.usage.completionTokens) };
   }
@@ -39,6 +40,10 @@ export const readGeneration = async (kind: GenerationKind, res: Response, reques
     const chunk = JSON.parse(data) as object;
     if (isOpenAIErrorBody(chunk)) throw fromErrorBody(500, chunk);
     const piece = reader.push(chunk);
+    if (reader.lastThought) {
+      firstAt ??= performance.now();
+      request.onThought?.(reader.lastThought);
+    }
     if (piece) {
       firstAt ??= performance.now();
       request.onToken?.(piece, reader.lastLogprobs);

@@ -70,6 +70,8 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
     return readGeneration(kind, res, request, started);
   };
 
+  const runtimeChat = (request: ChatRequest) => generate('chat', '/v1/chat/completions', toChatCompletionRequest(request), request);
+
   return {
     config,
     speak: (request) => remoteSpeak(send, request),
@@ -124,8 +126,17 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
         return fromModelEntry(await getJson('GET', `/v1/models/${encodeURIComponent(name)}`));
       }
     },
-    chat: (request) => generate('chat', '/v1/chat/completions', toChatCompletionRequest(request), request),
+    chat: (request) => runtimeChat(request),
     complete: (request) => generate('completion', '/v1/completions', toCompletionRequest(request), request),
+    async countTokens(request) {
+      try {
+        return (await getJson<{ prompt_tokens: number }>('POST', '/murmur/v1/count_tokens', toChatCompletionRequest(request), request.signal)).prompt_tokens;
+      } catch (error) {
+        if (!missingRoute(error)) throw error;
+      }
+      // A plain OpenAI server: a one-token reply says how long the prompt was.
+      return (await runtimeChat({ ...request, maxTokens: 1, temperature: 0, onToken: undefined, onThought: undefined })).usage.promptTokens;
+    },
     async embed(request) {
       return fromEmbeddingsList(await getJson('POST', '/v1/embeddings', toEmbeddingsRequest(request), request.signal), request.model);
     },
@@ -153,6 +164,9 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
     },
     async remove(name) {
       await send('DELETE', `/murmur/v1/models/${encodeURIComponent(name)}`);
+    },
+    async copy(source, destination) {
+      return (await getJson<{ model: ModelInfo }>('POST', '/murmur/v1/copy', { source, destination })).model;
     },
     async [Symbol.asyncDispose]() {
       /* Nothing is held: each call is its own HTTP request. */

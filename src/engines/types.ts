@@ -62,6 +62,8 @@ export interface LlmHandle extends EngineHandle {
   readonly contextSize: number;
   chat(request: EngineChatRequest): Promise<EngineGeneration>;
   complete(request: EngineCompletionRequest): Promise<EngineGeneration>;
+  /** The tokens a chat request's prompt takes, rendered as a generation would. */
+  countTokens(request: EngineChatRequest): Promise<number>;
   /** Embeds texts, or token ids (checked against the vocabulary). */
   embed(input: readonly EmbedInput[], signal?: AbortSignal): Promise<Omit<EmbedResult, 'model'>>;
 }

@@ -22,7 +22,7 @@ import type { SpeakResult, VoiceList } from '../types/speech.js';
 
 /** What LocalRuntime needs from outside; tests pass a small fake store and fake engines. */
 export interface LocalRuntimeDeps {
-  readonly store: Pick<Store, 'list' | 'get' | 'require' | 'pull' | 'remove'>;
+  readonly store: Pick<Store, 'list' | 'get' | 'require' | 'pull' | 'remove' | 'copy'>;
   /** The catalog the store was built with (defaults and aliases); read once from config.catalog when absent. */
   readonly catalog?: Catalog;
   /** Engines by name; 'llama-cpp' and 'sherpa-onnx' default to the native engines, loaded on first use. */
@@ -273,6 +273,10 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
         async (handle, found, waited) => finish(found.name, await handle.complete(request), waited),
         request.signal,
       ),
+    countTokens: ({ model, ...request }) => {
+      checkSchemaBounds(request);
+      return use<LlmHandle, number>(model, ['llm'], 'count tokens', (handle) => handle.countTokens(request), request.signal);
+    },
     embed: (request) =>
       use<LlmHandle, EmbedResult>(
         request.model,
@@ -302,6 +306,8 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       await store.remove(name);
       models.forgive(canonicalName);
     },
+    // The copy is a model of its own name: nothing loaded changes.
+    copy: async (source, destination) => store.copy(source, destination),
     [Symbol.asyncDispose]: async () => {
       const done = models[Symbol.asyncDispose]();
       if (!processes) return done;

@@ -23,6 +23,8 @@ export interface Runtime extends AsyncDisposable, SpeechRuntime {
   getModel(name: string): Promise<ModelInfo>;
   chat(request: ChatRequest): Promise<GenerationResult>;
   complete(request: CompletionRequest): Promise<GenerationResult>;
+  /** The tokens a chat request's prompt takes (its messages and tools, rendered by the model's template), without generating. */
+  countTokens(request: ChatRequest): Promise<number>;
   embed(request: EmbedRequest): Promise<EmbedResult>;
   load(name: string, options?: LoadOptions): Promise<LoadedModel>;
   /** Unloads the named models (all when `names` is 'all'); returns the names unloaded. */
@@ -37,6 +39,8 @@ export interface Runtime extends AsyncDisposable, SpeechRuntime {
   pull(ref: string, options?: PullOptions): Promise<ModelInfo>;
   /** Removes an installed model, unloading it first when loaded. */
   remove(name: string): Promise<void>;
+  /** Installs `source` again under the name `destination`, sharing its files; returns the copy. */
+  copy(source: string, destination: string): Promise<ModelInfo>;
 }
 
 /** The speech half of the Runtime; LocalRuntime and RemoteRuntime implement it alongside the text half. */

@@ -13,6 +13,8 @@ export interface ChoicePiece {
   readonly index: number;
   readonly text: string;
   readonly logprobs?: readonly TokenLogprob[];
+  /** A piece of a thinking model's thought rather than of the text. */
+  readonly thought?: true;
 }
 
 /** The number of choices asked for, checked against the sequences each model has (config.parallel). */

@@ -37,6 +37,12 @@ export interface ListenOptions extends Omit<AppOptions, 'shutdown' | 'draining'>
    * as the official OpenAI clients' realtime sockets open only wss:// URLs.
    */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /**
+   * More ports that serve the same app (every route, WebSockets included) at
+   * the same address, with the same TLS, limits and shutdown: such as
+   * Ollama's 11434 for clients that hard-code it. 0 picks a free one.
+   */
+  readonly extraPorts?: readonly number[];
 }
 
 /** The defaults of the ListenOptions limits. */
@@ -51,6 +57,8 @@ export interface RunningServer {
   /** `http://host:port` as bound. */
   readonly url: string;
   readonly port: number;
+  /** `http://host:port` of each of extraPorts as bound, in their order. */
+  readonly extraUrls: readonly string[];
   /** Stops accepting, lets in-flight requests finish within the grace period, then aborts them. */
   close(): Promise<void>;
 }
@@ -76,44 +84,61 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
     // Node checks the two timeouts above every connectionsCheckingInterval (default 30 s, which would let a 10 s limit run to 40 s).
     connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(Math.min(headersTimeout || Infinity, requestTimeout || Infinity) / 4))),
   };
-  const started = new Promise<RunningServer>((resolve, reject) => {
-    const tls = options.tls;
-    const server = serve(
-      tls
-        ? { fetch: app.fetch, hostname, port: options.port, createServer: createHttpsServer, serverOptions: { ...serverOptions, cert: tls.cert, key: tls.key } }
-        : { fetch: app.fetch, hostname, port: options.port, serverOptions },
-      (info: AddressInfo) => {
-        const host = info.family === 'IPv6' || hostname.includes(':') ? `[${info.address}]` : info.address;
-        let closing: Promise<void> | undefined;
-        resolve({
-          url: `${tls ? 'https' : 'http'}://${host}:${info.port}`,
-          port: info.port,
-          close: () =>
-            (closing ??= (async () => {
-              const http = server as Server;
-              // Draining: the listener stays open and new requests get 503 'stopping' (not "connection refused") while those in flight finish, up to the grace period.
-              draining.abort();
-              const deadline = performance.now() + (options.graceMs ?? 10_000);
-              while (metrics.active.count > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-              // What is still running is cut: a stream gets a last error event saying why (streamResponse), given a moment to go out.
-              shutdown.abort(new AppError('stopping', 'The daemon shut down before this reply was finished.', { hint: 'Send the request again once it is back.' }));
-              const cut = performance.now() + 1000;
-              while (metrics.active.count > 0 && performance.now() < cut) await new Promise((r) => setTimeout(r, 10));
-              await new Promise<void>((done) => {
-                http.close(() => done());
-                http.closeAllConnections?.();
-              });
-            })()),
-        });
-      },
-    ) as Server;
-    // No socket inactivity timeout (server.timeout stays 0): a streamed reply may be silent for long, e.g. while its model loads.
-    server.keepAliveTimeout = serverOptions.keepAliveTimeout;
-    // Over TLS a request's socket is the TLS one, which 'secureConnection' hands out.
-    capConnections(server, options.maxConnections ?? LISTEN_DEFAULTS.maxConnections, tls ? 'secureConnection' : 'connection');
-    app.injectWebSocket(server);
-    server.once('error', reject);
-  });
+  const tls = options.tls;
+  // One cap for every listener: it bounds the daemon's descriptors, not each port's.
+  const cap = connectionCap(options.maxConnections ?? LISTEN_DEFAULTS.maxConnections);
+  const listen = (port: number) =>
+    new Promise<{ server: Server; url: string; port: number }>((resolve, reject) => {
+      const server = serve(
+        tls
+          ? { fetch: app.fetch, hostname, port, createServer: createHttpsServer, serverOptions: { ...serverOptions, cert: tls.cert, key: tls.key } }
+          : { fetch: app.fetch, hostname, port, serverOptions },
+        (info: AddressInfo) => {
+          const host = info.family === 'IPv6' || hostname.includes(':') ? `[${info.address}]` : info.address;
+          resolve({ server, url: `${tls ? 'https' : 'http'}://${host}:${info.port}`, port: info.port });
+        },
+      ) as Server;
+      // No socket inactivity timeout (server.timeout stays 0): a streamed reply may be silent for long, e.g. while its model loads.
+      server.keepAliveTimeout = serverOptions.keepAliveTimeout;
+      // Over TLS a request's socket is the TLS one, which 'secureConnection' hands out.
+      cap(server, tls ? 'secureConnection' : 'connection');
+      app.injectWebSocket(server);
+      server.once('error', reject);
+    });
+  const stop = (http: Server) =>
+    new Promise<void>((done) => {
+      http.close(() => done());
+      http.closeAllConnections?.();
+    });
+  const started = (async (): Promise<RunningServer> => {
+    const bound: Awaited<ReturnType<typeof listen>>[] = [];
+    try {
+      for (const port of [options.port, ...(options.extraPorts ?? [])]) bound.push(await listen(port));
+    } catch (error) {
+      // One listener that cannot start stops those already started: the daemon serves on all its ports or on none.
+      await Promise.all(bound.map(({ server }) => stop(server)));
+      throw error;
+    }
+    const [main, ...extra] = bound as [Awaited<ReturnType<typeof listen>>, ...Awaited<ReturnType<typeof listen>>[]];
+    let closing: Promise<void> | undefined;
+    return {
+      url: main.url,
+      port: main.port,
+      extraUrls: extra.map((e) => e.url),
+      close: () =>
+        (closing ??= (async () => {
+          // Draining: the listeners stay open and new requests get 503 'stopping' (not "connection refused") while those in flight finish, up to the grace period.
+          draining.abort();
+          const deadline = performance.now() + (options.graceMs ?? 10_000);
+          while (metrics.active.count > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          // What is still running is cut: a stream gets a last error event saying why (streamResponse), given a moment to go out.
+          shutdown.abort(new AppError('stopping', 'The daemon shut down before this reply was finished.', { hint: 'Send the request again once it is back.' }));
+          const cut = performance.now() + 1000;
+          while (metrics.active.count > 0 && performance.now() < cut) await new Promise((r) => setTimeout(r, 10));
+          await Promise.all(bound.map(({ server }) => stop(server)));
+        })()),
+    };
+  })();
   // A server that never listened (a port in use, a bad certificate) leaves nothing running: the app's timers and encoder threads stop.
   return started.catch((error: unknown) => {
     shutdown.abort(error);
@@ -122,8 +147,8 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
 };
 
 /**
- * Holds `server` to `max` open connections. Each connection counts its
- * requests in flight, from their headers to the end of their reply (an
+ * Holds the servers it is given to `max` open connections between them.
+ * Each connection counts its requests in flight, from their headers to the end of their reply (an
  * upgraded one stays busy until it closes); with none it is idle: a
  * keep-alive socket between requests, or one that has not sent its headers
  * yet. When a new connection would go over the cap, the one idle the
@@ -132,7 +157,7 @@ export const startServer = (runtime: Runtime, options: ListenOptions): Promise<R
  * never holds more than `max` descriptors for clients. (server.maxConnections
  * would refuse the new connection even when idle ones could make room.)
  */
-const capConnections = (server: Server, max: number, event: 'connection' | 'secureConnection') => {
+const connectionCap = (max: number) => {
   const open = new Map<Socket, { busy: number; idleSince: number }>();
   const idlest = (): Socket | undefined => {
     let found: Socket | undefined;
@@ -145,30 +170,32 @@ const capConnections = (server: Server, max: number, event: 'connection' | 'secu
     }
     return found;
   };
-  server.on(event, (socket: Socket) => {
-    if (open.size >= max) {
-      const victim = idlest();
-      if (!victim) {
-        socket.destroy();
-        return;
+  return (server: Server, event: 'connection' | 'secureConnection') => {
+    server.on(event, (socket: Socket) => {
+      if (open.size >= max) {
+        const victim = idlest();
+        if (!victim) {
+          socket.destroy();
+          return;
+        }
+        open.delete(victim);
+        victim.destroy();
       }
-      open.delete(victim);
-      victim.destroy();
-    }
-    open.set(socket, { busy: 0, idleSince: performance.now() });
-    socket.once('close', () => open.delete(socket));
-  });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const state = open.get(req.socket);
-    if (!state) return;
-    state.busy += 1;
-    res.once('close', () => {
-      state.busy -= 1;
-      state.idleSince = performance.now();
+      open.set(socket, { busy: 0, idleSince: performance.now() });
+      socket.once('close', () => open.delete(socket));
     });
-  });
-  server.on('upgrade', (req: IncomingMessage) => {
-    const state = open.get(req.socket);
-    if (state) state.busy += 1;
-  });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const state = open.get(req.socket);
+      if (!state) return;
+      state.busy += 1;
+      res.once('close', () => {
+        state.busy -= 1;
+        state.idleSince = performance.now();
+      });
+    });
+    server.on('upgrade', (req: IncomingMessage) => {
+      const state = open.get(req.socket);
+      if (state) state.busy += 1;
+    });
+  };
 };

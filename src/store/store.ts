@@ -8,6 +8,7 @@ import { AppError, ModelNotDownloadedError, ModelNotFoundError, UsageError } fro
 import { downloadFile } from './download.js';
 import { archiveTypeOf, extractArchive } from './extract.js';
 import { quantFiles } from './hf-quant.js';
+import { linkTree } from './link-tree.js';
 import { withLock } from './lock.js';
 import { cleanStaleStaging } from './stale-staging.js';
 import { checkTokensFile } from './tokens-check.js';
@@ -28,6 +29,8 @@ export interface StoreDeps {
   readonly retries?: number;
   /** First retry delay in ms (default 500). */
   readonly retryDelayMs?: number;
+  /** Makes a hard link (default fs link); tests make it fail to see copy fall back to copying. */
+  readonly linkFile?: (from: string, to: string) => Promise<void>;
 }
 
 const defaultRecognize: Recognize = async (path, hint) => (await import('./detect-family.js')).recognizeModel(path, hint);
@@ -306,21 +309,48 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     }
   };
 
+  const require = async (name: string): Promise<InstalledModel> => {
+    const model = await get(name);
+    if (model) return model;
+    const entry = catalog.find(name);
+    if (entry) throw new ModelNotDownloadedError(entry.name);
+    // Installed models close to the name first (a typo of one's own import), then the catalog's.
+    const close = closestNames(name, [...(await installed()).keys()], 2);
+    throw new ModelNotFoundError(name, [...new Set([...close, ...catalog.suggest(name)])].slice(0, 3));
+  };
+
+  /** Under both models' locks: hard links of the source's files staged in tmp/, the manifest last, then one rename into models/. */
+  const copyOne = async (model: InstalledModel, destination: string): Promise<InstalledModel> => {
+    if (await readInstalled(paths, destination)) {
+      throw new AppError('model_exists', `'${destination}' is installed already.`, { hint: `Remove it first (\`murmur rm ${destination}\`) or choose another name.`, param: 'destination' });
+    }
+    // The source as it is on disk now (another process may have pulled it again since the index was read).
+    const current = await readInstalled(paths, model.name);
+    if (!current) throw notInstalled(model.name);
+    const staging = await mkdtemp(join(paths.tmp, `${destination}-`)).catch((error) => {
+      throw storeFsError(error, paths.tmp) ?? error;
+    });
+    try {
+      await linkTree(current.dir, staging, new Set([MANIFEST]), deps.linkFile);
+      const { dir: _dir, ...manifest } = current;
+      const copied: Manifest = { ...manifest, name: destination, pulledAt: new Date().toISOString() };
+      await writeFile(join(staging, MANIFEST), `${JSON.stringify(copied, null, 2)}\n`);
+      await install(staging, destination);
+      changed();
+      return { ...copied, dir: join(paths.models, destination) };
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      throw storeFsError(error, paths.home) ?? error;
+    }
+  };
+
   return {
     root: paths.models,
     get,
     async list() {
       return [...(await installed()).values()];
     },
-    async require(name) {
-      const model = await get(name);
-      if (model) return model;
-      const entry = catalog.find(name);
-      if (entry) throw new ModelNotDownloadedError(entry.name);
-      // Installed models close to the name first (a typo of one's own import), then the catalog's.
-      const close = closestNames(name, [...(await installed()).keys()], 2);
-      throw new ModelNotFoundError(name, [...new Set([...close, ...catalog.suggest(name)])].slice(0, 3));
-    },
+    require,
     async pull(ref, options = {}) {
       options.onProgress?.({ status: 'resolving', model: ref });
       let resolved: ModelRef;
@@ -359,6 +389,18 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
           throw storeFsError(error, paths.models) ?? error;
         }
       });
+    },
+    async copy(source, destination) {
+      const model = await require(source);
+      if (!isValidModelName(destination)) {
+        throw new UsageError(`'${destination}' cannot be a model name: use letters, digits, '.', '-' and '_'.`, { hint: 'Name the copy with letters, digits, \'.\', \'-\' and \'_\'.', param: 'destination' });
+      }
+      await ensureStoreDirs(paths);
+      cleaned ??= cleanStaleStaging(paths).catch(() => []);
+      await cleaned;
+      // Both locks, taken in name order so that two copies the other way round cannot wait on each other.
+      const [first, second] = [model.name, destination].sort();
+      return withLock(paths.locks, first!, () => (first === second ? copyOne(model, destination) : withLock(paths.locks, second!, () => copyOne(model, destination))));
     },
   };
 };

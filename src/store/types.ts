@@ -103,4 +103,11 @@ export interface Store {
   pull(ref: string, options?: PullOptions): Promise<InstalledModel>;
   /** Removes an installed model; throws ModelNotDownloadedError when absent. */
   remove(name: string): Promise<void>;
+  /**
+   * Installs `source` again under the name `destination`: the same manifest
+   * (a new pulledAt) over hard links of its files, so either can be removed
+   * without the other. Throws like require for a missing source,
+   * `model_exists` when `destination` is installed, `usage` for a bad name.
+   */
+  copy(source: string, destination: string): Promise<InstalledModel>;
 }

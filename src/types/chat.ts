@@ -49,8 +49,15 @@ export interface SamplingOptions {
   /** 0 picks the likeliest token each time; absent: CORE_SAMPLING_DEFAULTS. */
   readonly temperature?: number;
   readonly topP?: number;
+  /** Draws from the k likeliest tokens only (0: from all of them); absent: 40, node-llama-cpp's default. */
+  readonly topK?: number;
   /** Absent: a fresh random seed per generation. */
   readonly seed?: number;
+  /**
+   * Tokens one request may hold, prompt and reply (Ollama's num_ctx): less
+   * than the model was loaded with narrows it; more cannot widen it.
+   */
+  readonly contextTokens?: number;
   /** Tokens to generate at most; undefined means until the context is full or the model stops. */
   readonly maxTokens?: number;
   readonly stop?: readonly string[];
@@ -76,7 +83,7 @@ export interface TokenChoice {
  * A generated token with the likeliest tokens at its place (most likely
  * first). Probabilities are those of the distribution the token was drawn
  * from: the model's, after logit_bias and penalties, then (at a temperature
- * above 0) top-k 40, top_p and temperature.
+ * above 0) top-k (40 unless the request says), top_p and temperature.
  */
 export interface TokenLogprob extends TokenChoice {
   readonly top: readonly TokenChoice[];
@@ -85,6 +92,8 @@ export interface TokenLogprob extends TokenChoice {
 export interface GenerationCallbacks {
   /** Called with each piece of text as it is generated, and its tokens' log probabilities when they were asked for. */
   readonly onToken?: (text: string, logprobs?: readonly TokenLogprob[]) => void;
+  /** Called with each piece of a thinking model's thought, which is not part of the text. */
+  readonly onThought?: (text: string) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -94,11 +103,22 @@ export interface ChatRequest extends SamplingOptions, GenerationCallbacks {
   readonly responseFormat?: ResponseFormat;
   readonly tools?: readonly ToolDefinition[];
   readonly toolChoice?: 'auto' | 'none' | 'required' | { readonly name: string };
+  /**
+   * Whether a model with a thinking mode (Qwen3, DeepSeek R1…) thinks before
+   * it answers: absent leaves it to the model, false skips the thought (a
+   * budget of 0 thought tokens), true asks for one and is refused by a model
+   * that has no thinking mode.
+   */
+  readonly think?: boolean;
+  /** At most this many tokens of thought before the answer (Anthropic's budget_tokens); absent: no bound but max_tokens. */
+  readonly thoughtTokens?: number;
 }
 
 export interface CompletionRequest extends SamplingOptions, GenerationCallbacks {
   readonly model: string;
   readonly prompt: string;
+  /** Text that comes after the completion: the model fills in the middle, where it has the tokens for it. */
+  readonly suffix?: string;
 }
 
 export interface Usage {
@@ -121,6 +141,8 @@ export interface GenerationResult {
   /** The model that answered (its store name). */
   readonly model: string;
   readonly text: string;
+  /** What a thinking model thought before it answered; absent when it did not think. */
+  readonly reasoning?: string;
   readonly toolCalls?: readonly ToolCall[];
   readonly finishReason: FinishReason;
   /** The stop sequence (one of the request's `stop`) that ended the text, when one did; absent where the runtime cannot tell. */

@@ -134,7 +134,9 @@ describe.skipIf(skip)(`Anthropic Messages API on murmur serve${skip ? ` (skipped
       ['/v1/messages', { model: 'tiny', max_tokens: 4, messages: [{ role: 'robot', content: 'x' }] }, 400, 'invalid_request_error', /messages\[0\]\.role/],
       ['/v1/messages', { model: 'tiny', messages: [{ role: 'user', content: 'x' }] }, 400, 'invalid_request_error', /max_tokens/],
       ['/v1/messages', { model: 'tiny', max_tokens: 4, temperature: 1.5, messages: [{ role: 'user', content: 'x' }] }, 400, 'invalid_request_error', /temperature/],
-      ['/v1/messages', { model: 'tiny', max_tokens: 4, top_k: 5, messages: [{ role: 'user', content: 'x' }] }, 400, 'invalid_request_error', /top_k/],
+      ['/v1/messages', { model: 'tiny', max_tokens: 4, top_k: -1, messages: [{ role: 'user', content: 'x' }] }, 400, 'invalid_request_error', /top_k/],
+      // stories260K has no thinking mode: asking it to think is refused.
+      ['/v1/messages', { model: 'tiny', max_tokens: 40, thinking: { type: 'enabled', budget_tokens: 16 }, messages: [{ role: 'user', content: 'x' }] }, 400, 'invalid_request_error', /no thinking mode/],
       ['/v1/messages', { model: 'no-such-model', max_tokens: 4, messages: [{ role: 'user', content: 'x' }] }, 404, 'not_found_error', /no-such-model/],
       ['/v1/messages', { model: 'vad', max_tokens: 4, messages: [{ role: 'user', content: 'x' }] }, 400, 'invalid_request_error', /'vad' is a vad model/],
       ['/v1/messages', { model: 'tiny', max_tokens: 4, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } }] }] }, 400, 'invalid_request_error', /'image'/],
@@ -150,7 +152,11 @@ describe.skipIf(skip)(`Anthropic Messages API on murmur serve${skip ? ` (skipped
     }
     // Through the SDK, the same errors are its typed ones.
     await expect(client.messages.create({ model: 'no-such-model', max_tokens: 4, messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(Anthropic.NotFoundError);
-    await expect(client.messages.create({ model: 'tiny', max_tokens: 4, ...({ top_k: 3 } as object), messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+    await expect(client.messages.create({ model: 'tiny', max_tokens: 40, thinking: { type: 'enabled', budget_tokens: 16 }, messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+    // top_k is taken: 1 is greedy whatever the temperature (which newer SDKs no longer type).
+    const greedy = await client.messages.create({ model: 'tiny', max_tokens: 8, ...({ temperature: 0 } as object), messages: [{ role: 'user', content: 'Once' }] });
+    const topK = await client.messages.create({ model: 'tiny', max_tokens: 8, ...({ temperature: 1, top_k: 1 } as object), messages: [{ role: 'user', content: 'Once' }] });
+    expect(topK.content).toEqual(greedy.content);
   });
 
   it("x-api-key and Bearer both work on /v1/messages; a wrong key is a 401 authentication_error; OpenAI's routes keep their shape", async () => {

@@ -11,7 +11,7 @@ import { missingModels, testModel } from '../helpers/models.js';
  * official `ollama` client: version, list, show, chat and generate (whole
  * and streamed as NDJSON), raw generate, a bare generate that loads and
  * unloads, embed and embeddings, and the bad inputs each in Ollama's
- * `{error}` shape (never a 5xx); ps, pull (streamed and not) and delete,
+ * `{error}` shape (never a 5xx); ps, pull (streamed and not), copy and delete,
  * with murmur's own admin routes under /murmur/v1; a client that leaves mid-stream stops its
  * generation. stories260K never stops by itself, so replies end at
  * num_predict (done_reason length).
@@ -52,8 +52,8 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
     expect((await ollama.version()).version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it('create, push and copy say they are not supported, in Ollama\'s error shape', async () => {
-    for (const path of ['/api/create', '/api/push', '/api/copy']) {
+  it('create and push say they are not supported, in Ollama\'s error shape', async () => {
+    for (const path of ['/api/create', '/api/push']) {
       const res = await post(path, { model: 'tiny' });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: string }).error).toMatch(/not supported/);
@@ -174,6 +174,28 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
     expect(Object.keys(refused.body)).toEqual(['error']);
   });
 
+  it('copy installs the model under a new name: listed, shown, and deleted without the original', async () => {
+    expect(await ollama.copy({ source: 'tiny:latest', destination: 'tiny-copy' })).toEqual({ status: 'success' });
+    expect((await ollama.list()).models.map((m) => m.name).sort()).toEqual(['tiny', 'tiny-copy']);
+    const show = await ollama.show({ model: 'tiny-copy' });
+    expect(show.details.family).toBe('llama');
+    expect(show.capabilities).toEqual(['completion', 'tools']);
+    // Ollama answers 200 with an empty body; a missing source is its 404, an installed destination a 409.
+    const copied = await post('/api/copy', { source: 'tiny', destination: 'tiny-copy-2' });
+    expect(copied.status).toBe(200);
+    expect(await copied.text()).toBe('');
+    await expect(ollama.copy({ source: 'nope', destination: 'other' })).rejects.toMatchObject({ status_code: 404, error: "model 'nope' not found" });
+    const taken = await errorOf(await post('/api/copy', { source: 'tiny', destination: 'tiny-copy' }));
+    expect(taken).toEqual({ status: 409, body: { error: "'tiny-copy' is installed already." } });
+    expect((await errorOf(await post('/api/copy', { source: 'tiny', destination: '../x' }))).status).toBe(400);
+    expect((await errorOf(await post('/api/copy', { source: 'tiny' }))).status).toBe(400);
+    await ollama.delete({ model: 'tiny-copy' });
+    await ollama.delete({ model: 'tiny-copy-2' });
+    expect((await ollama.list()).models.map((m) => m.name)).toEqual(['tiny']);
+    const reply = await ollama.generate({ model: 'tiny', prompt: 'Once', stream: false, options: { num_predict: 2 } });
+    expect(reply.done).toBe(true);
+  });
+
   it('bad inputs answer Ollama errors with 4xx statuses, never a 5xx', async () => {
     const cases: [string, unknown, number, RegExp][] = [
       ['/api/chat', '{not json', 400, /JSON/],
@@ -182,7 +204,10 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
       ['/api/chat', { model: 'tiny', messages: [{ role: 'user', content: 'hi', images: ['aGk='] }] }, 400, /no vision/],
       ['/api/chat', { model: 'vad', messages: [{ role: 'user', content: 'hi' }], stream: false }, 400, /./],
       ['/api/chat', { model: 'tiny', messages: [{ role: 'user', content: 'once '.repeat(4000) }], options: { num_predict: 2 } }, 400, /context|long|tokens/i],
-      ['/api/chat', { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], think: true }, 400, /think/],
+      // stories260K has neither a thinking mode nor fill-in-the-middle tokens: both are refused, streamed or not.
+      ['/api/chat', { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], think: true }, 400, /no thinking mode/],
+      ['/api/generate', { model: 'tiny', prompt: 'hi', think: 'high', stream: false }, 400, /no thinking mode/],
+      ['/api/generate', { model: 'tiny', prompt: 'def f(', suffix: '  return x' }, 400, /fill in the middle/],
       ['/api/generate', { model: 'tiny', prompt: 3 }, 400, /prompt/],
       ['/api/generate', { model: 'nope', prompt: 'hi' }, 404, /^model 'nope' not found$/],
       ['/api/generate', { model: 'tiny', prompt: 'hi', images: ['aGk='] }, 400, /no vision/],
@@ -201,6 +226,9 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
       expect(Object.keys(error)).toEqual(['error']);
       expect(error.error).toMatch(message);
     }
+    // OpenAI's completions take a suffix the same way, refused in OpenAI's shape.
+    const infill = await errorOf(await post('/v1/completions', { model: 'tiny', prompt: 'def f(', suffix: '  return x' }));
+    expect(infill).toMatchObject({ status: 400, body: { error: { param: 'suffix', message: expect.stringMatching(/fill in the middle/) } } });
     // A path Ollama does not have either is a 404 in the same shape (create, push and copy say "not supported": above).
     const unknown = await errorOf(await post('/api/frobnicate', {}));
     expect(unknown).toMatchObject({ status: 404, body: { error: expect.stringContaining('/api/frobnicate') } });

@@ -245,6 +245,17 @@ describe.skipIf(skip)(`murmur serve, a real daemon driven by the openai client${
     expect((chat as { status: number }).status).toBe(404);
   });
 
+  it('cp asks the daemon to copy in its store; the copy chats, and rm of it leaves the original', async () => {
+    expect((await cli('cp', MODEL, 'twin')).stderr).toMatch(/copied .* to twin/);
+    expect((await client.models.list()).data.map((m) => m.id).sort()).toEqual([MODEL, 'twin'].sort());
+    const reply = await client.chat.completions.create({ model: 'twin', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    expect(reply.model).toBe('twin');
+    const taken = await cli('cp', MODEL, 'twin').catch((e: { code: number; stderr: string }) => e);
+    expect(taken).toMatchObject({ code: 1, stderr: expect.stringContaining("'twin' is installed already.") });
+    await cli('rm', 'twin');
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual([MODEL]);
+  });
+
   it('ps says how to start a daemon when none answers', async () => {
     const failed = await runCli({ ...env(), MURMUR_HOST: 'http://127.0.0.1:9' }, 'ps').catch((e: { code: number; stderr: string }) => e);
     expect((failed as { code: number }).code).toBe(1);

@@ -149,6 +149,10 @@ export const createFakeRuntime = (): FakeRuntime => {
     },
     chat: (request) => generate(request, request.messages.map((m) => m.content).join('\n')),
     complete: (request) => generate(request, request.prompt),
+    countTokens: async (request) => {
+      require(request.model, 'llm');
+      return request.messages.map((m) => m.content).join('\n').split(/\s+/).filter(Boolean).length;
+    },
     embed: async (request: EmbedRequest) => {
       require(request.model, 'embedding');
       return {
@@ -190,6 +194,14 @@ export const createFakeRuntime = (): FakeRuntime => {
     },
     remove: async (name) => {
       if (!models.delete(name)) throw new ModelNotFoundError(name);
+    },
+    copy: async (source, destination) => {
+      const model = models.get(source);
+      if (!model) throw new ModelNotFoundError(source);
+      if (models.has(destination)) throw new AppError('model_exists', `'${destination}' is installed already.`);
+      const copied = { ...model, name: destination };
+      models.set(destination, copied);
+      return copied;
     },
     speak,
     voices: async (name) => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -79,6 +79,25 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
     expect(readdirSync(join(e.MURMUR_HOME!, 'models'))).toEqual([]);
   });
 
+  it('cp copies under a new name sharing the files; rm of one keeps the other', async () => {
+    const e = env();
+    await runCli(['pull', 'test-stories260k'], e);
+    const copied = await runCli(['cp', 'test-stories260k', 'my-stories'], e);
+    expect(copied.code).toBe(0);
+    expect(copied.stderr).toContain('copied test-stories260k to my-stories');
+    const models = join(e.MURMUR_HOME!, 'models');
+    expect(statSync(join(models, 'my-stories', 'stories260K.gguf')).ino).toBe(statSync(join(models, 'test-stories260k', 'stories260K.gguf')).ino);
+    expect(JSON.parse((await runCli(['list', '--json'], e)).stdout)).toMatchObject([{ name: 'my-stories', kind: 'llm' }, { name: 'test-stories260k', kind: 'llm' }]);
+    const taken = await runCli(['cp', 'test-stories260k', 'my-stories'], e);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain("'my-stories' is installed already.");
+    expect((await runCli(['cp', 'test-stories260k', '../up'], e)).code).toBe(2);
+    expect((await runCli(['cp', 'nope', 'other'], e)).code).toBe(1);
+    expect((await runCli(['rm', 'test-stories260k'], e)).code).toBe(0);
+    expect(readdirSync(models)).toEqual(['my-stories']);
+    expect(statSync(join(models, 'my-stories', 'stories260K.gguf')).size).toBe(1185376);
+  });
+
   it('errors print a message and a hint, no stack trace', async () => {
     const e = env();
     const unknown = await runCli(['pull', 'test-storis'], e);
@@ -143,7 +162,7 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
   });
 
   it('each verb has examples in its --help', async () => {
-    for (const verb of ['pull', 'list', 'show', 'rm']) {
+    for (const verb of ['pull', 'list', 'show', 'rm', 'cp']) {
       const help = await runCli([verb, '--help'], env());
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Examples:');

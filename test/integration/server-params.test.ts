@@ -121,7 +121,6 @@ describe('OpenAI parameters, over the fake runtime', () => {
     ['n of 0', '/v1/chat/completions', chat('x', { n: 0 }), 'n'],
     ['n beyond the parallel sequences (4)', '/v1/completions', { model: 'stories', prompt: 'x', n: 5 }, 'n'],
     ['echo', '/v1/completions', { model: 'stories', prompt: 'x', echo: true }, 'echo'],
-    ['suffix', '/v1/completions', { model: 'stories', prompt: 'x', suffix: 'end' }, 'suffix'],
     ['best_of above n', '/v1/completions', { model: 'stories', prompt: 'x', best_of: 3 }, 'best_of'],
     ['an empty token array to embed', '/v1/embeddings', { model: 'embed', input: [[1], []] }, 'input[1]'],
     ['a negative token id to embed', '/v1/embeddings', { model: 'embed', input: [1, -2] }, 'input[1]'],
@@ -266,6 +265,7 @@ const fakeStore = (models: InstalledModel[]) => {
       throw new Error('not in this test');
     },
     remove: async () => undefined,
+    copy: async () => Promise.reject(new Error('not in this test')),
   };
 };
 

@@ -33,6 +33,7 @@ const fakeStore = (models: InstalledModel[]) => ({
     throw new Error('no pulls here');
   },
   remove: async () => {},
+  copy: async () => Promise.reject(new Error('no copies here')),
 });
 
 const upload = (file: Uint8Array, fields: Record<string, string | string[]> = {}) => {

@@ -50,6 +50,7 @@ const setup = () => {
     require: async () => voiceModel,
     pull: async () => voiceModel,
     remove: async () => undefined,
+    copy: async () => Promise.reject(new Error('unused')),
   } as unknown as Store;
   const runtime = createLocalRuntime(loadConfig({}, { keepAliveMs: 0 }), { store, engines: { 'sherpa-onnx': tts } });
   const app = createApp(runtime);

@@ -22,6 +22,7 @@ const fakeStore = (models: InstalledModel[]) => ({
     throw new Error('no pulls here');
   },
   remove: async () => {},
+  copy: async () => Promise.reject(new Error('no copies here')),
 });
 
 const upload = (file: Blob | Uint8Array, fields: Record<string, string | string[]> = {}, name = 'audio.wav') => {

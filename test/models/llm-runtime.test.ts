@@ -39,6 +39,7 @@ const fakeStore = (models: InstalledModel[]) => {
       throw new Error('not in this test');
     },
     remove: async () => undefined,
+    copy: async () => Promise.reject(new Error('not in this test')),
   };
 };
 

@@ -9,8 +9,10 @@ import { TOOL_NAME } from '../openai/chat-request.js';
  * the server's side: the zod schema of a body and its conversion to the core
  * ChatRequest, a result as a `message`, and the named SSE events of a
  * stream. What murmur cannot honour is refused with a 400 naming it, never
- * dropped: image and document blocks (no vision), server tools, top_k (the
- * core samples with temperature and top_p only), extended thinking.
+ * dropped: image and document blocks (no vision), server tools, and
+ * extended thinking on a model that does not think (the engine says so).
+ * Thinking blocks sent back in the history are dropped: a thinking model's
+ * template keeps only the thought of the reply it is writing.
  * Sampling fields newer SDKs no longer type (temperature, top_p) are still
  * taken, as the API takes them.
  */
@@ -23,7 +25,7 @@ const toolResultBlock = z.object({
   content: z.union([z.string(), z.array(z.object({ type: z.string() }).loose())]).optional(),
   is_error: z.boolean().nullish(),
 });
-/** Any other block: refused by name when converted (images, documents, thinking, server tool blocks). */
+/** Any other block: refused by name when converted (images, documents, server tool blocks); thinking blocks are dropped. */
 const otherBlock = z.object({ type: z.string() }).loose();
 const block = z.union([textBlock, toolUseBlock, toolResultBlock, otherBlock]);
 
@@ -52,7 +54,7 @@ const promptFields = {
   messages: z.array(message).min(1),
   tools: z.array(tool).optional(),
   tool_choice: toolChoice.optional(),
-  thinking: z.object({ type: z.string() }).loose().optional(),
+  thinking: z.object({ type: z.string(), budget_tokens: z.number().int().positive().nullish() }).loose().optional(),
 };
 
 export const countTokensSchema = z.object(promptFields);
@@ -63,11 +65,11 @@ export const messagesSchema = z.object({
   max_tokens: z.number().int().positive(),
   temperature: z.number().min(0).max(1).optional(),
   top_p: z.number().min(0).max(1).optional(),
-  top_k: z.number().int().nullish(),
+  top_k: z.number().int().min(0).nullish(),
   stop_sequences: z.array(z.string().min(1)).optional(),
   metadata: z.object({ user_id: z.string().nullish() }).loose().optional(),
   stream: z.boolean().optional(),
-  /** `format` is structured output (the core's json_schema response format); `effort` is a thinking budget, which murmur's models have none of. */
+  /** `format` is structured output (the core's json_schema response format); `effort` is taken and left to the model. */
   output_config: z
     .object({ effort: z.string().nullish(), format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).nullish() })
     .loose()
@@ -123,7 +125,7 @@ const fromAssistant = (content: readonly Block[], param: string): ChatMessage =>
     const use = toolUseBlock.safeParse(b);
     if (b.type === 'tool_use' && use.success) calls.push({ id: use.data.id, name: use.data.name, arguments: JSON.stringify(use.data.input) });
     else if (b.type === 'text' && textBlock.safeParse(b).success) text += (b as { text: string }).text;
-    else refuseBlock(b.type, `${param}[${i}]`);
+    else if (b.type !== 'thinking' && b.type !== 'redacted_thinking') refuseBlock(b.type, `${param}[${i}]`);
   });
   return { role: 'assistant', content: text, ...(calls.length ? { toolCalls: calls } : {}) };
 };
@@ -159,14 +161,28 @@ const fromToolChoice = (choice: CountTokensRequest['tool_choice'], tools: readon
   return choice.type === 'any' ? 'required' : choice.type === 'tool' ? { name: choice.name } : choice.type;
 };
 
-/** The core's messages, tools and tool choice of a prompt (a Messages or count_tokens body). */
-export const fromPrompt = (body: CountTokensRequest): Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice'> => {
-  // Adaptive thinking leaves it to the model, and murmur's models never think: only asking for it outright is refused.
-  if (body.thinking && body.thinking.type !== 'disabled' && body.thinking.type !== 'adaptive') {
-    throw new AppError('not_supported', "Extended thinking ('thinking') is not supported by murmur's models.", { param: 'thinking', hint: 'Leave thinking out.' });
+/**
+ * Thinking as Anthropic's API has it: off unless asked for, `enabled` with
+ * a budget of thought tokens, `adaptive` left to the model.
+ */
+const fromThinking = (thinking: CountTokensRequest['thinking']): Pick<ChatRequest, 'think' | 'thoughtTokens'> => {
+  switch (thinking?.type) {
+    case undefined:
+    case 'disabled':
+      return { think: false };
+    case 'enabled':
+      return { think: true, ...(thinking?.budget_tokens ? { thoughtTokens: thinking.budget_tokens } : {}) };
+    case 'adaptive':
+      return {};
+    default:
+      throw new AppError('invalid_request', `Invalid value for 'thinking.type': '${thinking?.type}'; use enabled, disabled or adaptive.`, { param: 'thinking.type' });
   }
+};
+
+/** The core's messages, tools, tool choice and thinking of a prompt (a Messages or count_tokens body). */
+export const fromPrompt = (body: CountTokensRequest): Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice' | 'think' | 'thoughtTokens'> => {
   const tools = fromTools(body.tools);
-  return { model: body.model, messages: fromMessages(body), tools, toolChoice: fromToolChoice(body.tool_choice, tools) };
+  return { model: body.model, messages: fromMessages(body), tools, toolChoice: fromToolChoice(body.tool_choice, tools), ...fromThinking(body.thinking) };
 };
 
 /** Anthropic's default temperature, when a body leaves it out. */
@@ -174,13 +190,15 @@ export const ANTHROPIC_DEFAULT_TEMPERATURE = 1;
 
 /** The core ChatRequest (without callbacks) for a validated Messages request. */
 export const fromMessagesRequest = (body: MessagesRequest): ChatRequest => {
-  if (body.top_k !== undefined && body.top_k !== null) {
-    throw new AppError('not_supported', "top_k is not supported: murmur's sampler takes temperature and top_p only.", { param: 'top_k', hint: 'Leave top_k out; use top_p.' });
+  const prompt = fromPrompt(body);
+  if (prompt.thoughtTokens !== undefined && prompt.thoughtTokens >= body.max_tokens) {
+    throw new AppError('invalid_request', `'thinking.budget_tokens' (${prompt.thoughtTokens}) must be less than max_tokens (${body.max_tokens}).`, { param: 'thinking.budget_tokens' });
   }
   return {
-    ...fromPrompt(body),
+    ...prompt,
     temperature: body.temperature ?? ANTHROPIC_DEFAULT_TEMPERATURE,
     topP: body.top_p ?? 1,
+    ...(body.top_k !== undefined && body.top_k !== null ? { topK: body.top_k } : {}),
     maxTokens: body.max_tokens,
     ...(body.stop_sequences?.length ? { stop: body.stop_sequences } : {}),
     ...(body.output_config?.format ? { responseFormat: { type: 'json_schema' as const, schema: body.output_config.format.schema } } : {}),
@@ -193,6 +211,7 @@ export const newMessageId = (): string => `msg_${randomUUID().replaceAll('-', ''
 export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use';
 
 export type ContentBlock =
+  | { readonly type: 'thinking'; readonly thinking: string; readonly signature: string }
   | { readonly type: 'text'; readonly text: string }
   | { readonly type: 'tool_use'; readonly id: string; readonly name: string; readonly input: Record<string, unknown> };
 
@@ -255,7 +274,12 @@ export const toMessage = (envelope: MessageEnvelope, result: GenerationResult): 
   type: 'message',
   role: 'assistant',
   model: envelope.model,
-  content: [...(result.text ? [{ type: 'text' as const, text: result.text }] : []), ...(result.toolCalls ?? []).map(toToolUse)],
+  content: [
+    // murmur signs no thoughts: the signature is empty, and a thought sent back is dropped anyway.
+    ...(result.reasoning ? [{ type: 'thinking' as const, thinking: result.reasoning, signature: '' }] : []),
+    ...(result.text ? [{ type: 'text' as const, text: result.text }] : []),
+    ...(result.toolCalls ?? []).map(toToolUse),
+  ],
   stop_reason: toStopReason(result),
   stop_sequence: result.stopSequence ?? null,
   usage: toUsage(result),
@@ -283,6 +307,13 @@ export const PING: MessageEvent = { type: 'ping' };
 export const toTextBlockStart = (index: number): MessageEvent => ({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
 
 export const toTextDelta = (index: number, text: string): MessageEvent => ({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+
+export const toThinkingBlockStart = (index: number): MessageEvent => ({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+
+export const toThinkingDelta = (index: number, thinking: string): MessageEvent => ({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } });
+
+/** What closes a thinking block before its stop: its signature (empty: murmur signs no thoughts). */
+export const toSignatureDelta = (index: number): MessageEvent => ({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: '' } });
 
 export const toBlockStop = (index: number): MessageEvent => ({ type: 'content_block_stop', index });
 

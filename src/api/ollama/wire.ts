@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import type { ChatMessage, ChatRequest, GenerationResult, ResponseFormat, SamplingOptions, ToolCall, ToolDefinition } from '../../types/chat.js';
+import type { ChatMessage, ChatRequest, CompletionRequest, GenerationResult, ResponseFormat, SamplingOptions, ToolCall, ToolDefinition } from '../../types/chat.js';
 import type { PullEvent } from '../../store/types.js';
 import type { LoadedModel, ModelInfo } from '../../types/models.js';
 import { toOpenAIError } from '../openai/errors.js';
@@ -12,10 +12,12 @@ import { toOpenAIError } from '../openai/errors.js';
  * server's side: zod schemas of the bodies, their conversion to the core's
  * requests, and results in Ollama's shapes (durations in nanoseconds, NDJSON
  * lines). As Ollama does, fields and options it does not know are ignored
- * (num_ctx, top_k, repeat_penalty, mirostat, …: the core samples with
- * temperature, top_p, penalties and a fixed top-k 40); what murmur cannot
- * honour and a client would rely on is refused with a 400: images (no
- * vision), `suffix` (no fill-in-the-middle), `think: true`.
+ * (repeat_penalty, mirostat, min_p, …: the core samples with temperature,
+ * top_p, top_k and the penalties); num_ctx bounds a request's context
+ * within the one the model was loaded with. What murmur cannot honour and a
+ * client would rely on is refused with a 400: images (no vision), `suffix`
+ * on a model without fill-in-the-middle tokens, `think` on a model that does
+ * not think (the engine says so).
  */
 
 /** Ollama's error body. */
@@ -41,6 +43,8 @@ const options = z
   .object({
     temperature: z.number().min(0).optional(),
     top_p: z.number().min(0).max(1).optional(),
+    top_k: z.number().int().min(0).optional(),
+    num_ctx: z.number().int().positive().optional(),
     seed: z.number().int().optional(),
     num_predict: z.number().int().optional(),
     stop: z.union([z.string(), z.array(z.string())]).optional(),
@@ -104,16 +108,16 @@ const noVision = (param: string): never => {
   throw new AppError('not_supported', `'${param}' is not supported: murmur has no vision; its chat models read text only.`, { param, hint: 'Send text only.' });
 };
 
-const checkThink = (think: boolean | string | null | undefined) => {
-  if (think === true || (typeof think === 'string' && think !== 'false')) {
-    throw new AppError('not_supported', "'think' is not supported: murmur's models do not think.", { param: 'think', hint: 'Leave think out or set it to false.' });
-  }
-};
+/** Ollama's think: a boolean, or a level ("high", "medium", "low") that murmur's engine takes as true; absent leaves it to the model. */
+const fromThink = (think: boolean | string | null | undefined): { think?: boolean } =>
+  think === null || think === undefined ? {} : { think: think !== false && think !== 'false' };
 
 /** The core's sampling options for Ollama's `options` (Ollama's own defaults: temperature 0.8, top_p 0.9). */
 const fromOptions = (o: z.infer<typeof options>): SamplingOptions => ({
   temperature: o?.temperature ?? 0.8,
   topP: o?.top_p ?? 0.9,
+  ...(o?.top_k !== undefined ? { topK: o.top_k } : {}),
+  ...(o?.num_ctx !== undefined ? { contextTokens: o.num_ctx } : {}),
   ...(o?.seed !== undefined ? { seed: o.seed } : {}),
   // -1 (no limit) and -2 (fill the context) both mean: until the model stops or the context is full.
   ...(o?.num_predict !== undefined && o.num_predict > 0 ? { maxTokens: o.num_predict } : {}),
@@ -155,30 +159,29 @@ const fromTools = (tools: OllamaChatRequest['tools']): ToolDefinition[] | undefi
 
 /** The core ChatRequest (without callbacks) of an `/api/chat` body with messages. */
 export const fromChatRequest = (body: OllamaChatRequest): ChatRequest => {
-  checkThink(body.think);
   const responseFormat = fromFormat(body.format);
   return {
     model: modelName(body.model),
     messages: fromMessages(body.messages ?? []),
     ...fromOptions(body.options),
+    ...fromThink(body.think),
     ...(fromTools(body.tools) ? { tools: fromTools(body.tools) } : {}),
     ...(responseFormat ? { responseFormat } : {}),
   };
 };
 
 /** What an `/api/generate` body asks for: a chat of its system and prompt, or (raw) the prompt completed as it is. */
-export const fromGenerateRequest = (body: OllamaGenerateRequest): { raw: false; request: ChatRequest } | { raw: true; request: SamplingOptions & { model: string; prompt: string } } => {
-  checkThink(body.think);
+export const fromGenerateRequest = (body: OllamaGenerateRequest): { raw: false; request: ChatRequest } | { raw: true; request: CompletionRequest } => {
   if (body.images?.length) noVision('images');
-  if (body.suffix) throw new AppError('not_supported', "'suffix' is not supported: murmur has no fill-in-the-middle.", { param: 'suffix', hint: 'Leave suffix out.' });
   const model = modelName(body.model);
-  if (body.raw) {
-    if (body.format) throw new AppError('invalid_request', "'format' cannot be used with raw: a raw prompt is completed as it is.", { param: 'format' });
-    return { raw: true, request: { model, prompt: body.prompt ?? '', ...fromOptions(body.options) } };
+  // A suffix is fill-in-the-middle: the prompt and suffix go to the model's infill tokens as they are, as Ollama does.
+  if (body.raw || body.suffix) {
+    if (body.format) throw new AppError('invalid_request', `'format' cannot be used with ${body.raw ? 'raw' : 'suffix'}: the prompt is completed as it is.`, { param: 'format' });
+    return { raw: true, request: { model, prompt: body.prompt ?? '', ...(body.suffix ? { suffix: body.suffix } : {}), ...fromOptions(body.options) } };
   }
   const responseFormat = fromFormat(body.format);
   const messages: ChatMessage[] = [...(body.system ? [{ role: 'system' as const, content: body.system }] : []), { role: 'user', content: body.prompt ?? '' }];
-  return { raw: false, request: { model, messages, ...fromOptions(body.options), ...(responseFormat ? { responseFormat } : {}) } };
+  return { raw: false, request: { model, messages, ...fromOptions(body.options), ...fromThink(body.think), ...(responseFormat ? { responseFormat } : {}) } };
 };
 
 const NS_PER_MS = 1_000_000;
@@ -247,19 +250,37 @@ export const toTagsEntry = (model: ModelInfo, facts: GgufFacts) => ({
   details: toDetails(facts),
 });
 
-/** The `/api/show` answer. */
-export const toShow = (model: ModelInfo, facts: GgufFacts) => ({
-  modelfile: '',
-  parameters: '',
-  template: '',
-  details: toDetails(facts),
-  model_info: { ...facts },
-  capabilities: model.kind === 'embedding' ? ['embedding'] : ['completion', 'tools'],
-  modified_at: model.pulledAt ?? new Date(0).toISOString(),
-});
+/**
+ * What a model can do, as `/api/show` lists it, from its GGUF header:
+ * `insert` where it has fill-in-the-middle tokens, `thinking` where its chat
+ * template opens a `<think>` block (Qwen3, DeepSeek R1).
+ */
+export const capabilitiesOf = (model: ModelInfo, facts: GgufFacts): string[] => {
+  if (model.kind === 'embedding') return ['embedding'];
+  const has = (key: string) => typeof facts[key] === 'number';
+  const infill = (has('tokenizer.ggml.fim_pre_token_id') && has('tokenizer.ggml.fim_suf_token_id')) || (has('tokenizer.ggml.prefix_token_id') && has('tokenizer.ggml.suffix_token_id'));
+  const template = facts['tokenizer.chat_template'];
+  const thinks = typeof template === 'string' && template.includes('<think>');
+  return ['completion', 'tools', ...(infill ? ['insert'] : []), ...(thinks ? ['thinking'] : [])];
+};
+
+/** The `/api/show` answer: the chat template is its `template` (a Jinja one, where Ollama's are Go templates). */
+export const toShow = (model: ModelInfo, facts: GgufFacts) => {
+  const { 'tokenizer.chat_template': template, ...info } = facts;
+  return {
+    modelfile: '',
+    parameters: '',
+    template: typeof template === 'string' ? template : '',
+    details: toDetails(facts),
+    model_info: info,
+    capabilities: capabilitiesOf(model, facts),
+    modified_at: model.pulledAt ?? new Date(0).toISOString(),
+  };
+};
 
 export const pullSchema = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional(), insecure: z.boolean().nullish(), stream: z.boolean().nullish() }).loose();
 export const deleteSchema = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional() }).loose();
+export const copySchema = z.object({ source: z.string().min(1), destination: z.string().min(1) }).loose();
 
 /** A pull's progress as Ollama's status lines; the store's own success is left to the final `{status:'success'}`. */
 export const toPullStatus = (event: PullEvent): Record<string, unknown> | undefined => {

@@ -56,6 +56,10 @@ export const chatCompletionSchema = z.object({
     .nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
+  /** 'none' turns a thinking model's thought off; the other efforts leave it to the model. */
+  reasoning_effort: z.string().nullish(),
+  /** vLLM's and llama-server's way to reach a chat template's switches: enable_thinking turns a thought on or off. */
+  chat_template_kwargs: z.object({ enable_thinking: z.boolean().nullish() }).loose().nullish(),
 });
 /** A validated chat completion request. */
 export type ChatCompletionRequest = z.infer<typeof chatCompletionSchema>;
@@ -100,6 +104,13 @@ const fromResponseFormat = (format: ChatCompletionRequest['response_format']): R
   return { type: 'json_schema', schema: format.json_schema.schema, name: format.json_schema.name, ...(format.json_schema.strict ? { strict: true } : {}) };
 };
 
+/** Whether to think: chat_template_kwargs.enable_thinking says so outright, reasoning_effort 'none' turns it off; else the model decides. */
+const thinkOf = (body: ChatCompletionRequest): { think?: boolean } => {
+  const enable = body.chat_template_kwargs?.enable_thinking;
+  if (enable !== null && enable !== undefined) return { think: enable };
+  return body.reasoning_effort === 'none' ? { think: false } : {};
+};
+
 /** The core ChatRequest (without callbacks) for a validated chat completion request. */
 export const fromChatCompletionRequest = (body: ChatCompletionRequest): ChatRequest => {
   const tools: ToolDefinition[] | undefined = body.tools?.length
@@ -120,6 +131,7 @@ export const fromChatCompletionRequest = (body: ChatCompletionRequest): ChatRequ
     messages: fromMessages(body.messages),
     ...fromSamplingBody(body, body.max_completion_tokens ?? body.max_tokens),
     ...(body.logprobs ? { logprobs: body.top_logprobs ?? 0 } : {}),
+    ...thinkOf(body),
     responseFormat: fromResponseFormat(body.response_format),
     tools,
     toolChoice: !choice ? undefined : typeof choice === 'string' ? choice : { name: choice.function.name },
@@ -145,6 +157,7 @@ export const toChatCompletionRequest = (r: ChatRequest): z.input<typeof chatComp
   ...toSamplingBody(r),
   ...(r.logprobs !== undefined ? { logprobs: true, top_logprobs: r.logprobs } : {}),
   messages: r.messages.map(toMessage),
+  ...(r.think !== undefined ? { chat_template_kwargs: { enable_thinking: r.think } } : {}),
   ...(r.responseFormat && r.responseFormat.type !== 'text'
     ? {
         response_format:

@@ -17,7 +17,8 @@ export interface ChatCompletion {
   readonly model: string;
   readonly choices: readonly {
     readonly index: number;
-    readonly message: { readonly role: 'assistant'; readonly content: string | null; readonly refusal: null; readonly tool_calls?: readonly ToolCallBody[] };
+    /** reasoning_content: a thinking model's thought, where llama-server, vLLM and DeepSeek put it. */
+    readonly message: { readonly role: 'assistant'; readonly content: string | null; readonly reasoning_content?: string; readonly refusal: null; readonly tool_calls?: readonly ToolCallBody[] };
     readonly logprobs: ChatLogprobsBody | null;
     readonly finish_reason: string | null;
   }[];
@@ -28,6 +29,7 @@ export interface ChatCompletion {
 export interface ChatDelta {
   readonly role?: 'assistant';
   readonly content?: string | null;
+  readonly reasoning_content?: string;
   readonly tool_calls?: readonly ToolCallDelta[];
 }
 
@@ -50,6 +52,7 @@ const toChatChoice = (result: GenerationResult, index: number): ChatCompletion['
     message: {
       role: 'assistant',
       content: calls && !result.text ? null : result.text,
+      ...(result.reasoning ? { reasoning_content: result.reasoning } : {}),
       refusal: null,
       ...(calls ? { tool_calls: toToolCallBodies(calls) } : {}),
     },
@@ -96,6 +99,7 @@ export const fromChatCompletion = (body: DeepPartial<ChatCompletion>, fallbackMo
   return {
     model: body.model ?? fallbackModel,
     text: choice?.message?.content ?? '',
+    ...(choice?.message?.reasoning_content ? { reasoning: choice.message.reasoning_content } : {}),
     toolCalls: fromToolCallBodies(choice?.message?.tool_calls),
     finishReason: fromFinishReason(choice?.finish_reason),
     usage: fromUsageBody(body.usage),

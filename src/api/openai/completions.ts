@@ -26,10 +26,9 @@ export type TextCompletionRequest = z.infer<typeof completionSchema>;
 
 const refuse = (param: string, message: string, hint: string) => new AppError('not_supported', message, { param, hint });
 
-/** The core CompletionRequest (without callbacks) for a validated body; echo, suffix and best_of above n are refused, not dropped. */
+/** The core CompletionRequest (without callbacks) for a validated body; echo and best_of above n are refused, not dropped; a suffix is fill-in-the-middle (the engine refuses it for a model without the tokens). */
 export const fromCompletionRequest = (body: TextCompletionRequest): CompletionRequest => {
   if (body.echo) throw refuse('echo', "murmur cannot echo the prompt: 'echo' is not supported.", 'Leave echo out and prepend the prompt yourself.');
-  if (body.suffix) throw refuse('suffix', "murmur does not insert between a prompt and a suffix: 'suffix' is not supported.", 'Leave suffix out.');
   if (body.best_of && body.best_of > (body.n ?? 1)) {
     throw refuse('best_of', "murmur does not rank choices: 'best_of' above n is not supported.", 'Ask for n choices and pick among them yourself.');
   }
@@ -37,6 +36,7 @@ export const fromCompletionRequest = (body: TextCompletionRequest): CompletionRe
     model: body.model,
     prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0]!,
     ...fromSamplingBody(body, body.max_tokens),
+    ...(body.suffix ? { suffix: body.suffix } : {}),
     ...(body.logprobs !== null && body.logprobs !== undefined ? { logprobs: body.logprobs } : {}),
   };
 };
@@ -46,6 +46,7 @@ export const toCompletionRequest = (r: CompletionRequest): z.input<typeof comple
   ...toSamplingBody(r),
   ...(r.logprobs !== undefined ? { logprobs: Math.min(5, r.logprobs) } : {}),
   prompt: r.prompt,
+  ...(r.suffix ? { suffix: r.suffix } : {}),
 });
 
 export interface TextCompletion {

@@ -35,6 +35,7 @@ const mappings: Record<ErrorCode, Mapping> = {
   invalid_request: { status: 400, type: 'invalid_request_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
   model_not_downloaded: { status: 404, type: 'invalid_request_error', code: 'model_not_found' },
+  model_exists: { status: 409, type: 'invalid_request_error' },
   model_kind_mismatch: { status: 400, type: 'invalid_request_error' },
   context_length_exceeded: { status: 400, type: 'invalid_request_error' },
   payload_too_large: { status: 413, type: 'invalid_request_error' },

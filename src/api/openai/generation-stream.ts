@@ -40,6 +40,8 @@ export interface GenerationStreamReader {
   push(chunk: DeepPartial<ChatCompletionChunk | TextCompletion>): string;
   /** The log probabilities of the last chunk pushed, when it carried any. */
   readonly lastLogprobs: readonly TokenLogprob[] | undefined;
+  /** The thought (reasoning_content) the last chunk pushed carried; empty when none. */
+  readonly lastThought: string;
   /** The result so far, less the timings the caller measures. Without a usage chunk, completion tokens are the pieces counted. */
   result(): Omit<GenerationResult, 'timings'>;
 }
@@ -53,15 +55,21 @@ export const createGenerationStreamReader = (kind: GenerationKind, fallbackModel
   let pieces = 0;
   let logprobs: TokenLogprob[] | undefined;
   let last: TokenLogprob[] | undefined;
+  let reasoning = '';
+  let lastThought = '';
   const calls = createToolCallJoiner();
   return {
     get lastLogprobs() {
       return last;
     },
+    get lastThought() {
+      return lastThought;
+    },
     push(chunk) {
       if (chunk.model) model = chunk.model;
       if (chunk.usage) usage = chunk.usage;
       last = undefined;
+      lastThought = '';
       const choice = chunk.choices?.[0] as DeepPartial<ChatCompletionChunk['choices'][number]> & DeepPartial<TextCompletion['choices'][number]> | undefined;
       if (!choice) return '';
       const some = kind === 'chat' ? fromChatLogprobs((choice as DeepPartial<ChatCompletionChunk['choices'][number]>).logprobs) : fromCompletionLogprobs((choice as DeepPartial<TextCompletion['choices'][number]>).logprobs);
@@ -69,6 +77,8 @@ export const createGenerationStreamReader = (kind: GenerationKind, fallbackModel
         last = some;
         (logprobs ??= []).push(...some);
       }
+      lastThought = (kind === 'chat' ? choice.delta?.reasoning_content : undefined) ?? '';
+      reasoning += lastThought;
       const piece = (kind === 'chat' ? choice.delta?.content : choice.text) ?? '';
       if (piece) {
         pieces += 1;
@@ -78,6 +88,14 @@ export const createGenerationStreamReader = (kind: GenerationKind, fallbackModel
       if (choice.finish_reason) finish = choice.finish_reason;
       return piece;
     },
-    result: () => ({ model, text, toolCalls: calls.calls(), finishReason: fromFinishReason(finish), usage: fromUsageBody(usage, pieces), ...(logprobs ? { logprobs } : {}) }),
+    result: () => ({
+      model,
+      text,
+      ...(reasoning ? { reasoning } : {}),
+      toolCalls: calls.calls(),
+      finishReason: fromFinishReason(finish),
+      usage: fromUsageBody(usage, pieces),
+      ...(logprobs ? { logprobs } : {}),
+    }),
   };
 };

@@ -19,6 +19,8 @@ export const samplingFields = {
   max_tokens: z.number().int().positive().nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
+  /** Not OpenAI's, but llama-server's and vLLM's, which clients of local models send. */
+  top_k: z.number().int().min(0).nullish(),
   seed: z.number().int().nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
@@ -42,11 +44,12 @@ export const OPENAI_SAMPLING_DEFAULTS = { temperature: 1, topP: 1 } as const;
  * the endpoint honours. Zero penalties and an empty logit_bias are left out.
  */
 export const fromSamplingBody = (
-  body: Pick<SamplingBody, 'temperature' | 'top_p' | 'seed' | 'stop' | 'presence_penalty' | 'frequency_penalty' | 'logit_bias'>,
+  body: Pick<SamplingBody, 'temperature' | 'top_p' | 'seed' | 'stop' | 'presence_penalty' | 'frequency_penalty' | 'logit_bias'> & Partial<Pick<SamplingBody, 'top_k'>>,
   maxTokens: number | null | undefined,
 ): SamplingOptions => ({
   temperature: body.temperature ?? OPENAI_SAMPLING_DEFAULTS.temperature,
   topP: body.top_p ?? OPENAI_SAMPLING_DEFAULTS.topP,
+  ...(body.top_k !== null && body.top_k !== undefined ? { topK: body.top_k } : {}),
   seed: body.seed ?? undefined,
   maxTokens: maxTokens ?? undefined,
   stop: body.stop === null || body.stop === undefined ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop,
@@ -65,6 +68,7 @@ export const toSamplingBody = (r: ChatRequest | CompletionRequest): SamplingBody
   model: r.model,
   temperature: r.temperature ?? CORE_SAMPLING_DEFAULTS.temperature,
   top_p: r.topP ?? CORE_SAMPLING_DEFAULTS.topP,
+  ...(r.topK !== undefined ? { top_k: r.topK } : {}),
   ...(r.seed !== undefined ? { seed: r.seed } : {}),
   ...(r.maxTokens !== undefined ? { max_tokens: r.maxTokens } : {}),
   ...(r.stop?.length ? { stop: [...r.stop] } : {}),

@@ -43,6 +43,9 @@ const tooLong = (name: string, promptTokens: number, contextSize: number, param:
     { hint: param === 'prompt' ? 'Shorten the prompt.' : 'Shorten the prompt or the conversation history.', param },
   );
 
+/** The tokens one request may hold: the loaded context, or less where the request asks (Ollama's num_ctx). */
+const contextFor = (ctx: GenerateContext, request: SamplingOptions): number => Math.min(ctx.contextSize, request.contextTokens ?? Infinity);
+
 /** How many tokens the model's vocabulary holds (ids run from 0 to one less), from its GGUF metadata. */
 export const vocabularySize = (model: LlamaModel): number | undefined => {
   const tokens = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[] } } }).tokenizer?.ggml?.tokens;
@@ -115,6 +118,7 @@ const generationOptions = (
   return {
     temperature: request.temperature ?? CORE_SAMPLING_DEFAULTS.temperature,
     topP: request.topP ?? CORE_SAMPLING_DEFAULTS.topP,
+    ...(request.topK !== undefined ? { topK: request.topK } : {}),
     seed: toSeed(request.seed),
     maxTokens,
     ...(penalized
@@ -264,7 +268,11 @@ const forcedCall = async (llama: Llama, tools: NonNullable<ReturnType<typeof for
   return { grammar, note };
 };
 
-export const runChat = async (ctx: GenerateContext, request: EngineChatRequest): Promise<EngineGeneration> => {
+/** Whether the model's chat wrapper has a thought segment: a thinking mode. */
+const thinks = (ctx: GenerateContext): boolean => Boolean(ctx.chatWrapper.settings.segments?.thought);
+
+/** A chat request's history and functions as node-llama-cpp takes them, with a forced call's grammar and note. */
+const chatPrompt = async (ctx: GenerateContext, request: EngineChatRequest) => {
   const forced = forcedTools(request);
   const functions = forced ? undefined : toFunctions(request.tools, request.toolChoice);
   const wantsFormat = request.responseFormat && request.responseFormat.type !== 'text';
@@ -275,8 +283,56 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
   }
   const call = forced && (await forcedCall(ctx.llama, forced));
   const history: ChatHistoryItem[] = [...(call ? [{ type: 'system' as const, text: call.note }] : []), ...toChatHistory(request.messages)];
-  const { promptTokens, tokens, chatWrapper } = renderPrompt(ctx.chatWrapper, ctx.model.tokenizer, history, functions);
-  if (promptTokens >= ctx.contextSize) throw tooLong(ctx.name, promptTokens, ctx.contextSize, 'messages');
+  // think:false starts the reply with an empty thought, closed, as Qwen3's template does with enable_thinking false.
+  const reply = history.at(-1);
+  if (request.think === false && thinks(ctx) && reply?.type === 'model' && reply.response.length === 0) {
+    history[history.length - 1] = { type: 'model', response: [{ type: 'segment', segmentType: 'thought', text: '', ended: true }] };
+  }
+  return { functions, call, history, ...renderPrompt(ctx.chatWrapper, ctx.model.tokenizer, history, functions) };
+};
+
+/** The tokens a chat request's prompt takes, rendered as a generation would render it. */
+export const countChatTokens = async (ctx: GenerateContext, request: EngineChatRequest): Promise<number> => (await chatPrompt(ctx, request)).promptTokens;
+
+/**
+ * Thinking, for a chat wrapper with a thought segment (Qwen3's, DeepSeek
+ * R1's…): node-llama-cpp keeps the thought out of the response text and
+ * hands it over as segment chunks, which go to onThought and the result's
+ * reasoning; think:false begins the reply with an empty thought (see
+ * chatPrompt), and thoughtTokens gives the thought a budget of that many
+ * tokens (the thought then closes and the answer begins).
+ */
+const checkThink = (ctx: GenerateContext, request: EngineChatRequest): void => {
+  if (request.think !== true || thinks(ctx)) return;
+  throw new AppError('not_supported', `'${ctx.name}' has no thinking mode, so it cannot think.`, {
+    param: 'think',
+    hint: 'Leave think out or set it to false, or choose a model that thinks (e.g. qwen3-0.6b).',
+  });
+};
+
+const thinkingFor = (ctx: GenerateContext, request: EngineChatRequest, clock: ReturnType<typeof stopwatch>) => {
+  let thought = '';
+  return {
+    options: thinks(ctx)
+      ? {
+          ...(request.thoughtTokens !== undefined && request.think !== false ? { budgets: { thoughtTokens: request.thoughtTokens } } : {}),
+          onResponseChunk: (chunk: { type: 'segment' | undefined; segmentType?: string; text: string }) => {
+            if (chunk.type !== 'segment' || chunk.segmentType !== 'thought' || !chunk.text) return;
+            clock.token();
+            thought += chunk.text;
+            request.onThought?.(chunk.text);
+          },
+        }
+      : {},
+    reasoning: () => (thought ? { reasoning: thought } : {}),
+  };
+};
+
+export const runChat = async (ctx: GenerateContext, request: EngineChatRequest): Promise<EngineGeneration> => {
+  const { functions, call, history, promptTokens, tokens, chatWrapper } = await chatPrompt(ctx, request);
+  const contextSize = contextFor(ctx, request);
+  if (promptTokens >= contextSize) throw tooLong(ctx.name, promptTokens, contextSize, 'messages');
+  checkThink(ctx, request);
   const { grammar, check } = call ? { grammar: call.grammar, check: false } : await grammarFor(ctx.llama, request.responseFormat);
   // Checked before a sequence is taken, so a bad logit_bias costs nothing.
   tokenBiasFor(ctx, request.logitBias);
@@ -288,8 +344,12 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
   const before = sequence.tokenMeter.getState();
   const clock = stopwatch();
   try {
+    const thinking = thinkingFor(ctx, request, clock);
     // A forced call's JSON is not text to stream: it comes back as the call.
-    const options = generationOptions(ctx, call ? { ...request, onToken: undefined } : request, ctx.contextSize - promptTokens, clock, logprobs);
+    const options = {
+      ...generationOptions(ctx, call ? { ...request, onToken: undefined } : request, contextSize - promptTokens, clock, logprobs),
+      ...thinking.options,
+    };
     let result = functions
       ? await chat.generateResponse(history, { ...options, functions, documentFunctionParams: true })
       : await chat.generateResponse(history, { ...options, grammar });
@@ -325,6 +385,7 @@ export const runChat = async (ctx: GenerateContext, request: EngineChatRequest):
       : undefined;
     return {
       text: result.response,
+      ...thinking.reasoning(),
       toolCalls,
       finishReason: toFinishReason(result.metadata.stopReason, !!toolCalls),
       ...stopSequenceOf(result.metadata, request.stop),
@@ -358,14 +419,26 @@ const parseForcedCall = (text: string, stopReason: string): ToolCall | undefined
   }
 };
 
-/** A raw text completion on a borrowed sequence. */
+/** Whether the model has the prefix and suffix tokens of fill-in-the-middle (what LlamaCompletion's infillSupported asks). */
+export const infillSupported = (model: LlamaModel): boolean => model.tokens.infill.prefix != null && model.tokens.infill.suffix != null;
+
+/** A raw text completion (or, with a suffix, a fill-in-the-middle) on a borrowed sequence. */
 export const runCompletion = async (
   ctx: GenerateContext,
   request: EngineCompletionRequest,
 ): Promise<EngineGeneration> => {
+  const infill = request.suffix !== undefined && request.suffix !== '';
+  if (infill && !infillSupported(ctx.model)) {
+    throw new AppError('not_supported', `'${ctx.name}' cannot fill in the middle: its vocabulary has no prefix and suffix tokens.`, {
+      param: 'suffix',
+      hint: 'Leave suffix out, or choose a code model trained for fill-in-the-middle.',
+    });
+  }
   const tokens = ctx.model.tokenize(request.prompt);
-  const promptTokens = tokens.length;
-  if (promptTokens >= ctx.contextSize) throw tooLong(ctx.name, promptTokens, ctx.contextSize, 'prompt');
+  // An infill prompt is the prefix and the suffix, each behind its marker token, then the middle marker.
+  const promptTokens = infill ? tokens.length + ctx.model.tokenize(request.suffix!).length + 3 : tokens.length;
+  const contextSize = contextFor(ctx, request);
+  if (promptTokens >= contextSize) throw tooLong(ctx.name, promptTokens, contextSize, 'prompt');
   tokenBiasFor(ctx, request.logitBias);
   const { sequence, give } = await ctx.pool.borrow();
   const completion = new ctx.lib.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
@@ -373,10 +446,10 @@ export const runCompletion = async (
   const before = sequence.tokenMeter.getState();
   const clock = stopwatch();
   try {
-    const result = await completion.generateCompletionWithMeta(
-      request.prompt,
-      generationOptions(ctx, request, ctx.contextSize - promptTokens, clock, logprobs),
-    );
+    const options = generationOptions(ctx, request, contextSize - promptTokens, clock, logprobs);
+    const result = infill
+      ? await completion.generateInfillCompletionWithMeta(request.prompt, request.suffix!, options)
+      : await completion.generateCompletionWithMeta(request.prompt, options);
     if (request.signal?.aborted) throw abortReason(request.signal);
     logprobs?.check();
     const used = sequence.tokenMeter.diff(before);

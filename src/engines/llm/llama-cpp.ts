@@ -5,7 +5,7 @@ import type { Config } from '../../config.js';
 import { abortReason, AppError, EngineLoadError } from '../../errors.js';
 import type { InstalledModel } from '../../store/types.js';
 import type { LlmEngineFactory, LlmHandle } from '../types.js';
-import { checkToken, runChat, runCompletion, type GenerateContext } from './generate.js';
+import { checkToken, countChatTokens, runChat, runCompletion, type GenerateContext } from './generate.js';
 import { createSequencePool } from './sequence-pool.js';
 
 /**
@@ -176,6 +176,7 @@ export const createLlamaCppEngine = (config: EngineConfig): LlmEngineFactory => 
     },
     chat: (request) => runChat(needsChat(), request),
     complete: (request) => runCompletion(needsChat(), request),
+    countTokens: (request) => countChatTokens(needsChat(), request),
     embed: (input, signal) =>
       oneAtATime(async () => {
         // Token ids are checked before any work (llama.cpp aborts on one out of range).

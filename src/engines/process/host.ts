@@ -55,13 +55,21 @@ const asrStream = (id: number): AsrStream => {
 };
 
 /** Runs one method of the loaded handle; `token` streams text back for chat and completion. */
-const dispatch = (method: Method, args: readonly unknown[], signal: AbortSignal | undefined, token: (text: string, logprobs?: readonly TokenLogprob[]) => void): Promise<unknown> | unknown => {
+const dispatch = (
+  method: Method,
+  args: readonly unknown[],
+  signal: AbortSignal | undefined,
+  token: (text: string, logprobs?: readonly TokenLogprob[]) => void,
+  thought: (text: string) => void,
+): Promise<unknown> | unknown => {
   const h = handle!;
   switch (method) {
     case 'stats':
       return h.stats();
     case 'chat':
-      return (h as LlmHandle).chat({ ...(args[0] as object), onToken: token, signal } as Parameters<LlmHandle['chat']>[0]);
+      return (h as LlmHandle).chat({ ...(args[0] as object), onToken: token, onThought: thought, signal } as Parameters<LlmHandle['chat']>[0]);
+    case 'countTokens':
+      return (h as LlmHandle).countTokens({ ...(args[0] as object), signal } as Parameters<LlmHandle['countTokens']>[0]);
     case 'complete':
       return (h as LlmHandle).complete({ ...(args[0] as object), onToken: token, signal } as Parameters<LlmHandle['complete']>[0]);
     case 'embed':
@@ -105,7 +113,13 @@ const call = async (message: Extract<ToHost, { t: 'call' }>) => {
   const controller = message.cancellable ? new AbortController() : undefined;
   if (controller) calls.set(message.id, controller);
   try {
-    const value = await dispatch(message.method, message.args, controller?.signal, (text, logprobs) => send({ t: 'token', id: message.id, text, ...(logprobs ? { logprobs } : {}) }));
+    const value = await dispatch(
+      message.method,
+      message.args,
+      controller?.signal,
+      (text, logprobs) => send({ t: 'token', id: message.id, text, ...(logprobs ? { logprobs } : {}) }),
+      (text) => send({ t: 'token', id: message.id, text, thought: true }),
+    );
     send({ t: 'result', id: message.id, value });
   } catch (error) {
     send({ t: 'error', id: message.id, error: toWire(error) });

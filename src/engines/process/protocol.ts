@@ -34,6 +34,7 @@ export interface HandleInfo {
 export type Method =
   | 'chat'
   | 'complete'
+  | 'countTokens'
   | 'embed'
   | 'synthesize'
   | 'transcribe'
@@ -58,7 +59,8 @@ export type ToHost =
 export type FromHost =
   | { readonly t: 'loaded'; readonly info: HandleInfo }
   | { readonly t: 'load_failed'; readonly error: WireError }
-  | { readonly t: 'token'; readonly id: number; readonly text: string; readonly logprobs?: readonly TokenLogprob[] }
+  /** Streamed text of a chat or completion; `thought` marks a thinking model's thought, which is not the reply's text. */
+  | { readonly t: 'token'; readonly id: number; readonly text: string; readonly logprobs?: readonly TokenLogprob[]; readonly thought?: true }
   | { readonly t: 'result'; readonly id: number; readonly value: unknown }
   | { readonly t: 'error'; readonly id: number; readonly error: WireError }
   | { readonly t: 'pong'; readonly n: number; /** CPU time the process has used, in µs (user + system). */ readonly cpu: number }

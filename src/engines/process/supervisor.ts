@@ -55,6 +55,7 @@ interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
   readonly onToken?: (text: string, logprobs?: readonly TokenLogprob[]) => void;
+  readonly onThought?: (text: string) => void;
   readonly signal?: AbortSignal;
   /** When the process last said something about this call (performance.now()). */
   last: number;
@@ -247,7 +248,8 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
             const call = pending.get(message.id);
             if (!call) return;
             call.last = performance.now();
-            call.onToken?.(message.text, message.logprobs);
+            if (message.thought) call.onThought?.(message.text);
+            else call.onToken?.(message.text, message.logprobs);
             return;
           }
           case 'result':
@@ -265,7 +267,7 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
       });
 
       /** Sends one call and resolves with its answer; `signal` sends a cancel, `onToken` receives streamed text. */
-      const request = <T>(method: Method, args: readonly unknown[], signal?: AbortSignal, onToken?: Pending['onToken']): Promise<T> =>
+      const request = <T>(method: Method, args: readonly unknown[], signal?: AbortSignal, onToken?: Pending['onToken'], onThought?: Pending['onThought']): Promise<T> =>
         new Promise<T>((resolve, reject) => {
           if (gone) return reject(gone);
           if (signal?.aborted) return reject(abortReason(signal));
@@ -281,6 +283,7 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
             resolve: (value) => (settle(), resolve(value as T)),
             reject: (error) => (settle(), reject(error)),
             onToken,
+            onThought,
             signal,
             last: performance.now(),
           });
@@ -315,7 +318,8 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
             const handle: LlmHandle = {
               ...base,
               contextSize: info.contextSize ?? 0,
-              chat: ({ onToken, signal: callSignal, ...plain }) => request('chat', [plain], callSignal, onToken),
+              chat: ({ onToken, onThought, signal: callSignal, ...plain }) => request('chat', [plain], callSignal, onToken, onThought),
+              countTokens: ({ onToken: _onToken, onThought: _onThought, signal: callSignal, ...plain }) => request('countTokens', [plain], callSignal),
               complete: ({ onToken, signal: callSignal, ...plain }) => request('complete', [plain], callSignal, onToken),
               embed: (input, callSignal) => request('embed', [input], callSignal),
             };

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { chatCompletionSchema, fromChatCompletionRequest } from '../../api/openai/chat-request.js';
 import { parseBody } from '../../api/openai/schema-helpers.js';
 import { parseDuration } from '../../config.js';
 import { AppError } from '../../errors.js';
@@ -10,7 +11,7 @@ import { streamResponse } from '../sse.js';
 
 /**
  * murmur's own admin routes under `/murmur/v1` (and, for those Ollama's API does not shadow, `/api`), used by `pull`, `load`, `unload`,
- * `ps` and `rm` through RemoteRuntime. Pull progress streams as NDJSON: one
+ * `ps`, `rm` and `cp` through RemoteRuntime. Pull progress streams as NDJSON: one
  * PullEvent per line, then `{"status":"installed","model":{…}}` (or an
  * `{"error":{…}}` line).
  */
@@ -19,6 +20,7 @@ const keepAlive = z.union([z.number(), z.string().min(1)]).nullish();
 const loadSchema = z.object({ model: z.string().min(1), keep_alive: keepAlive });
 const unloadSchema = z.object({ model: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(), all: z.boolean().optional() });
 const pullSchema = z.object({ model: z.string().min(1), name: z.string().min(1).optional(), force: z.boolean().optional() });
+const copySchema = z.object({ source: z.string().min(1), destination: z.string().min(1) });
 
 /** A keep-alive as ms: numbers are seconds (as in Ollama), strings durations (`5m`, `-1`, `250ms`). */
 export const keepAliveMs = (value: number | string | null | undefined): number | undefined => {
@@ -45,7 +47,18 @@ export const adminRoutes = (deps: RouteDeps) =>
       await deps.runtime.remove(name);
       return c.json({ deleted: name });
     })
+    .post('/copy', async (c) => {
+      const body = parseBody(copySchema, await readJson(c));
+      c.set('model', body.source);
+      return c.json({ model: await deps.runtime.copy(body.source, body.destination) });
+    })
     .get('/ps', async (c) => c.json({ models: await deps.runtime.ps() }))
+    // The prompt tokens of a chat request (OpenAI's body), counted as a generation renders it, without generating.
+    .post('/count_tokens', async (c) => {
+      const body = parseBody(chatCompletionSchema, await readJson(c));
+      c.set('model', body.model);
+      return c.json({ prompt_tokens: await deps.runtime.countTokens({ ...fromChatCompletionRequest(body), signal: requestSignal(c, deps) }) });
+    })
     .post('/load', async (c) => {
       const body = parseBody(loadSchema, await readJson(c));
       c.set('model', body.model);

@@ -37,10 +37,16 @@ export const chatCompletionsRoutes = (deps: RouteDeps) =>
       signal,
       start: (onPiece, s) =>
         runChoices(n, s, (index, each) =>
-          deps.runtime.chat({ ...request, ...seedOf(index), onToken: (text, logprobs) => void (text && onPiece({ index, text, logprobs })), signal: each }),
+          deps.runtime.chat({
+            ...request,
+            ...seedOf(index),
+            onToken: (text, logprobs) => void (text && onPiece({ index, text, logprobs })),
+            onThought: (text) => void (text && onPiece({ index, text, thought: true })),
+            signal: each,
+          }),
         ),
       head: () => Array.from({ length: n }, (_, index) => toChatChunk(envelope, { role: 'assistant', content: '' }, null, includeUsage, { index })),
-      token: ({ index, text, logprobs }) => toChatChunk(envelope, { content: text }, null, includeUsage, { index, logprobs }),
+      token: ({ index, text, logprobs, thought }) => toChatChunk(envelope, thought ? { reasoning_content: text } : { content: text }, null, includeUsage, { index, logprobs }),
       tail: (results) => [
         ...results.flatMap((result, index) => [
           ...(result.toolCalls?.length ? [toChatChunk(envelope, { tool_calls: toToolCallDeltas(result.toolCalls) }, null, includeUsage, { index })] : []),

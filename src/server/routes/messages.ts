@@ -11,8 +11,11 @@ import {
   toMessage,
   toStreamEnd,
   toStreamStart,
+  toSignatureDelta,
   toTextBlockStart,
   toTextDelta,
+  toThinkingBlockStart,
+  toThinkingDelta,
   type MessageEvent,
 } from '../../api/anthropic/messages.js';
 import { parseBody } from '../../api/openai/schema-helpers.js';
@@ -51,14 +54,27 @@ export const messagesRoutes = (deps: RouteDeps) =>
         return c.json(toMessage(envelope, result));
       }
 
-      // message_start, the text block's start and ping go out with the first piece; a reply with no text (a tool call) has no text block.
+      // message_start and ping go out with the first piece. A thought is a thinking block, the text a text block after it;
+      // a reply with neither (a tool call) has no such block.
       let started = false;
-      let textOpen = false;
-      const open = (withText: boolean): MessageEvent[] => {
-        if (started) return [];
-        started = true;
-        textOpen = withText;
-        return [...toStreamStart(envelope), ...(withText ? [toTextBlockStart(0)] : []), PING];
+      let open: { kind: 'thinking' | 'text'; index: number } | undefined;
+      let next = 0;
+      const start = (): MessageEvent[] => (started ? [] : ((started = true), [...toStreamStart(envelope), PING]));
+      const close = (): MessageEvent[] => {
+        if (!open) return [];
+        const { kind, index } = open;
+        open = undefined;
+        return [...(kind === 'thinking' ? [toSignatureDelta(index)] : []), toBlockStop(index)];
+      };
+      const piece = (kind: 'thinking' | 'text', text: string): MessageEvent[] => {
+        const events = [...start()];
+        if (open?.kind !== kind) {
+          events.push(...close());
+          open = { kind, index: next++ };
+          events.push(kind === 'thinking' ? toThinkingBlockStart(open.index) : toTextBlockStart(open.index));
+        }
+        events.push(kind === 'thinking' ? toThinkingDelta(open.index, text) : toTextDelta(open.index, text));
+        return events;
       };
       return streamResponse<GenerationResult>({
         signal,
@@ -66,12 +82,10 @@ export const messagesRoutes = (deps: RouteDeps) =>
           deps.runtime.chat({
             ...request,
             signal: s,
-            onToken: (text) => {
-              if (!text) return;
-              for (const event of [...open(true), toTextDelta(0, text)]) emit(eventFrame(event));
-            },
+            onThought: (text) => void (text && piece('thinking', text).forEach((event) => emit(eventFrame(event)))),
+            onToken: (text) => void (text && piece('text', text).forEach((event) => emit(eventFrame(event)))),
           }),
-        tail: (result) => [...open(false), ...(textOpen ? [toBlockStop(0)] : []), ...toStreamEnd(result, textOpen ? 1 : 0)].map(eventFrame),
+        tail: (result) => [...start(), ...close(), ...toStreamEnd(result, next)].map(eventFrame),
         failure: (error) => {
           c.set('streamError', error instanceof Error ? error.message : String(error));
           return eventFrame(toAnthropicError(error).body as unknown as MessageEvent);
@@ -83,7 +97,6 @@ export const messagesRoutes = (deps: RouteDeps) =>
     .post('/messages/count_tokens', async (c) => {
       const body = parseBody(countTokensSchema, await readJson(c));
       c.set('model', body.model);
-      // The core counts a prompt as it renders it for a generation: one token is generated, and only the prompt's count is kept.
-      const result = await deps.runtime.chat({ ...fromPrompt(body), maxTokens: 1, temperature: 0, signal: requestSignal(c, deps) });
-      return c.json({ input_tokens: result.usage.promptTokens });
+      // The core counts a prompt as it renders it for a generation, without generating.
+      return c.json({ input_tokens: await deps.runtime.countTokens({ ...fromPrompt(body), signal: requestSignal(c, deps) }) });
     });

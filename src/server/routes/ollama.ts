@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import {
   chatSchema,
+  copySchema,
   deleteSchema,
   embeddingsSchema,
   embedSchema,
@@ -47,7 +48,21 @@ const encoder = new TextEncoder();
 const line = (value: unknown): Uint8Array => encoder.encode(`${JSON.stringify(value)}\n`);
 const NDJSON_HEADERS = { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' } as const;
 
-const FACT_KEYS = ['general.architecture', 'general.name', 'general.size_label', 'general.file_type', 'general.parameter_count', 'general.basename'];
+const FACT_KEYS = [
+  'general.architecture',
+  'general.name',
+  'general.size_label',
+  'general.file_type',
+  'general.parameter_count',
+  'general.basename',
+  'tokenizer.ggml.model',
+  'tokenizer.chat_template',
+  // Fill-in-the-middle tokens, under llama.cpp's current names and its older ones.
+  'tokenizer.ggml.fim_pre_token_id',
+  'tokenizer.ggml.fim_suf_token_id',
+  'tokenizer.ggml.prefix_token_id',
+  'tokenizer.ggml.suffix_token_id',
+];
 
 /** The GGUF header facts of a local model (its file is read; a remote runtime's models have none to read). */
 const ggufFacts = async (model: ModelInfo): Promise<GgufFacts> => {
@@ -104,8 +119,10 @@ export const ollamaRoutes = (deps: RouteDeps) => {
       readonly model: string;
       readonly stream: boolean;
       readonly keepAlive: number | string | null | undefined;
-      readonly run: (onToken: (text: string) => void, signal: AbortSignal) => Promise<GenerationResult>;
+      readonly run: (onToken: (text: string) => void, onThought: (text: string) => void, signal: AbortSignal) => Promise<GenerationResult>;
       readonly piece: (text: string) => Record<string, unknown>;
+      /** One line's body for a piece of a thinking model's thought. */
+      readonly thought: (text: string) => Record<string, unknown>;
       readonly whole: (result: GenerationResult, streamed: boolean) => Record<string, unknown>;
     },
   ) => {
@@ -114,13 +131,13 @@ export const ollamaRoutes = (deps: RouteDeps) => {
     const started = performance.now();
     const stamp = () => ({ model: plan.name, created_at: new Date().toISOString() });
     let loadMs = 0;
-    const run = async (onToken: (text: string) => void, s: AbortSignal) => {
+    const run = async (onToken: (text: string) => void, onThought: (text: string) => void, s: AbortSignal) => {
       loadMs = await prepare(plan.model, plan.keepAlive, s);
-      return plan.run(onToken, s);
+      return plan.run(onToken, onThought, s);
     };
     const final = (result: GenerationResult, streamed: boolean) => ({ ...stamp(), ...plan.whole(result, streamed), done: true, ...toFinalStats(result, loadMs, performance.now() - started) });
     if (!plan.stream) {
-      const result = await run(() => {}, signal)
+      const result = await run(() => {}, () => {}, signal)
         .catch((error: unknown) => {
           record(undefined, error);
           throw error;
@@ -131,7 +148,12 @@ export const ollamaRoutes = (deps: RouteDeps) => {
     }
     return streamResponse<GenerationResult>({
       signal,
-      start: (emit, s) => run((text) => void (text && emit(line({ ...stamp(), ...plan.piece(text), done: false }))), s),
+      start: (emit, s) =>
+        run(
+          (text) => void (text && emit(line({ ...stamp(), ...plan.piece(text), done: false }))),
+          (text) => void (text && emit(line({ ...stamp(), ...plan.thought(text), done: false }))),
+          s,
+        ),
       tail: (result) => [line(final(result, true))],
       failure: (error) => {
         c.set('streamError', error instanceof Error ? error.message : String(error));
@@ -172,10 +194,16 @@ export const ollamaRoutes = (deps: RouteDeps) => {
         model: request.model,
         stream: body.stream !== false,
         keepAlive: body.keep_alive,
-        run: (onToken, signal) => deps.runtime.chat({ ...request, onToken, signal }),
+        run: (onToken, onThought, signal) => deps.runtime.chat({ ...request, onToken, onThought, signal }),
         piece: (text) => ({ message: { role: 'assistant', content: text } }),
+        thought: (text) => ({ message: { role: 'assistant', content: '', thinking: text } }),
         whole: (result, streamed) => ({
-          message: { role: 'assistant', content: streamed ? '' : result.text, ...(result.toolCalls?.length ? { tool_calls: toToolCalls(result.toolCalls) } : {}) },
+          message: {
+            role: 'assistant',
+            content: streamed ? '' : result.text,
+            ...(!streamed && result.reasoning ? { thinking: result.reasoning } : {}),
+            ...(result.toolCalls?.length ? { tool_calls: toToolCalls(result.toolCalls) } : {}),
+          },
         }),
       });
     })
@@ -189,9 +217,11 @@ export const ollamaRoutes = (deps: RouteDeps) => {
         model: plan.request.model,
         stream: body.stream !== false,
         keepAlive: body.keep_alive,
-        run: (onToken, signal) => (plan.raw ? deps.runtime.complete({ ...plan.request, onToken, signal }) : deps.runtime.chat({ ...plan.request, onToken, signal })),
+        run: (onToken, onThought, signal) =>
+          plan.raw ? deps.runtime.complete({ ...plan.request, onToken, signal }) : deps.runtime.chat({ ...plan.request, onToken, onThought, signal }),
         piece: (text) => ({ response: text }),
-        whole: (result, streamed) => ({ response: streamed ? '' : result.text }),
+        thought: (text) => ({ response: '', thinking: text }),
+        whole: (result, streamed) => ({ response: streamed ? '' : result.text, ...(!streamed && result.reasoning ? { thinking: result.reasoning } : {}) }),
       });
     })
     .post('/api/embed', async (c) => {
@@ -272,7 +302,10 @@ export const ollamaRoutes = (deps: RouteDeps) => {
     .post('/api/push', () => {
       throw new AppError('not_supported', 'murmur does not push models to a registry: /api/push is not supported.');
     })
-    .post('/api/copy', () => {
-      throw new AppError('not_supported', 'murmur does not copy models under a new name yet: /api/copy is not supported.', { hint: 'Pull the model again with `murmur pull SOURCE --name NEW`.' });
+    .post('/api/copy', async (c) => {
+      const body = parseBody(copySchema, await readJson(c));
+      c.set('model', modelName(body.source));
+      await deps.runtime.copy(modelName(body.source), modelName(body.destination));
+      return c.body(null, 200);
     });
 };

@@ -43,12 +43,30 @@ describe('Anthropic Messages codec', () => {
     expect(parse({ model: 'm', max_tokens: 1, tools: [{ name: 'f', input_schema: {} }], tool_choice: { type: 'tool', name: 'f' }, messages: [{ role: 'user', content: 'x' }] }).toolChoice).toEqual({ name: 'f' });
   });
 
+  it('reads top_k and thinking: off unless asked for, a budget when enabled, the model\'s choice when adaptive', () => {
+    const base = { model: 'm', max_tokens: 64, messages: [{ role: 'user', content: 'x' }] };
+    expect(parse({ ...base, top_k: 4 })).toMatchObject({ topK: 4, think: false });
+    expect(parse({ ...base, thinking: { type: 'enabled', budget_tokens: 32 } })).toMatchObject({ think: true, thoughtTokens: 32 });
+    expect(parse({ ...base, thinking: { type: 'disabled' } })).toMatchObject({ think: false });
+    expect(parse({ ...base, thinking: { type: 'adaptive' } })).not.toHaveProperty('think');
+    // A thought sent back in the history is dropped, not refused.
+    const back = parse({ ...base, messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: [{ type: 'thinking', thinking: 'hm', signature: '' }, { type: 'text', text: 'y' }] }] });
+    expect(back.messages.at(-1)).toEqual({ role: 'assistant', content: 'y' });
+  });
+
+  it('writes a thought as a thinking block before the text', () => {
+    expect(toMessage({ id: 'msg_1', model: 'm' }, result({ text: 'Hi', reasoning: 'Let me see.' })).content).toEqual([
+      { type: 'thinking', thinking: 'Let me see.', signature: '' },
+      { type: 'text', text: 'Hi' },
+    ]);
+  });
+
   it('refuses what the core cannot honour, naming it', () => {
     const base = { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] };
-    expect(() => parse({ ...base, top_k: 4 })).toThrow(/top_k/);
     expect(() => parse({ ...base, messages: [{ role: 'user', content: [{ type: 'image', source: {} }] }] })).toThrow(/'image'.*messages\[0\]\.content\[0\]/);
     expect(() => parse({ ...base, tools: [{ type: 'web_search_20250305', name: 'web_search' }] })).toThrow(/web_search_20250305/);
-    expect(() => parse({ ...base, thinking: { type: 'enabled', budget_tokens: 1024 } })).toThrow(/thinking/);
+    expect(() => parse({ ...base, thinking: { type: 'sometimes' } })).toThrow(/thinking\.type/);
+    expect(() => parse({ ...base, thinking: { type: 'enabled', budget_tokens: 1 } })).toThrow(/budget_tokens.*max_tokens/);
     expect(() => parse({ ...base, tool_choice: { type: 'any' } })).toThrow(/no tools/);
     expect(() => parse({ ...base, messages: [{ role: 'assistant', content: [{ type: 'tool_use', id: 't' }] }] })).toThrow(/missing a field/);
   });

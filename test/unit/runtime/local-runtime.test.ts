@@ -31,6 +31,7 @@ const setup = () => {
     require: async (name: string) => (await find(name)) ?? Promise.reject(new ModelNotFoundError(name)),
     pull: async (ref: string) => (await find(ref))!,
     remove: async (name: string) => void removed.push(name),
+    copy: async (source: string, destination: string) => ({ ...(await find(source))!, name: destination, aliases: [] }),
   };
   const llm: EngineFactory = async (m) => {
     loads.push(m.name);
@@ -51,6 +52,7 @@ const setup = () => {
       complete: async () => {
         throw new Error('unused');
       },
+      countTokens: async (request) => request.messages.length,
       embed: async (input) => ({ embeddings: input.map((t) => [t.length, 1]), usage: { promptTokens: input.length, totalTokens: input.length } }),
       dispose: async () => void disposed.push(m.name),
     };
@@ -109,5 +111,11 @@ describe('LocalRuntime (fake engine)', () => {
     await runtime[Symbol.asyncDispose]();
     expect(disposed).toEqual(['chatty', 'embedder', 'chatty']);
     expect(await runtime.ps()).toEqual([]);
+  });
+
+  it('copies through the store, loading nothing', async () => {
+    const { runtime, loads } = setup();
+    expect(await runtime.copy('chat-alias', 'chatty-2')).toMatchObject({ name: 'chatty-2', kind: 'llm' });
+    expect(loads).toEqual([]);
   });
 });

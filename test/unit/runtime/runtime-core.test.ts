@@ -63,6 +63,7 @@ const echoLlm: EngineFactory = async (m) => {
     stats: async () => ({ memoryBytes: 1 }),
     chat: async () => ({ text: 'hi', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, timings: { firstTokenMs: 1, totalMs: 1, tokensPerSecond: 1 } }),
     complete: async () => Promise.reject(new Error('unused')),
+    countTokens: async () => Promise.reject(new Error('unused')),
     embed: async () => Promise.reject(new Error('unused')),
     dispose: async () => {},
   };

@@ -30,6 +30,7 @@ const storeOf = (models: InstalledModel[]) => {
     require: async (name: string) => (await get(name)) ?? Promise.reject(new ModelNotFoundError(name)),
     pull: async () => Promise.reject(new Error('unused')),
     remove: async () => undefined,
+    copy: async () => Promise.reject(new Error('unused')),
   };
 };
 
