@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -7,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
+import { httpsGet } from '../helpers/https-get.js';
 
 /**
  * `murmur serve --ollama-port PORT` (MURMUR_OLLAMA_PORT): a second listener
@@ -56,17 +56,7 @@ const realtimeRefusal = (url: string, options: WebSocket.ClientOptions = {}) =>
     ws.on('error', fail);
   });
 
-const httpsGet = (url: string) =>
-  new Promise<{ status: number; body: string }>((done, fail) => {
-    request(url, { ca }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => done({ status: res.statusCode!, body }));
-    })
-      .on('error', fail)
-      .end();
-  });
+const get = (url: string) => httpsGet(url, ca);
 
 describe('murmur serve --ollama-port', () => {
   beforeAll(() => {
@@ -154,8 +144,8 @@ describe('murmur serve --ollama-port', () => {
     const { daemon, ollama } = await start(['--ollama-port', '0', '--tls-cert', CERT, '--tls-key', KEY]);
     expect(daemon.url).toMatch(/^https:\/\//);
     expect(ollama).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    expect(await httpsGet(`${ollama}/`)).toEqual({ status: 200, body: 'Ollama is running' });
-    expect(await httpsGet(`${ollama}/v1/models`)).toMatchObject({ status: 200 });
+    expect(await get(`${ollama}/`)).toEqual({ status: 200, body: 'Ollama is running' });
+    expect(await get(`${ollama}/v1/models`)).toMatchObject({ status: 200 });
     await expect(fetch(ollama.replace('https', 'http') + '/health')).rejects.toThrow();
     const refused = await realtimeRefusal(ollama, { ca });
     expect(refused.opened).toBe(true);

@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
+import { httpsGet } from '../helpers/https-get.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
 /**
@@ -27,17 +27,7 @@ let daemon: Daemon;
 const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_THREADS: '1', MURMUR_API_KEY: '', MURMUR_TLS_CERT: '', MURMUR_TLS_KEY: '' });
 
 /** GET over HTTPS, trusting only the test's certificate. */
-const get = (url: string) =>
-  new Promise<{ status: number; body: string }>((done, fail) => {
-    request(url, { ca }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => done({ status: res.statusCode!, body }));
-    })
-      .on('error', fail)
-      .end();
-  });
+const get = (url: string) => httpsGet(url, ca);
 
 describe.skipIf(skip)(`murmur serve over TLS${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(async () => {
