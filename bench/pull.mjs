@@ -98,12 +98,16 @@ const runMurmur = async (i) => {
   let buffered = '';
   let resolved;
   let succeeded;
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdout.on('data', (d) => {
+  // --json progress lines come on stderr (with /usr/bin/time's report after them); stdout holds the result.
+  child.stdout.resume();
+  child.stderr.on('data', (d) => {
+    stderr += d;
     buffered += d;
     for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const event = JSON.parse(buffered.slice(0, nl));
+      const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
+      if (!line.startsWith('{')) continue;
+      const event = JSON.parse(line);
       const at = Number(process.hrtime.bigint() - start) / 1e6;
       if (event.status === 'resolving') resolved = at;
       if (event.status === 'success') succeeded = at;

@@ -8,15 +8,20 @@ import type { SpokenReply } from './ui/chat-speech.js';
 
 const examples = `
 Examples:
-  murmur chat                                  talk to the default model in the terminal
-  murmur chat qwen3 "Why is the sky blue?"     one answer, printed, then exit
-  echo "Summarize: $(cat notes.txt)" | murmur chat qwen3 > summary.txt
-  murmur chat qwen3 --json-schema person.json "Invent a person" --json
-  murmur chat qwen3 --speak "Tell me a short story"   printed and said aloud as it streams
+  murmur chat                                        # talk to the default model in the terminal
+  murmur chat qwen3 "Why is the sky blue?"           # one answer, printed, then exit
+  murmur chat Why is the sky blue                    # the same with the default model (no quotes needed)
+  murmur chat -m qwen3 - < question.txt              # the prompt from stdin (- reads it)
+  echo "Summarize: $(cat notes.txt)" | murmur chat qwen3 > summary.txt  # a prompt from a pipe, the answer to a file
+  murmur chat qwen3 --json-schema person.json "Invent a person" --json  # JSON that fits a schema
+  murmur chat qwen3 --speak "Tell me a short story"  # printed and said aloud as it streams
 
 In the terminal UI: Enter sends, a line ending with \\ (or Alt+Enter) continues on a
-new line, /help lists the slash commands (/clear /system /model /save /exit),
-Ctrl-C stops a reply, and Ctrl-C twice (or Ctrl-D) leaves.`;
+new line, /help lists the slash commands (/clear /system /model /set /save /load /exit),
+Ctrl-C stops a reply, and Ctrl-C twice (or Ctrl-D on an empty line) leaves.
+A reply with no --max-tokens stops at 1024 tokens (a quarter of the context for
+a smaller model); when the conversation outgrows the context, the oldest turns
+are dropped. Inputs are kept in MURMUR_HOME/chat_history for Up to recall.`;
 
 
 /**
@@ -33,11 +38,17 @@ const answerOnce = async (
   json: boolean,
   voice?: SpokenReply,
 ): Promise<void> => {
-  const { AppError } = await import('../src/errors.js');
+  const [{ AppError }, { DEFAULT_REPLY_TOKENS }, { formatTokenStats }] = await Promise.all([
+    import('../src/errors.js'),
+    import('./ui/chat-context.js'),
+    import('./ui/format.js'),
+  ]);
   let printed = '';
   let spoken = false;
   try {
     const result = await runtime.chat({
+      // Not the whole context: a model that never stops would otherwise fill it.
+      maxTokens: DEFAULT_REPLY_TOKENS,
       ...settings,
       model,
       messages: [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }],
@@ -61,22 +72,31 @@ const answerOnce = async (
       ctx.stdout.write('\n');
     }
     if (ctx.stderr.isTTY) {
-      ctx.stderr.write(`${result.timings.tokensPerSecond.toFixed(1)} tokens/s · ${result.usage.completionTokens} tokens\n`);
+      ctx.stderr.write(`${formatTokenStats(result.timings.tokensPerSecond, result.usage.completionTokens)}\n`);
     }
     await voice?.end();
   } catch (error) {
     await voice?.abort();
     if (!ctx.signal.aborted) throw error;
     if (printed) ctx.stdout.write('\n');
-    throw new AppError('aborted', 'Stopped.', { cause: error });
+    throw (await import('./interrupt.js')).interrupted(error);
   }
 };
 
 /** On a terminal with no prompt: the ink UI, until the user leaves. */
 const converse = async (ctx: CommandContext, runtime: Runtime, model: string, system: string | undefined, settings: ChatSettings): Promise<void> => {
   await runtime.getModel(model);
-  const [{ render }, { createElement }, { ChatApp }] = await Promise.all([import('ink'), import('react'), import('./ui/chat-app.js')]);
-  const app = render(createElement(ChatApp, { runtime, model, system, settings }), {
+  const [{ render }, { createElement }, { ChatApp }, { readHistory }, { join }] = await Promise.all([
+    import('ink'),
+    import('react'),
+    import('./ui/chat-app.js'),
+    import('./ui/chat-history.js'),
+    import('node:path'),
+  ]);
+  const historyFile = join(runtime.config.home, 'chat_history');
+  const history = await readHistory(historyFile);
+  const color = !ctx.env.NO_COLOR;
+  const app = render(createElement(ChatApp, { runtime, model, system, settings, history, historyFile, color }), {
     stdin: ctx.stdin as NodeJS.ReadStream,
     stdout: ctx.stdout as NodeJS.WriteStream,
     stderr: ctx.stderr as NodeJS.WriteStream,
@@ -96,7 +116,8 @@ export const chatCommand = (ctx: CommandContext) =>
   new Command('chat')
     .description(describeVerb('chat'))
     .argument('[model]', 'a chat model, pulled first if not downloaded (default: MURMUR_CHAT_MODEL, else the catalog default, else the first installed one)')
-    .argument('[prompt...]', 'ask this, print the answer and exit (piped stdin is added after it)')
+    .argument('[prompt...]', 'ask this, print the answer and exit (piped stdin is added after it; - reads the prompt from stdin)')
+    .option('-m, --model <name>', 'the chat model (the same as naming it first)')
     .option('-s, --system <text>', 'system prompt')
     .option('--temperature <n>', 'sampling temperature, 0 for greedy')
     .option('--top-p <n>', 'nucleus sampling, above 0 and at most 1')
@@ -116,24 +137,41 @@ export const chatCommand = (ctx: CommandContext) =>
       if (options.gpu !== undefined) (await import('../src/config.js')).parseGpu(options.gpu, '--gpu');
       const schema = options.jsonSchema ? await readJsonSchema(options.jsonSchema) : undefined;
       const settings: ChatSettings = { ...parseSampling(options), ...(schema ? { responseFormat: { type: 'json_schema', schema } } : {}) };
+      // With -m the model is named, so every word is the prompt.
+      if (options.model) [modelArg, words] = [options.model, modelArg === undefined ? words : [modelArg, ...words]];
       // Model names hold no spaces, so `murmur chat "Why is the sky blue?"` is a prompt for the default model.
-      if (modelArg && /\s/.test(modelArg) && !words.length) [modelArg, words] = [undefined, [modelArg]];
+      else if (modelArg && /\s/.test(modelArg) && !words.length) [modelArg, words] = [undefined, [modelArg]];
+      // `-` alone is the prompt read from stdin (the ordinary Unix spelling), not a model.
+      if (modelArg === '-' && !options.model) [modelArg, words] = [undefined, ['-', ...words]];
+
+      const { openRuntime } = await import('./runtime.js');
+      await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, gpu: options.gpu, command });
+      const { chooseModel, isModelName, installedDefault } = await import('./ui/model-choice.js');
+      const choice = { configured: runtime.config.chatModel, role: 'chat', kind: 'llm', label: 'chat model' } as const;
+      // `murmur chat hello`: a first word that names no model starts the prompt, when a default model is there to answer it.
+      if (modelArg && !options.model && !(await isModelName(runtime, modelArg))) {
+        const { looksLikeModelName } = await import('./ui/chat-options.js');
+        // A lone word that looks like a model name was meant as one: it is reported as unknown.
+        const fallback = words.length || !looksLikeModelName(modelArg) ? await installedDefault(runtime, choice) : undefined;
+        if (fallback) {
+          if (looksLikeModelName(modelArg)) ctx.stderr.write(`No model is called '${modelArg}'; taking it as part of the prompt for ${fallback} (name a model with -m).\n`);
+          [modelArg, words] = [undefined, [modelArg, ...words]];
+        }
+      }
+      const fromStdin = words[0] === '-';
+      if (fromStdin) words = words.slice(1);
       const argument = words.length ? words.join(' ') : undefined;
-      const interactive = !argument && Boolean(ctx.stdin.isTTY) && Boolean(ctx.stdout.isTTY) && !options.json;
+      const interactive = !argument && !fromStdin && Boolean(ctx.stdin.isTTY) && Boolean(ctx.stdout.isTTY) && !options.json;
       if (interactive && options.speak) {
         throw new UsageError('--speak works with a prompt or piped input; the terminal UI does not speak.', { hint: 'Run `murmur chat MODEL --speak "your question"`.' });
       }
       let prompt = '';
       if (!interactive) {
-        // A terminal stdin is read too when there is no prompt and stdout is not a terminal (ended by Ctrl-D).
-        prompt = joinPrompt(argument, ctx.stdin.isTTY && argument ? undefined : await readAll(ctx.stdin));
+        // A terminal stdin is read too when there is no prompt and stdout is not a terminal (ended by Ctrl-D), or when asked for with -.
+        prompt = joinPrompt(argument, ctx.stdin.isTTY && argument && !fromStdin ? undefined : await readAll(ctx.stdin));
         if (!prompt) throw new UsageError('No prompt: give one after the model name or pipe it on stdin.');
       }
-
-      const { openRuntime } = await import('./runtime.js');
-      await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, gpu: options.gpu, command });
-      const { chooseModel } = await import('./ui/model-choice.js');
-      const model = await chooseModel(ctx, runtime, { named: modelArg, configured: runtime.config.chatModel, role: 'chat', kind: 'llm', label: 'chat model' });
+      const model = await chooseModel(ctx, runtime, { ...choice, named: modelArg });
       if (interactive) return await converse(ctx, runtime, model, options.system, settings);
       // The speakers and the voice model are checked before anything is generated.
       const voice = options.speak ? await (await import('./ui/chat-speech.js')).openSpokenReply(ctx, runtime) : undefined;

@@ -11,7 +11,7 @@ export const cpCommand = (ctx: CommandContext) =>
       .argument('<source>', 'an installed model (see `murmur list`)')
       .argument('<target>', 'the new name: letters, digits, ".", "-" and "_"')
       .option('--local', 'copy in the store here rather than asking a running daemon to'),
-    ['murmur cp qwen3-0.6b my-assistant', 'murmur cp whisper-tiny.en dictation'],
+    ['murmur cp qwen3-0.6b my-assistant  # a second name sharing the files', 'murmur cp whisper-tiny.en dictation  # a name that says what it is for'],
   ).action(async (source: string, target: string, flags: { local?: boolean }, command: Command) => {
     const { openRuntime } = await import('./runtime.js');
     // As with rm: a running daemon copies in its own store; with --home the store named is this process's own.

@@ -2,6 +2,7 @@ import { Command, CommanderError, Help } from './commander.js';
 import { describeVariables } from '../src/config.js';
 import { AppError } from '../src/errors.js';
 import { createProcessContext, type CommandContext } from './context.js';
+import { INTERRUPTED, isInterrupt } from './interrupt.js';
 import { packageVersion } from '../src/project.js';
 import { verbs, type Verb } from './verbs.js';
 
@@ -79,16 +80,18 @@ const applyStreams = (command: Command, ctx: CommandContext): void => {
 export const reportError = (error: unknown, ctx: CommandContext): number => {
   // The same reading as src/config.ts's MURMUR_DEBUG (which a bad variable may have stopped from loading).
   const debug = !['', '0', 'false', 'no', 'off'].includes((ctx.env.MURMUR_DEBUG ?? '').trim().toLowerCase());
+  // Every interrupt reads the same, whatever stopped (an AbortError, or an AppError('aborted') with a hint such as pull's resume).
+  if (isInterrupt(error)) {
+    ctx.stderr.write(`${INTERRUPTED}\n`);
+    if (error instanceof AppError && error.hint) ctx.stderr.write(`  ${error.hint}\n`);
+    if (debug) ctx.stderr.write(`${(error as Error).stack}\n`);
+    return 130;
+  }
   if (error instanceof AppError) {
     ctx.stderr.write(`murmur: ${error.message}\n`);
     if (error.hint) ctx.stderr.write(`  ${error.hint}\n`);
     if (debug) ctx.stderr.write(`${error.stack}\n`);
-    return error.code === 'usage' ? 2 : error.code === 'aborted' ? 130 : 1;
-  }
-  if (error instanceof Error && error.name === 'AbortError') {
-    ctx.stderr.write('murmur: interrupted\n');
-    if (debug) ctx.stderr.write(`${error.stack}\n`);
-    return 130;
+    return error.code === 'usage' ? 2 : 1;
   }
   ctx.stderr.write(`murmur: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return 1;

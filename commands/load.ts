@@ -12,7 +12,11 @@ export const loadCommand = (ctx: CommandContext) =>
         .option('--keep-alive <duration>', 'how long it stays loaded when idle: 30s, 5m, 1h, -1 forever (default: the daemon\'s)')
         .option('--host <url>', 'the daemon to use (default: MURMUR_HOST)'),
     ),
-    ['murmur load stories260k', 'murmur load qwen3-0.6b --keep-alive -1', 'murmur load qwen3-0.6b --keep-alive 1h --host http://gpu-box:11470'],
+    [
+      'murmur load qwen3-0.6b  # into the running daemon, for its keep-alive',
+      'murmur load qwen3-0.6b --keep-alive -1  # until unloaded',
+      'murmur load qwen3-0.6b --keep-alive 1h --host http://gpu-box:11470  # into another machine\'s daemon',
+    ],
   ).action(async (model: string, flags: { keepAlive?: string; host?: string; json?: boolean }, command: Command) => {
     const [{ parseDuration }, { openDaemon }, { formatBytes }] = await Promise.all([import('../src/config.js'), import('./runtime.js'), import('./ui/format.js')]);
     const keepAliveMs = flags.keepAlive === undefined ? undefined : parseDuration(flags.keepAlive, '--keep-alive');

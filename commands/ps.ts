@@ -11,7 +11,7 @@ export const psCommand = (ctx: CommandContext) =>
         .description(describeVerb('ps'))
         .option('--host <url>', 'the daemon to ask (default: MURMUR_HOST)'),
     ),
-    ['murmur ps', 'murmur ps --json | jq -r .[].name'],
+    ['murmur ps  # what the daemon holds loaded, and until when', 'murmur ps --json | jq -r ".[].name"  # the names only, for scripts'],
   ).action(async (flags: { host?: string; json?: boolean }, command: Command) => {
     const [{ openDaemon }, { formatBytes, formatExpiry, formatTable }] = await Promise.all([import('./runtime.js'), import('./ui/format.js')]);
     const runtime = await openDaemon(ctx, { host: flags.host, command });

@@ -1,6 +1,6 @@
 import { Command } from './commander.js';
 import { describeVerb } from './verbs.js';
-import type { InstalledModel } from '../src/store/types.js';
+import type { InstalledModel, PullEvent } from '../src/store/types.js';
 import type { CommandContext } from './context.js';
 import type { CleanReport } from '../src/store/clean.js';
 import { commandConfig, openStore, printJson, warnError, withExamples, withJson } from './shared.js';
@@ -19,7 +19,22 @@ const describeClean = async (report: CleanReport): Promise<string> => {
   return lines.map((line) => `${line}\n`).join('');
 };
 
+/** What `pull --json` prints on stdout for each model: the last progress event's fields and what was installed. */
+const pullResult = (model: InstalledModel, reused: boolean) => ({
+  status: 'success',
+  model: model.name,
+  path: model.dir,
+  reused,
+  kind: model.kind,
+  engine: model.engine,
+  family: model.family,
+  size: model.size,
+  source: model.source,
+  ...(model.linked ? { linked: model.linked } : {}),
+});
+
 interface PullFlags {
+  link?: boolean;
   force?: boolean;
   clean?: boolean;
   name?: string;
@@ -34,16 +49,18 @@ export const pullCommand = (ctx: CommandContext) =>
         .argument('[model...]', 'catalog name (see `murmur list --all`), hf:owner/repo/file, hf:owner/repo:QUANT, an https URL, or a local path')
         .option('--force', 'download again even when installed')
         .option('--clean', 'delete partial downloads and stale staging (what failed or killed pulls left) and say what that freed; then pull any models named')
-        .option('--name <name>', 'install under this name (for URLs and local imports)'),
+        .option('--name <name>', 'install under this name (for URLs and local imports)')
+        .option('--link', 'import a local file by reference: the store keeps its absolute path instead of a copy'),
     ),
     [
-      'murmur pull qwen3-0.6b',
-      'murmur pull piper-en-us-amy-low whisper-tiny.en     # several at once',
-      'murmur pull hf:Qwen/Qwen3-0.6B-GGUF/Qwen3-0.6B-Q8_0.gguf',
-      'murmur pull hf:unsloth/Qwen3-0.6B-GGUF:Q4_K_M           # one quantization of a repository',
-      'murmur pull ./my-voice/ --name my-voice              # import a local model',
-      'MURMUR_MIRROR=/srv/murmur-mirror murmur pull silero-vad --json',
-      'murmur pull --clean                                  # free what partial downloads hold (after a disk-full)',
+      'murmur pull qwen3  # the default chat model',
+      'murmur pull piper-en-us-amy-low whisper-tiny.en  # several at once',
+      'murmur pull hf:Qwen/Qwen3-0.6B-GGUF/Qwen3-0.6B-Q8_0.gguf  # one file of a Hugging Face repository',
+      'murmur pull hf:unsloth/Qwen3-0.6B-GGUF:Q4_K_M  # one quantization of a repository',
+      'murmur pull ./my-voice/ --name my-voice  # import a local model',
+      'murmur pull --link ~/models/big.gguf --name big  # use a local file where it is, no copy',
+      'MURMUR_MIRROR=/srv/murmur-mirror murmur pull silero-vad --json  # from a mirror, JSON events',
+      'murmur pull --clean  # free what partial downloads hold (after a disk-full)',
     ],
   ).action(async (models: string[], flags: PullFlags, command: Command) => {
     if (flags.name && models.length > 1) {
@@ -63,14 +80,19 @@ export const pullCommand = (ctx: CommandContext) =>
     }
     const { store } = await openStore(ctx, command);
     const { createPullRenderer } = await import('./ui/download-bars.js');
-    // Bars only when both streams are a terminal; piped (`murmur pull x | jq`, `$(murmur pull x)`) or logged, JSON lines on stdout.
-    const json = Boolean(flags.json) || !ctx.stdout.isTTY || !ctx.stderr.isTTY;
+    // Progress always on stderr (JSON lines with --json, bars on a terminal, plain lines otherwise); stdout carries only the result.
+    const json = Boolean(flags.json);
     const failures: unknown[] = [];
     for (const model of models) {
       const renderer = createPullRenderer(ctx, json);
       let installed: InstalledModel;
+      let reused = false;
+      const onProgress = (event: PullEvent) => {
+        if (event.status === 'success') reused = event.reused;
+        renderer.onProgress(event);
+      };
       try {
-        installed = await store.pull(model, { force: flags.force, name: flags.name, onProgress: renderer.onProgress, signal: ctx.signal });
+        installed = await store.pull(model, { force: flags.force, name: flags.name, link: flags.link, onProgress, signal: ctx.signal });
       } catch (error) {
         renderer.stop();
         const { isAbortError } = await import('../src/errors.js');
@@ -80,7 +102,8 @@ export const pullCommand = (ctx: CommandContext) =>
         continue;
       }
       renderer.stop();
-      if (!json) ctx.stdout.write(`${installed.dir}\n`);
+      if (json) printJson(ctx, pullResult(installed, reused));
+      else ctx.stdout.write(`${installed.name}\n`);
     }
     if (failures.length) {
       const { AppError } = await import('../src/errors.js');

@@ -1,10 +1,13 @@
-import { Command } from './commander.js';
+import { Command, Option } from './commander.js';
 import { describeVerb } from './verbs.js';
 import type { CommandContext } from './context.js';
+import type { LocalRuntime } from '../src/runtime/local-runtime.js';
 import { commandConfig, withExamples } from './shared.js';
 
 interface ServeFlags {
-  host: string;
+  bind?: string;
+  /** The old name of --bind (the word means a daemon URL everywhere else). */
+  host?: string;
   port?: string;
   ollamaPort?: string;
   apiKey?: string;
@@ -18,18 +21,19 @@ interface ServeFlags {
   isolation?: string;
   tlsCert?: string;
   tlsKey?: string;
+  logFormat?: string;
 }
 
 const examples = [
-  'murmur serve',
-  'murmur serve --port 0                      # any free port; the line on stderr says which',
-  'murmur serve --ollama-port 11434           # also on Ollama\'s port, for clients that hard-code it',
-  'murmur serve --host 0.0.0.0 --api-key s3cret --cors https://app.example',
-  'murmur serve --keep-alive -1 --parallel 8   # keep models forever, 8 requests per model',
-  'murmur serve --gpu off                     # run on the CPU even where a GPU is present',
-  'murmur serve --isolation none              # engines in the daemon itself (no engine processes)',
-  'murmur serve --tls-cert cert.pem --tls-key key.pem   # HTTPS and WSS on the same port',
-  'curl http://127.0.0.1:11470/v1/models',
+  'murmur serve  # on 127.0.0.1:11470',
+  'murmur serve --port 0  # any free port; the line on stderr says which',
+  'murmur serve --ollama-port 11434  # also on Ollama\'s port, for clients that hard-code it',
+  'murmur serve --bind 0.0.0.0 --api-key s3cret --cors https://app.example  # open to the network, with a key',
+  'murmur serve --keep-alive -1 --parallel 8  # keep models forever, 8 requests per model',
+  'murmur serve --gpu off  # run on the CPU even where a GPU is present',
+  'murmur serve --isolation none  # engines in the daemon itself (no engine processes)',
+  'murmur serve --tls-cert cert.pem --tls-key key.pem  # HTTPS and WSS on the same port',
+  'curl http://127.0.0.1:11470/v1/models  # what the daemon offers',
 ];
 
 /** The certificate and key, read before anything starts; both or neither. */
@@ -56,7 +60,8 @@ export const serveCommand = (ctx: CommandContext) =>
   withExamples(
     new Command('serve')
       .description(describeVerb('serve'))
-      .option('--host <address>', 'address to bind', '127.0.0.1')
+      .option('--bind <address>', 'address to listen on: 0.0.0.0 or :: for every interface (default: 127.0.0.1)')
+      .addOption(new Option('--host <address>', 'the old name of --bind').hideHelp())
       .option('-p, --port <port>', "port to listen on, 0 for any free one (default: MURMUR_HOST's port or 11470)")
       .option('--ollama-port <port>', "also listen on this port, at the same address with every route, for clients that hard-code Ollama's 11434; 0 for any free one (default: MURMUR_OLLAMA_PORT, off)")
       .option('--api-key <key>', 'require this bearer key on every route but /health (default: MURMUR_API_KEY)')
@@ -69,18 +74,22 @@ export const serveCommand = (ctx: CommandContext) =>
       .option('--isolation <mode>', 'process: each loaded model runs in an engine process of its own, so a crash fails only its requests; none: in the daemon (default: MURMUR_ISOLATION or process)')
       .option('--tls-cert <file>', 'serve HTTPS and WSS with this PEM certificate (default: MURMUR_TLS_CERT); needs --tls-key')
       .option('--tls-key <file>', "the certificate's PEM private key (default: MURMUR_TLS_KEY)")
+      .option('--log-format <format>', 'json (one object a line) or pretty (default: MURMUR_LOG_FORMAT, else pretty on a terminal and json otherwise)')
       .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted', '10s'),
     examples,
   ).action(async (flags: ServeFlags, command: Command) => {
-    const [{ parseCount, parseDuration, parseGpu, parseIsolation, parsePort, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }] = await Promise.all([
+    const [{ parseCount, parseDuration, parseGpu, parseIsolation, parseLogFormat, parsePort, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }, { chooseLogFormat, createLogger }] = await Promise.all([
       import('../src/config.js'),
       import('../src/errors.js'),
       import('./runtime.js'),
       import('../src/server/listen.js'),
+      import('../src/server/log.js'),
     ]);
     const count = (raw: string | undefined, name: string, least = 1): number | undefined =>
       raw === undefined ? undefined : parseCount(raw, `--${name}`, least);
     const base = commandConfig(ctx, command);
+    if (flags.host !== undefined) ctx.stderr.write('murmur: serve --host is now --bind; --host still works\n');
+    const bind = flags.bind ?? flags.host ?? '127.0.0.1';
     const overrides = {
       ...(flags.apiKey !== undefined ? { apiKey: flags.apiKey } : {}),
       ...(flags.cors !== undefined ? { cors: flags.cors.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
@@ -101,8 +110,14 @@ export const serveCommand = (ctx: CommandContext) =>
     }
     const graceMs = parseDuration(flags.grace ?? '10s', '--grace');
     const tls = await readTls(flags.tlsCert ?? final.tlsCert, flags.tlsKey ?? final.tlsKey);
+    const log = createLogger({
+      format: chooseLogFormat(flags.logFormat !== undefined ? parseLogFormat(flags.logFormat, '--log-format') : final.logFormat, ctx.stderr.isTTY),
+      write: (line) => ctx.stderr.write(line),
+    });
 
     const runtime = await openLocalRuntime(final);
+    // Loads, unloads and evictions (with why) go to the same log as the requests.
+    const stopModelLog = (runtime as Partial<Pick<LocalRuntime, 'models'>>).models?.onEvent(log.model);
     // Stored responses (/v1/responses) open now, so a database that cannot be used is reported at start; the daemon serves on without it.
     const { defaultResponseStore } = await import('../src/server/responses-store.js');
     const responses = defaultResponseStore(final);
@@ -112,18 +127,21 @@ export const serveCommand = (ctx: CommandContext) =>
       const hint = (error as { hint?: string }).hint;
       ctx.stderr.write(`murmur: warning: ${(error as Error).message}${hint ? `\n  ${hint}` : ''}\n`);
     }
+    // `murmur stop` (POST /murmur/v1/shutdown) takes the same way out as SIGTERM: the wait below ends, then the drain.
+    const stopAsked = new AbortController();
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
       server = await startServer(runtime, {
-        hostname: flags.host,
+        hostname: bind,
         port,
         ...(ollamaPort !== undefined ? { extraPorts: [ollamaPort] } : {}),
         graceMs: graceMs < 0 ? 2 ** 31 - 1 : graceMs,
+        stop: { request: () => stopAsked.abort(), graceMs },
         apiKey: final.apiKey,
         cors: final.cors,
         responses,
         ...(tls ? { tls } : {}),
-        log: (entry) => ctx.stderr.write(`${JSON.stringify(entry)}\n`),
+        log,
       });
     } catch (error) {
       await runtime[Symbol.asyncDispose]();
@@ -132,13 +150,13 @@ export const serveCommand = (ctx: CommandContext) =>
       const failed = (error as { port?: number }).port;
       const onOllama = ollamaPort !== undefined && failed === ollamaPort && failed !== port;
       if (code === 'EADDRINUSE' && onOllama) {
-        throw new AppError('internal', `Port ${failed} on ${flags.host} (--ollama-port) is already in use.`, { hint: 'Is Ollama itself running? Stop it, or pick another --ollama-port (0 for any free one).' });
+        throw new AppError('internal', `Port ${failed} on ${bind} (--ollama-port) is already in use.`, { hint: 'Is Ollama itself running? Stop it, or pick another --ollama-port (0 for any free one).' });
       }
-      if (code === 'EADDRINUSE') throw new AppError('internal', `Port ${port} on ${flags.host} is already in use.`, { hint: 'Is another `murmur serve` running? Pick another --port (0 for any free one).' });
+      if (code === 'EADDRINUSE') throw new AppError('internal', `Port ${port} on ${bind} is already in use.`, { hint: 'Is another `murmur serve` running? Pick another --port (0 for any free one).' });
       if (code === 'EACCES') {
-        throw new AppError('internal', `Cannot listen on port ${failed ?? port} of ${flags.host}: permission denied.`, { hint: `Ports below 1024 need privileges; pick a higher ${onOllama ? '--ollama-port' : '--port'}.` });
+        throw new AppError('internal', `Cannot listen on port ${failed ?? port} of ${bind}: permission denied.`, { hint: `Ports below 1024 need privileges; pick a higher ${onOllama ? '--ollama-port' : '--port'}.` });
       }
-      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`Cannot bind to '${flags.host}': no such local address.`);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`Cannot bind to '${bind}': no such local address.`);
       // OpenSSL refused the pair: a key that is not the certificate's, or PEM that does not parse.
       if (tls && (code?.startsWith('ERR_OSSL') || /key|certificate|PEM|asn1/i.test((error as Error).message))) {
         throw new UsageError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`, { hint: 'Check that --tls-key is the private key of --tls-cert, both in PEM.' });
@@ -153,12 +171,14 @@ export const serveCommand = (ctx: CommandContext) =>
       ctx.stderr.write(`murmur: warning: serving on ${bound} with no API key; anyone who can reach this address can use and change the daemon. Set --api-key (or MURMUR_API_KEY).\n`);
     }
 
+    const stopped = AbortSignal.any([ctx.signal, stopAsked.signal]);
     await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      if (stopped.aborted) resolve();
+      else stopped.addEventListener('abort', () => resolve(), { once: true });
     });
     ctx.stderr.write('murmur: shutting down\n');
     await server.close();
     await runtime[Symbol.asyncDispose]();
+    stopModelLog?.();
     ctx.stderr.write('murmur: stopped\n');
   });

@@ -8,9 +8,17 @@ import type { CommandContext } from './context.js';
 /** Adds the shared `--json` flag. */
 export const withJson = (command: Command): Command => command.option('--json', 'print JSON for scripts');
 
-/** Adds an "Examples:" section to a command's --help. */
+/** Lines of examples, each a command that runs as copied, with its `# comment` (if any) aligned with the others'. */
+export const formatExamples = (examples: readonly string[]): string => {
+  const split = examples.map((line) => /^(.*?)\s+(# .*)$/.exec(line)?.slice(1) ?? [line]);
+  // Commands too long to line up with the rest keep their comment two spaces after them.
+  const width = Math.max(0, ...split.filter(([cmd, comment]) => comment && cmd!.length <= 46).map(([cmd]) => cmd!.length));
+  return split.map(([cmd, comment]) => `  ${comment ? `${cmd!.padEnd(width)}  ${comment}` : cmd}`).join('\n');
+};
+
+/** Adds an "Examples:" section to a command's --help (see formatExamples). */
 export const withExamples = (command: Command, examples: readonly string[]): Command =>
-  command.addHelpText('after', `\nExamples:\n${examples.map((line) => `  ${line}`).join('\n')}\n`);
+  command.addHelpText('after', `\nExamples:\n${formatExamples(examples)}\n`);
 
 /** The config for a command, with the global `--home` flag applied. */
 export const commandConfig = (ctx: CommandContext, command: Command): Config => {

@@ -7,13 +7,12 @@ import type { SinkTarget } from './ui/speak-output.js';
 
 const examples = `
 Examples:
-  murmur talk                                      talk with the default models: microphone in, speakers out
-  murmur talk qwen3 --asr whisper-tiny --voice amy --system "Answer in one sentence."
-  murmur talk qwen3 --input question.wav -o answer.mp3
-                                                   answer a recording; the replies' audio to a file
-  cat question.wav | murmur talk --input - -o - | aplay
-  murmur talk --json                               one JSON object per event, for scripts
-  murmur talk --host http://127.0.0.1:11470        the daemon runs the loop (its realtime door)
+  murmur talk                                            # talk with the default models: microphone in, speakers out
+  murmur talk qwen3 --asr whisper-tiny --voice amy --system "Answer in one sentence."  # choose each model
+  murmur talk qwen3 --input question.wav -o answer.mp3   # answer a recording; the replies' audio to a file
+  cat question.wav | murmur talk --input - -o - | aplay  # audio in and out through pipes
+  murmur talk --json                                     # one JSON object per event, for scripts
+  murmur talk --host http://127.0.0.1:11470              # the daemon runs the loop (its realtime door)
 
 Each turn heard is printed as "you: …" and each reply as "murmur: …" while it
 streams; speaking over a reply cuts it off. Ctrl-C leaves. The microphone is

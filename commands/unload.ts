@@ -12,7 +12,7 @@ export const unloadCommand = (ctx: CommandContext) =>
         .option('--all', 'unload every loaded model')
         .option('--host <url>', 'the daemon to use (default: MURMUR_HOST)'),
     ),
-    ['murmur unload qwen3-0.6b', 'murmur unload --all'],
+    ['murmur unload qwen3-0.6b  # free its memory now', 'murmur unload --all  # everything the daemon holds'],
   ).action(async (models: string[], flags: { all?: boolean; host?: string; json?: boolean }, command: Command) => {
     const { UsageError } = await import('../src/errors.js');
     if (flags.all && models.length) throw new UsageError('Name models or pass --all, not both.');

@@ -27,6 +27,10 @@ export interface Config {
   readonly parallel: number;
   /** Models kept loaded at once before the least recently used is evicted. */
   readonly maxLoaded: number;
+  /** Bytes loaded models may hold before least recently used idle ones are unloaded (Infinity: unbounded); unset derives it from free memory (see defaultMaxMemory). */
+  readonly maxMemoryBytes?: number;
+  /** The daemon's log: JSON lines or readable ones; unset means JSON unless stderr is a terminal. */
+  readonly logFormat?: 'json' | 'pretty';
   /** Requests per model that may wait for a free slot before the daemon answers 503; default 8 × parallel. */
   readonly maxQueue?: number;
   /** Origins allowed by CORS on the daemon ('*' for any); empty means CORS off. */
@@ -102,6 +106,23 @@ export const parseCount = (raw: string, name: string, least = 1): number =>
   parseNumber(raw, name, (n) => Number.isSafeInteger(n) && n >= least, `a whole number of ${least} or more`);
 
 const positiveInt = (raw: string, name: string): number => parseCount(raw, name);
+
+/** Parses a size in bytes: `8G`, `512M`, `1.5GiB`, `4096` (binary units: K = 1024); `off` for unbounded. */
+export const parseBytes = (raw: string, name: string): number => {
+  const value = raw.trim();
+  if (/^(off|none|unlimited)$/i.test(value)) return Number.POSITIVE_INFINITY;
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(value);
+  const bytes = match ? Math.round(Number(match[1]) * 1024 ** ' kmgt'.indexOf((match[2] || ' ').toLowerCase())) : 0;
+  if (!match || bytes <= 0) throw new UsageError(`${name} must be a size such as 8G or 512M (or off), not '${raw}'.`);
+  return bytes;
+};
+
+/** Parses a log format: json or pretty. */
+export const parseLogFormat = (raw: string, name: string): 'json' | 'pretty' => {
+  const value = raw.trim().toLowerCase();
+  if (value === 'json' || value === 'pretty') return value;
+  throw new UsageError(`${name} must be json or pretty, not '${raw}'.`);
+};
 
 /**
  * Parses a keep-alive: a number of seconds, a duration such as `30s`, `5m`,
@@ -179,7 +200,9 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_KEEP_ALIVE', key: 'keepAliveMs', shown: '5m', description: 'how long an idle model stays loaded (-1 forever, 0 not at all)', parse: (raw, name) => parseDuration(raw, name) }),
   define({ name: 'MURMUR_PARALLEL', key: 'parallel', shown: '4', description: 'requests one model serves at once', parse: positiveInt }),
   define({ name: 'MURMUR_MAX_QUEUE', key: 'maxQueue', shown: '8 times parallel', description: 'requests per model that may wait for a free slot before the daemon answers 503', parse: (raw, name) => parseCount(raw, name, 0) }),
-  define({ name: 'MURMUR_MAX_LOADED', key: 'maxLoaded', shown: '4', description: 'models kept loaded before the least recently used is unloaded', parse: positiveInt }),
+  define({ name: 'MURMUR_MAX_LOADED', key: 'maxLoaded', shown: '4', description: 'models kept loaded before the least recently used is unloaded (voice-activity models do not count; models loaded with keep-alive -1 are never unloaded for room)', parse: positiveInt }),
+  define({ name: 'MURMUR_MAX_MEMORY', key: 'maxMemoryBytes', shown: 'free memory at start less a tenth of the total (at least 1G)', description: 'memory loaded models may hold (8G, 512M, off) before the least recently used idle ones are unloaded to make room', parse: parseBytes }),
+  define({ name: 'MURMUR_LOG_FORMAT', key: 'logFormat', shown: 'json, or pretty on a terminal', description: "the daemon's log on stderr: json (one object a line) or pretty", parse: parseLogFormat }),
   define({ name: 'MURMUR_CORS', key: 'cors', shown: 'off', description: "comma-separated origins the daemon allows ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),
   define({ name: 'MURMUR_CHAT_MODEL', key: 'chatModel', shown: 'catalog default', description: 'the model chat uses when none is named', parse: (raw) => raw.trim() }),
   define({ name: 'MURMUR_ALLOWED_HOSTS', key: 'allowedHosts', shown: 'loopback names', description: "comma-separated host names the daemon answers to besides localhost and loopback addresses ('*' for any)", parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) }),

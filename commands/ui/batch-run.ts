@@ -13,12 +13,16 @@ export interface BatchOptions {
   readonly jobs: number;
   readonly voice?: string;
   readonly speed?: number;
+  /** Make every output again, even those the manifest says are up to date. */
+  readonly force?: boolean;
 }
 
 export interface BatchSummary {
-  /** Files written by this run. */
+  /** Files written by this run (redone ones included). */
   readonly written: number;
-  /** Outputs already present (from an earlier run), left alone. */
+  /** Of those, files an earlier run had made from something else (a changed line, voice, speed, format or model; or unknown to the manifest). */
+  readonly redone: number;
+  /** Outputs an earlier run made from the same line and settings, left alone. */
   readonly skipped: number;
   readonly failed: number;
   /** Seconds of audio written by this run. */
@@ -28,6 +32,8 @@ export interface BatchSummary {
   /** wallSeconds / audioSeconds (below 1 is faster than real time). */
   readonly realTimeFactor: number;
   readonly failures: readonly { readonly line: number; readonly message: string }[];
+  /** True when Ctrl-C stopped the run before every line was done. */
+  readonly interrupted: boolean;
 }
 
 const concatBytes = (parts: readonly Uint8Array[]): Uint8Array => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
@@ -56,16 +62,27 @@ const synthesizeItem = async (runtime: Runtime, item: BatchItem, options: BatchO
 };
 
 /**
- * Runs a batch: `jobs` utterances at a time, skipping outputs already
- * present, a cli-progress bar with ETA on a terminal (a line per failure
+ * Runs a batch: `jobs` utterances at a time, skipping outputs the manifest
+ * (batch-manifest.ts) says were made from the same line and settings and
+ * redoing changed ones (all with `force`), a cli-progress bar with ETA on a terminal (a line per failure
  * otherwise), and a summary. Problems found while reading the file count
  * as failures with their line numbers; the rest still runs.
  */
 export const runBatch = async (ctx: CommandContext, runtime: Runtime, plan: BatchPlan, options: BatchOptions): Promise<BatchSummary> => {
   const started = performance.now();
   const failures = plan.problems.map((p) => ({ line: p.line, message: p.message }));
-  const todo = plan.items.filter((item) => !existsSync(outputOf(options.outDir, item)));
-  const skipped = plan.items.length - todo.length;
+  await mkdir(options.outDir, { recursive: true });
+  const { openManifest, recipeHash } = await import('./batch-manifest.js');
+  const manifest = await openManifest(options.outDir, (message) => ctx.stderr.write(`murmur: ${message}\n`));
+  const hashOf = (item: BatchItem) =>
+    recipeHash({ text: item.text, voice: item.voice ?? options.voice, speed: item.speed ?? options.speed, format: item.format, model: options.model });
+  const planned = plan.items.map((item) => {
+    const sha256 = hashOf(item);
+    const present = existsSync(outputOf(options.outDir, item));
+    return { item, sha256, present, current: present && !options.force && manifest.get(item.out) === sha256 };
+  });
+  const todo = planned.filter((p) => !p.current);
+  const skipped = planned.length - todo.length;
   const tty = Boolean(ctx.stderr.isTTY);
   const bar = tty
     ? new cliProgress.SingleBar(
@@ -81,17 +98,19 @@ export const runBatch = async (ctx: CommandContext, runtime: Runtime, plan: Batc
   if (!bar) for (const problem of plan.problems) ctx.stderr.write(`murmur: line ${problem.line}: ${problem.message}\n`);
   let audioSeconds = 0;
   let written = 0;
+  let redone = 0;
   bar?.start(todo.length, 0, { audio: '0.0' });
 
-  await mkdir(options.outDir, { recursive: true });
   let next = 0;
   const worker = async () => {
     while (next < todo.length && !ctx.signal.aborted) {
-      const item = todo[next++]!;
+      const { item, sha256, present } = todo[next++]!;
       try {
         const seconds = await synthesizeItem(runtime, item, options, ctx.signal);
+        await manifest.record(item.out, sha256);
         audioSeconds += seconds;
         written += 1;
+        if (present) redone += 1;
       } catch (error) {
         if (ctx.signal.aborted) break;
         report(item.line, (error as Error).message);
@@ -103,21 +122,24 @@ export const runBatch = async (ctx: CommandContext, runtime: Runtime, plan: Batc
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.jobs, todo.length || 1)) }, worker));
   } finally {
     bar?.stop();
+    await manifest.flush().catch(() => undefined);
   }
   if (bar) for (const failure of [...failures].sort((a, b) => a.line - b.line)) ctx.stderr.write(`murmur: line ${failure.line}: ${failure.message}\n`);
   const wallSeconds = (performance.now() - started) / 1000;
   return {
     written,
+    redone,
     skipped,
     failed: failures.length,
     audioSeconds,
     wallSeconds,
     realTimeFactor: audioSeconds > 0 ? wallSeconds / audioSeconds : 0,
     failures: failures.sort((a, b) => a.line - b.line),
+    interrupted: ctx.signal.aborted && written + skipped + failures.length - plan.problems.length < plan.items.length,
   };
 };
 
 /** The summary as one line for people. */
 export const describeSummary = (s: BatchSummary): string =>
-  `${s.written} file${s.written === 1 ? '' : 's'} written, ${s.skipped} already present, ${s.failed} failed · ` +
+  `${s.written} file${s.written === 1 ? '' : 's'} written${s.redone ? ` (${s.redone} redone: changed since the last run)` : ''}, ${s.skipped} unchanged and skipped, ${s.failed} failed · ` +
   `${s.audioSeconds.toFixed(1)} s of audio in ${s.wallSeconds.toFixed(1)} s (real-time factor ${s.realTimeFactor.toFixed(3)})`;

@@ -24,6 +24,10 @@ export const deleteBackward = (buffer: InputBuffer): InputBuffer => {
   return { text, cursor: buffer.cursor - 1 };
 };
 
+/** Deletes the character under the cursor (Delete, or Ctrl-D on a line with text, as readline does). */
+export const deleteForward = (buffer: InputBuffer): InputBuffer =>
+  buffer.cursor >= buffer.text.length ? buffer : { ...buffer, text: buffer.text.slice(0, buffer.cursor) + buffer.text.slice(buffer.cursor + 1) };
+
 /** Deletes the word before the cursor (Ctrl-W). */
 export const deleteWordBackward = (buffer: InputBuffer): InputBuffer => {
   const before = buffer.text.slice(0, buffer.cursor);

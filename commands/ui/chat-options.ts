@@ -7,6 +7,7 @@ import type { ChatSettings } from './chat-app.js';
 
 /** The chat command's flags as commander hands them over (all strings). */
 export interface RawChatOptions {
+  readonly model?: string;
   readonly system?: string;
   readonly temperature?: string;
   readonly topP?: string;
@@ -74,3 +75,10 @@ export const readAll = async (stream: Readable): Promise<string> => {
 /** The prompt from the argument and the piped stdin: argument first, joined by a blank line. */
 export const joinPrompt = (argument: string | undefined, piped: string | undefined): string =>
   [argument?.trim(), piped?.trim()].filter((part): part is string => Boolean(part)).join('\n\n');
+
+/**
+ * Whether a word looks as if it was meant as a model name (`qwen3`,
+ * `llama-3.2`, `org/model:q4`), not a plain word of a sentence: it has a
+ * digit, a dash, a colon, a slash or a dot inside it.
+ */
+export const looksLikeModelName = (word: string): boolean => /^\S+$/.test(word) && /\d|[-:/._](?=\S)/.test(word);

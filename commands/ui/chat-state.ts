@@ -1,9 +1,11 @@
 import type { ChatMessage, FinishReason } from '../../src/types/chat.js';
+import type { ChatSettings } from './chat-app.js';
 import {
-  continueLine, deleteBackward, deleteWordBackward, emptyInput, inputOf, insertText,
+  continueLine, deleteBackward, deleteForward, deleteWordBackward, emptyInput, inputOf, insertText,
   moveCursor, moveLine, moveToLineEdge, type InputBuffer,
 } from './chat-input.js';
-import { chatHelp, formatTranscript, transcriptFormatFor } from './chat-transcript.js';
+import { chatHelp, formatTranscript, transcriptFormatFor, type Transcript } from './chat-transcript.js';
+import { formatTokenStats } from './format.js';
 
 /**
  * The interactive chat's state and every change to it, as pure functions
@@ -22,6 +24,8 @@ export interface LogEntry {
 export interface ChatState {
   readonly model: string;
   readonly system?: string;
+  /** Sampling and format settings sent with each request (/set changes them). */
+  readonly settings: ChatSettings;
   /** The conversation sent with each request (the system prompt is added in front). */
   readonly messages: readonly ChatMessage[];
   readonly input: InputBuffer;
@@ -68,13 +72,20 @@ export type ChatAction =
   | { readonly type: 'reply-done'; readonly result: ReplyResult }
   | { readonly type: 'reply-failed'; readonly message: string; readonly aborted: boolean }
   | { readonly type: 'model-ready'; readonly name: string }
+  /** The oldest `dropped` messages were left out of the request to fit the context. */
+  | { readonly type: 'trimmed'; readonly dropped: number; readonly model: string; readonly contextSize?: number }
+  | { readonly type: 'models-listed'; readonly names: readonly string[] }
+  | { readonly type: 'loaded'; readonly path: string; readonly transcript: Transcript }
   | { readonly type: 'notify'; readonly kind: 'info' | 'error'; readonly text: string };
 
 export type ChatEffect =
+  /** Sent with the state's settings. */
   | { readonly type: 'send'; readonly model: string; readonly messages: readonly ChatMessage[] }
   | { readonly type: 'abort' }
   | { readonly type: 'save'; readonly path: string; readonly content: string }
+  | { readonly type: 'load'; readonly path: string }
   | { readonly type: 'check-model'; readonly name: string }
+  | { readonly type: 'list-models' }
   | { readonly type: 'exit' };
 
 export interface Step {
@@ -82,13 +93,20 @@ export interface Step {
   readonly effects: readonly ChatEffect[];
 }
 
+export interface ChatStart {
+  readonly settings?: ChatSettings;
+  /** Inputs of earlier sessions, oldest first. */
+  readonly history?: readonly string[];
+}
+
 /** The state a chat starts in. */
-export const initialChatState = (model: string, system?: string): ChatState => ({
+export const initialChatState = (model: string, system?: string, start: ChatStart = {}): ChatState => ({
   model,
   system: system || undefined,
+  settings: start.settings ?? {},
   messages: [],
   input: emptyInput,
-  history: [],
+  history: start.history ?? [],
   log: [{ id: 0, kind: 'info', text: `Chatting with ${model}. Type /help for commands, Ctrl-C twice to leave.` }],
   exitArmed: false,
 });
@@ -108,6 +126,32 @@ export const requestMessages = (state: ChatState): ChatMessage[] => [
   ...state.messages,
 ];
 
+/** What `/set` changes: the name typed, the setting, and the rule its value must follow. */
+const tunables = [
+  { name: 'temperature', key: 'temperature', check: (n: number) => n >= 0 && n <= 10, rule: 'a number from 0 to 10' },
+  { name: 'top_p', key: 'topP', check: (n: number) => n > 0 && n <= 1, rule: 'a number above 0 and at most 1' },
+  { name: 'top_k', key: 'topK', check: (n: number) => Number.isSafeInteger(n) && n >= 0, rule: 'a whole number of 0 or more' },
+  { name: 'seed', key: 'seed', check: (n: number) => Number.isSafeInteger(n) && n >= 0, rule: 'a whole number of 0 or more' },
+  { name: 'max_tokens', key: 'maxTokens', check: (n: number) => Number.isSafeInteger(n) && n >= 1, rule: 'a whole number of 1 or more' },
+] as const;
+
+const runSet = (state: ChatState, arg: string): Step => {
+  if (!arg) {
+    const shown = tunables.map((t) => `  ${t.name.padEnd(12)} ${state.settings[t.key] ?? 'default'}`);
+    return info(state, ['Settings (change one with /set NAME VALUE, reset it with /set NAME):', ...shown].join('\n'));
+  }
+  const [name = '', raw, ...extra] = arg.split(/\s+/);
+  const tunable = tunables.find((t) => t.name === name.toLowerCase().replace(/-/g, '_'));
+  if (!tunable) return info(state, `Unknown setting '${name}'. /set takes ${tunables.map((t) => t.name).join(', ')}.`, 'error');
+  if (raw === undefined) {
+    const { [tunable.key]: _dropped, ...settings } = state.settings;
+    return info({ ...state, settings }, `${tunable.name} is back to its default.`);
+  }
+  const value = Number(raw);
+  if (extra.length || !Number.isFinite(value) || !tunable.check(value)) return info(state, `${tunable.name} must be ${tunable.rule}, not '${[raw, ...extra].join(' ')}'.`, 'error');
+  return info({ ...state, settings: { ...state.settings, [tunable.key]: value } }, `${tunable.name} set to ${value}.`);
+};
+
 /** Runs one `/command` line. */
 export const runSlashCommand = (state: ChatState, line: string): Step => {
   const [, name = '', rest = ''] = /^\/(\S*)\s*([\s\S]*)$/.exec(line) ?? [];
@@ -120,13 +164,19 @@ export const runSlashCommand = (state: ChatState, line: string): Step => {
       if (arg === '-') return info({ ...state, system: undefined }, 'System prompt removed.');
       return info({ ...state, system: arg }, 'System prompt set.');
     case 'model':
-      if (!arg) return info(state, `Model: ${state.model}. Switch with /model NAME.`);
+      if (!arg) return { state, effects: [{ type: 'list-models' }] };
       return { state, effects: [{ type: 'check-model', name: arg }] };
     case 'save': {
       if (!arg) return info(state, 'Usage: /save FILE (.json for JSON, anything else for markdown).', 'error');
       const content = formatTranscript({ model: state.model, system: state.system, messages: state.messages }, transcriptFormatFor(arg));
       return { state, effects: [{ type: 'save', path: arg, content }] };
     }
+    case 'load':
+      if (!arg) return info(state, 'Usage: /load FILE (a conversation /save wrote).', 'error');
+      if (state.reply) return info(state, 'A reply is still coming: wait, or press Ctrl-C to stop it.', 'error');
+      return { state, effects: [{ type: 'load', path: arg }] };
+    case 'set':
+      return runSet(state, arg);
     case 'help':
     case '?':
       return info(state, chatHelp);
@@ -191,7 +241,11 @@ export const pressKey = (state: ChatState, input: string, key: KeyInfo): Step =>
     if (state.exitArmed) return { state, effects: [{ type: 'exit' }] };
     return same({ ...state, exitArmed: true, notice: 'Press Ctrl-C again (or Ctrl-D) to leave.' });
   }
-  if (key.ctrl && input === 'd') return { state, effects: state.reply ? [{ type: 'abort' }, { type: 'exit' }] : [{ type: 'exit' }] };
+  // Ctrl-D leaves only from an empty line; on a draft it deletes forward, as in readline, so the draft is never lost.
+  if (key.ctrl && input === 'd') {
+    if (state.input.text) return same({ ...state, exitArmed: false, input: deleteForward(state.input) });
+    return { state, effects: state.reply ? [{ type: 'abort' }, { type: 'exit' }] : [{ type: 'exit' }] };
+  }
   const calm: ChatState = { ...state, exitArmed: false, notice: undefined };
   if (key.return && key.meta) return same({ ...calm, input: insertText(state.input, '\n') });
   if (key.return) {
@@ -209,7 +263,7 @@ export const pressKey = (state: ChatState, input: string, key: KeyInfo): Step =>
 };
 
 const formatStats = (result: ReplyResult, stopped: boolean): string => {
-  const parts = [`${result.tokensPerSecond.toFixed(1)} tokens/s`, `${result.completionTokens} tokens`];
+  const parts = [formatTokenStats(result.tokensPerSecond, result.completionTokens)];
   if (stopped) parts.push('stopped');
   else if (result.finishReason === 'length') parts.push('cut at the token limit');
   return parts.join(' · ');
@@ -242,6 +296,26 @@ export const step = (state: ChatState, action: ChatAction): Step => {
     }
     case 'model-ready':
       return info({ ...state, model: action.name }, `Now chatting with ${action.name}.`);
+    case 'trimmed': {
+      // The request went without them, and so will every later one.
+      const messages = state.messages.slice(action.dropped);
+      const plural = action.dropped === 1 ? 'message' : `${action.dropped} oldest messages`;
+      const fit = action.contextSize ? `${action.model}'s ${action.contextSize}-token context` : `${action.model}'s context`;
+      return info({ ...state, messages }, `dropped the ${action.dropped === 1 ? 'oldest message' : plural} to fit ${fit}`);
+    }
+    case 'models-listed': {
+      if (!action.names.length) return info(state, 'No chat models are installed. `murmur pull NAME` adds one.');
+      const lines = action.names.map((name) => `${name === state.model ? '* ' : '  '}${name}`);
+      return info(state, ['Installed chat models (switch with /model NAME):', ...lines].join('\n'));
+    }
+    case 'loaded': {
+      const { transcript } = action;
+      const system = transcript.system ?? state.system;
+      const note = transcript.model && transcript.model !== state.model ? ` (saved with ${transcript.model}; still chatting with ${state.model})` : '';
+      const next = addLog({ ...state, system, messages: transcript.messages }, { kind: 'info', text: `Loaded ${transcript.messages.length} messages from ${action.path}${note}.` });
+      const last = transcript.messages.filter((m) => m.role !== 'system').at(-1);
+      return same(last ? addLog(next, { kind: last.role === 'user' ? 'user' : 'assistant', text: last.content }) : next);
+    }
     case 'notify':
       return info(state, action.text, action.kind);
   }

@@ -15,10 +15,10 @@ interface FileBar {
   readonly startBytes: number;
 }
 
-/** One JSON line per event on stdout, like ollama's `{"status":"downloading",…}`. */
-export const createJsonRenderer = (ctx: CommandContext): PullRenderer => ({
+/** One JSON line per event on `stream` (stderr: stdout carries only the result), like ollama's `{"status":"downloading",…}`. */
+export const createJsonRenderer = (stream: NodeJS.WritableStream): PullRenderer => ({
   onProgress: (event) => {
-    ctx.stdout.write(`${JSON.stringify(event)}\n`);
+    stream.write(`${JSON.stringify(event)}\n`);
   },
   stop: () => undefined,
 });
@@ -100,9 +100,13 @@ export const createBarRenderer = (stream: NodeJS.WritableStream): PullRenderer =
   };
 };
 
-/** Bars when stderr is a terminal and --json is off; JSON lines on stdout otherwise. */
+/**
+ * Progress of `murmur pull`, always on stderr: JSON lines with --json, bars
+ * when stderr is a terminal, plain lines otherwise. stdout is left to the
+ * result, so `murmur pull x > out` and `| head` get only that.
+ */
 export const createPullRenderer = (ctx: CommandContext, json: boolean): PullRenderer =>
-  !json && ctx.stderr.isTTY ? createBarRenderer(ctx.stderr) : createJsonRenderer(ctx);
+  json ? createJsonRenderer(ctx.stderr) : createDownloadBars(ctx.stderr);
 
 /** Plain status lines (no bars) for a stream that is not a terminal: each file at start, every 25% and at the end. */
 export const createLineRenderer = (stream: NodeJS.WritableStream): PullRenderer => {
@@ -110,7 +114,9 @@ export const createLineRenderer = (stream: NodeJS.WritableStream): PullRenderer 
   return {
     onProgress: (event) => {
       if (event.status !== 'downloading') {
-        if (event.status !== 'resolving') stream.write(`${event.model}: ${event.status}${'file' in event ? ` ${event.file}` : ''}\n`);
+        if (event.status === 'success') stream.write(event.reused ? `${event.model} is already installed\n` : `${event.model} installed\n`);
+        else if (event.status === 'waiting') stream.write(`${event.model}: waiting (${event.reason})\n`);
+        else if (event.status !== 'resolving') stream.write(`${event.model}: ${event.status}${'file' in event ? ` ${event.file}` : ''}\n`);
         return;
       }
       const key = `${event.model}/${event.file}`;

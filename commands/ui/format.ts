@@ -42,3 +42,12 @@ export const formatTable = (headers: readonly string[], rows: readonly (readonly
   const line = (cells: readonly string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 };
+
+/**
+ * A reply's speed and size: `12.3 tokens/s · 42 tokens`, or `1 token` alone
+ * when the rate cannot be measured (one token, or no timing).
+ */
+export const formatTokenStats = (tokensPerSecond: number, tokens: number): string => {
+  const count = `${tokens} ${tokens === 1 ? 'token' : 'tokens'}`;
+  return tokens > 1 && Number.isFinite(tokensPerSecond) && tokensPerSecond > 0 ? `${tokensPerSecond.toFixed(1)} tokens/s · ${count}` : count;
+};

@@ -16,9 +16,14 @@ export const ensureInstalled = async (ctx: CommandContext, runtime: Runtime, nam
     return name;
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === 'model_not_found') return (await ensureImported(ctx, runtime, name)) ?? name;
-    // Anything else (an alias the runtime resolves, such as tts-1, or a name it rejects) is the runtime's to report.
-    if (code !== 'model_not_downloaded') return name;
+    if (code === 'model_not_found') {
+      const imported = await ensureImported(ctx, runtime, name);
+      // A daemon says 'not found' for a catalog model it has not downloaded (OpenAI's error codes have no "not downloaded"): pull it there, as in-process.
+      if (imported !== IN_CATALOG) return imported ?? name;
+    } else if (code !== 'model_not_downloaded') {
+      // Anything else (an alias the runtime resolves, such as tts-1, or a name it rejects) is the runtime's to report.
+      return name;
+    }
   }
   ctx.stderr.write(`${why}; pulling ${name}.\n`);
   await pullWithBars(ctx, runtime, name);
@@ -35,13 +40,16 @@ const pullWithBars = async (ctx: CommandContext, runtime: Pick<Runtime, 'pull'>,
   }
 };
 
+/** ensureImported's answer for a name the catalog knows. */
+const IN_CATALOG = Symbol('in catalog');
+
 /**
  * For a path, hf: URI or URL: the name of the store's copy, pulled now when
- * missing. Undefined for anything else (the runtime then reports the
- * unknown name). A different model already installed under the same name
- * is an error, not a silent substitute.
+ * missing. IN_CATALOG for a catalog name; undefined for anything else (the
+ * runtime then reports the unknown name). A different model already
+ * installed under the same name is an error, not a silent substitute.
  */
-const ensureImported = async (ctx: CommandContext, runtime: Runtime, ref: string): Promise<string | undefined> => {
+const ensureImported = async (ctx: CommandContext, runtime: Runtime, ref: string): Promise<string | typeof IN_CATALOG | undefined> => {
   const [{ loadCatalog }, { ModelNotFoundError, UsageError }] = await Promise.all([import('../../src/catalog/catalog.js'), import('../../src/errors.js')]);
   const catalog = await loadCatalog({ userPath: runtime.config.catalog });
   let resolved;
@@ -52,7 +60,7 @@ const ensureImported = async (ctx: CommandContext, runtime: Runtime, ref: string
     if (error instanceof ModelNotFoundError) return undefined;
     throw error;
   }
-  if (resolved.type === 'catalog') return undefined;
+  if (resolved.type === 'catalog') return IN_CATALOG;
   const source = resolved.type === 'local' ? resolved.path : resolved.source;
   const installed = await runtime.getModel(resolved.name).catch(() => undefined);
   if (installed?.source === source) return installed.name;
@@ -107,4 +115,35 @@ export const chooseModel = async (ctx: CommandContext, runtime: Runtime, choice:
     });
   }
   return ensureInstalled(ctx, runtime, chosen.name, `No ${choice.label} is installed`);
+};
+
+/**
+ * Whether `name` can be meant as a model: installed, in the catalog, or a
+ * path, hf: URI or URL. False only for a bare name nothing knows.
+ */
+export const isModelName = async (runtime: Runtime, name: string): Promise<boolean> => {
+  try {
+    await runtime.getModel(name);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'model_not_found') return true;
+  }
+  const [{ loadCatalog }, { ModelNotFoundError }] = await Promise.all([import('../../src/catalog/catalog.js'), import('../../src/errors.js')]);
+  try {
+    (await loadCatalog({ userPath: runtime.config.catalog })).resolve(name);
+    return true;
+  } catch (error) {
+    if (error instanceof ModelNotFoundError) return false;
+    return true;
+  }
+};
+
+/** The default model of `choice` when it needs no download (the configured one, else an installed one); undefined otherwise. */
+export const installedDefault = async (runtime: Runtime, choice: ModelChoice): Promise<string | undefined> => {
+  if (choice.configured) return choice.configured;
+  const [{ loadCatalog }, { pickDefaultModel }] = await Promise.all([import('../../src/catalog/catalog.js'), import('../../src/catalog/default-model.js')]);
+  const catalogDefault = (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor(choice.role)?.name;
+  const installed = (await runtime.listModels()).filter((model) => model.kind === choice.kind);
+  const chosen = pickDefaultModel({ catalogDefault, installed });
+  return chosen?.installed ? chosen.name : undefined;
 };

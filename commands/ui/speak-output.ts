@@ -63,23 +63,46 @@ export const patchWavSizes = async (path: string): Promise<void> => {
 
 const write = async (stream: Writable, bytes: Uint8Array): Promise<void> => {
   if (!bytes.length) return;
+  // once() rejects on 'error' too, so a failed write is not waited on forever.
   if (!stream.write(bytes)) await once(stream, 'drain');
 };
 
-/** A sink that encodes and writes bytes to a stream (a file or stdout). */
+/** Closes a file stream and waits until its descriptor is released (whether it ended or failed). */
+const closeFile = async (file: WriteStream, finish: boolean): Promise<void> => {
+  if (file.closed) return;
+  const closed = once(file, 'close').catch(() => undefined);
+  if (finish) file.end();
+  else file.destroy();
+  await closed;
+};
+
+/**
+ * A sink that encodes and writes bytes to a stream (a file or stdout). A
+ * file is written as `.NAME.PID.partial` beside its final name and renamed
+ * only once complete; abort() (Ctrl-C, a failure) closes and removes it.
+ */
 const encodedSink = (target: Extract<SinkTarget, { kind: 'file' | 'stdout' }>, stdout: Writable): AudioSink => {
   let encoder: import('../../src/audio/encode.js').AudioEncoder | undefined;
   let stream: Writable | undefined;
+  let failure: Error | undefined;
   let chain: Promise<void> = Promise.resolve();
   const temp = target.kind === 'file' ? partialPath(target.path) : undefined;
   const openStream = async (sampleRate: number) => {
     const { createEncoder } = await import('../../src/audio/encode.js');
     encoder = createEncoder(target.format, { sampleRate });
-    stream = temp ? createWriteStream(temp) : stdout;
+    if (!temp) return void (stream = stdout);
+    const file = createWriteStream(temp);
+    // Kept, not thrown from an emitter: end() reports it, abort() ignores it (a write cut short by destroy()).
+    file.on('error', (error) => void (failure ??= error));
+    stream = file;
+  };
+  const check = () => {
+    if (failure) throw failure;
   };
   return {
     write(samples, sampleRate) {
       chain = chain.then(async () => {
+        check();
         if (!encoder) await openStream(sampleRate);
         await write(stream!, encoder!.push(samples));
       });
@@ -89,16 +112,16 @@ const encodedSink = (target: Extract<SinkTarget, { kind: 'file' | 'stdout' }>, s
       if (!encoder) await openStream(16_000);
       await write(stream!, encoder!.end());
       if (!temp) return;
-      const file = stream as WriteStream;
-      file.end();
-      await once(file, 'close');
+      await closeFile(stream as WriteStream, true);
+      check();
       if (target.format === 'wav') await patchWavSizes(temp);
       await rename(temp, (target as { path: string }).path);
     },
     async abort() {
       await chain.catch(() => undefined);
-      if (!temp || !stream) return;
-      (stream as WriteStream).destroy();
+      encoder?.dispose();
+      if (!temp) return;
+      if (stream) await closeFile(stream as WriteStream, false);
       await rm(temp, { force: true });
     },
   };
@@ -138,4 +161,43 @@ export const openSink = async (target: SinkTarget, stdout: Writable): Promise<Au
     throw new AppError('not_supported', 'No audio output device was found to play on.', { hint: 'Write to a file with `-o speech.wav`, or to stdout with `-o -` (e.g. `| aplay`).' });
   }
   return speakerSink();
+};
+
+/** What `murmur speak --json` reports once the audio is written. */
+export interface SpokenReport {
+  /** The file written (absolute), "-" for stdout, or "speakers". */
+  readonly path: string;
+  readonly format: AudioFormat | 'speakers';
+  readonly model: string;
+  readonly voice?: string;
+  /** Hz of the audio written (an encoder may change the voice's rate: Opus is always 48000). */
+  readonly sampleRate?: number;
+  readonly durationSeconds: number;
+  readonly characters: number;
+  readonly timings: { readonly firstAudioMs?: number; readonly totalMs: number; readonly realTimeFactor: number };
+}
+
+/** The --json report of a one-shot speak: where it went, the audio's shape and the timings (realTimeFactor = total time / audio duration). */
+export const describeSpoken = async (
+  target: SinkTarget,
+  summary: { readonly characters: number; readonly seconds: number; readonly firstAudioMs?: number },
+  facts: { readonly model: string; readonly voice?: string; readonly sampleRate?: number; readonly totalMs: number },
+): Promise<SpokenReport> => {
+  let sampleRate = facts.sampleRate;
+  if (target.kind !== 'speakers' && sampleRate !== undefined) sampleRate = (await import('../../src/audio/encode.js')).encodedRate(target.format, sampleRate);
+  const round = (n: number, places = 1) => Math.round(n * 10 ** places) / 10 ** places;
+  return {
+    path: target.kind === 'file' ? resolve(target.path) : target.kind === 'stdout' ? '-' : 'speakers',
+    format: target.kind === 'speakers' ? 'speakers' : target.format,
+    model: facts.model,
+    ...(facts.voice ? { voice: facts.voice } : {}),
+    ...(sampleRate !== undefined ? { sampleRate } : {}),
+    durationSeconds: round(summary.seconds, 3),
+    characters: summary.characters,
+    timings: {
+      ...(summary.firstAudioMs !== undefined ? { firstAudioMs: round(summary.firstAudioMs) } : {}),
+      totalMs: round(facts.totalMs),
+      realTimeFactor: summary.seconds > 0 ? round(facts.totalMs / 1000 / summary.seconds, 4) : 0,
+    },
+  };
 };

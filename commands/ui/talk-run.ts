@@ -85,7 +85,7 @@ export const runTalk = async (ctx: CommandContext, runtime: Runtime, plan: TalkP
     await conversation.close();
     await followed.finished;
     plan.print.end();
-    if (stopped && plan.recording) throw new AppError('aborted', 'Stopped.');
+    if (stopped && plan.recording) throw (await import('../interrupt.js')).interrupted();
     if (plan.recording && !followed.turns()) ctx.stderr.write('murmur: no speech was heard in the recording: nothing to answer.\n');
     // Leaving stops the speakers at once; a file keeps all that was sent.
     if (stopped) plan.audio?.interrupted();

@@ -1,24 +1,26 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
-import cliProgress from 'cli-progress';
+import { access, constants, mkdir } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import type { Runtime } from '../../src/runtime/types.js';
 import type { TranscribeResult } from '../../src/types/transcript.js';
-import { extensionFor, type TranscriptFormat } from '../../src/text/subtitles.js';
-import { AppError, UsageError } from '../../src/errors.js';
+import { AppError, abortReason, UsageError } from '../../src/errors.js';
 import { loadCatalog } from '../../src/catalog/catalog.js';
-import { formatTranscript } from '../../src/api/openai/transcription-response.js';
+import { WHISPER_LANGUAGES } from '../../src/engines/speech/asr-languages.js';
 import type { CommandContext } from '../context.js';
 import { chooseModel, ensureInstalled } from './model-choice.js';
+import { createTranscriptWriter, type OutputFormat, type TranscriptWriter } from './transcript-writer.js';
+import { createTranscribeProgress } from './transcribe-progress.js';
 
 export interface TranscribeFlags {
   readonly model?: string;
   readonly language?: string;
-  readonly format: TranscriptFormat;
+  /** --format as given; undefined: from -o's extension, else text. */
+  readonly format?: OutputFormat;
   readonly output?: string;
   readonly outDir?: string;
   readonly vad?: boolean;
   readonly vadModel?: string;
   readonly translate?: boolean;
+  readonly json?: boolean;
 }
 
 /** The transcriber: the one named, else MURMUR_ASR_MODEL, else the catalog default or another installed asr model, pulled if missing. */
@@ -38,66 +40,181 @@ export const chooseVad = async (ctx: CommandContext, runtime: Runtime, flags: Tr
   return ensureInstalled(ctx, runtime, name, `The voice-activity model ${name} is not installed`);
 };
 
+/** The formats each -o extension stands for (the first when --format is not given). */
+const byExtension: Record<string, readonly OutputFormat[]> = {
+  '.txt': ['text'],
+  '.srt': ['srt'],
+  '.vtt': ['vtt'],
+  '.json': ['json', 'verbose_json'],
+  '.jsonl': ['jsonl'],
+  '.ndjson': ['jsonl'],
+};
+
+const extensionOf: Record<OutputFormat, string> = { text: 'txt', json: 'json', verbose_json: 'json', jsonl: 'jsonl', srt: 'srt', vtt: 'vtt' };
+
+/**
+ * The output format: --format when given, else the one -o's extension names
+ * (as `speak -o` does), else text. A --format the extension contradicts
+ * (`-o t.srt --format text`) is a usage error.
+ */
+export const formatFor = (flags: Pick<TranscribeFlags, 'format' | 'output'>): OutputFormat => {
+  const ext = flags.output && flags.output !== '-' ? extname(flags.output).toLowerCase() : '';
+  const implied = byExtension[ext];
+  if (!flags.format) return implied?.[0] ?? 'text';
+  if (implied && !implied.includes(flags.format)) {
+    throw new UsageError(`-o ${flags.output} is a ${ext} file, but --format says ${flags.format}.`, {
+      hint: `Leave out --format (the extension decides), or name the file .${extensionOf[flags.format]}.`,
+    });
+  }
+  return flags.format;
+};
+
 /** Where each input's transcript goes: a file, or undefined for stdout. */
 export const outputsFor = (files: readonly string[], flags: TranscribeFlags): (string | undefined)[] => {
   if (flags.output && flags.outDir) throw new UsageError('-o and --out-dir cannot be used together.');
   if (flags.output && files.length > 1) throw new UsageError('-o takes one input; use --out-dir DIR for several (one file per input).');
   if (files.filter((f) => f === '-').length > 1) throw new UsageError("'-' (stdin) can be given once.");
+  if (flags.json && !flags.outDir && (!flags.output || flags.output === '-') && flags.format) {
+    throw new UsageError('--json prints the result as JSON on stdout; --format is for the files -o or --out-dir write.', { hint: 'Drop --format, or add -o FILE.' });
+  }
   if (flags.output) return [flags.output === '-' ? undefined : flags.output];
   if (!flags.outDir) return files.map(() => undefined);
-  return files.map((f) => join(flags.outDir!, `${f === '-' ? 'stdin' : basename(f, extname(f))}.${extensionFor(flags.format)}`));
+  return files.map((f) => join(flags.outDir!, `${f === '-' ? 'stdin' : basename(f, extname(f))}.${extensionOf[formatFor(flags)]}`));
 };
 
-/** A bar on a terminal's stderr: seconds of audio decoded, per file. */
-const progressBar = (ctx: CommandContext, files: number) => {
-  if (!ctx.stderr.isTTY) return undefined;
-  const bar = new cliProgress.SingleBar(
-    { stream: ctx.stderr, format: ' {file} | {seconds} s decoded | file {index}/{files}', hideCursor: true, clearOnComplete: true, noTTYOutput: false },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(files, 0, { file: '', seconds: '0.0', index: 0, files });
-  return bar;
+/**
+ * The language to send: undefined when none is asked for, or when the model
+ * takes no language setting (a warning on stderr says it is ignored). A code
+ * no model knows is a usage error; one the model refuses is turned into one
+ * where the runtime answers (see asUsageError).
+ */
+const languageFor = async (ctx: CommandContext, runtime: Runtime, model: string, language: string | undefined): Promise<string | undefined> => {
+  const code = language?.trim().toLowerCase();
+  if (!code || code === 'auto') return code || undefined;
+  const info = await runtime.getModel(model).catch(() => undefined);
+  const declared = (info?.languages ?? []).filter((l) => l !== 'multi');
+  const takesLanguage = info?.family === 'whisper' || info?.family === 'sense-voice' || declared.length > 0;
+  if (!info || takesLanguage) return code;
+  if (!WHISPER_LANGUAGES.includes(code)) {
+    throw new UsageError(`Unknown language code '${language}': a language is an ISO 639-1 code such as en or de.`, { hint: 'Leave --language out to let the model decide.' });
+  }
+  ctx.stderr.write(`murmur: warning: '${info.name}' takes no language setting; --language ${code} is ignored.\n`);
+  return undefined;
 };
+
+/** The runtime's refusal of a language (an unknown code, one the model does not know) is a usage error on the command line. */
+const asUsageError = (error: unknown): unknown =>
+  error instanceof AppError && error.param === 'language' && error.code !== 'usage' ? new UsageError(error.message, { hint: error.hint, cause: error }) : error;
+
+/** Stdin as the runtime reads it, ending with AbortError on Ctrl-C even while no bytes arrive (a pipe held open). */
+async function* untilAborted(stdin: CommandContext['stdin'], signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const iterator = stdin[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortReason(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // Stop reading (an open pipe would keep the process alive after an interrupt).
+    if (signal.aborted) stdin.destroy();
+  }
+}
+
+/** Seconds of audio in a file, when its container says up front (for the progress bar's percent and ETA). */
+const probeDuration = async (file: string): Promise<number | undefined> => {
+  if (file === '-') return undefined;
+  try {
+    const { openAudioStream } = await import('../../src/audio/decode.js');
+    const stream = await openAudioStream({ path: file }, { ffmpegPath: null });
+    await stream.close();
+    return stream.duration !== undefined && Number.isFinite(stream.duration) ? stream.duration : undefined;
+  } catch {
+    return undefined; // the runtime reports what is wrong with the file
+  }
+};
+
+/** What --json prints for each input once it is done. */
+const jsonLine = (file: string, result: TranscribeResult, output: string | undefined) => ({
+  file,
+  model: result.model,
+  text: result.text,
+  language: result.language ?? null,
+  duration: result.duration,
+  segments: result.segments.map(({ id, start, end, text }) => ({ id, start, end, text })),
+  output: output ?? null,
+  timings: result.timings,
+});
 
 const seconds = (s: number) => s.toFixed(1);
 
-/** Transcribes each input in turn, writes its transcript, and prints a summary on stderr. */
+/**
+ * Transcribes each input in turn, writing its transcript as it is decoded
+ * (see transcript-writer.ts), and prints a summary on stderr. Ctrl-C stops
+ * at once: what was written stays (the files hold every finished segment)
+ * and the AbortError goes up ("murmur: interrupted", exit 130).
+ */
 export const transcribeFiles = async (ctx: CommandContext, runtime: Runtime, files: readonly string[], flags: TranscribeFlags): Promise<void> => {
   const outputs = outputsFor(files, flags);
+  const format = formatFor(flags);
+  const task = flags.translate ? 'translate' : 'transcribe';
+  for (const out of outputs) {
+    if (out && !flags.outDir) await access(dirname(out), constants.W_OK).catch((error: unknown) => {
+      throw new AppError('invalid_request', `Cannot write '${out}': ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : 'permission denied'}.`, { cause: error });
+    });
+  }
   const model = await chooseAsr(ctx, runtime, flags.model);
   const vad = await chooseVad(ctx, runtime, flags);
+  const language = await languageFor(ctx, runtime, model, flags.language);
   if (flags.outDir) await mkdir(flags.outDir, { recursive: true });
   const started = performance.now();
-  const bar = progressBar(ctx, files.length);
+  const progress = createTranscribeProgress(ctx, files.length);
   let audio = 0;
   const results: TranscribeResult[] = [];
   try {
     for (const [index, file] of files.entries()) {
-      bar?.update(index, { file: file === '-' ? 'stdin' : basename(file), seconds: '0.0', index: index + 1 });
-      const result = await runtime.transcribe({
-        model,
-        input: file === '-' ? { stream: ctx.stdin, filename: 'stdin' } : { path: file },
-        language: flags.language,
-        task: flags.translate ? 'translate' : 'transcribe',
-        vad,
-        signal: ctx.signal,
-        onSegment: (segment) => bar?.update(index, { seconds: seconds(segment.end) }),
-      });
-      const text = formatTranscript(result, flags.format, { task: flags.translate ? 'translate' : 'transcribe', indent: flags.format === 'verbose_json' ? 2 : undefined });
+      const label = file === '-' ? 'stdin' : basename(file);
+      progress?.begin(index, label, await probeDuration(file));
       const out = outputs[index];
-      if (out) await writeFile(out, text);
-      else {
-        if (files.length > 1 && !flags.format.includes('json')) ctx.stdout.write(`==> ${file} <==\n`);
-        ctx.stdout.write(text);
+      let writer: TranscriptWriter | undefined;
+      if (!flags.json || out) {
+        const header = !out && files.length > 1 && (format === 'text' || format === 'srt' || format === 'vtt') ? `==> ${file} <==\n` : undefined;
+        writer = createTranscriptWriter(out ? { path: out } : { stream: progress ? progress.above(ctx.stdout) : ctx.stdout }, { format, file, task, header });
       }
-      audio += result.duration;
-      results.push(result);
+      try {
+        const result = await runtime.transcribe({
+          model,
+          input: file === '-' ? { stream: untilAborted(ctx.stdin, ctx.signal), filename: 'stdin' } : { path: file },
+          language,
+          task,
+          vad,
+          signal: ctx.signal,
+          onSegment: (segment) => {
+            writer?.segment(segment);
+            progress?.advance(segment.end);
+          },
+        });
+        await writer?.finish(result);
+        if (flags.json) ctx.stdout.write(`${JSON.stringify(jsonLine(file, result, out))}\n`);
+        audio += result.duration;
+        results.push(result);
+      } finally {
+        await writer?.close();
+      }
     }
   } catch (error) {
-    if (ctx.signal.aborted) throw new AppError('aborted', 'Stopped.', { cause: error });
-    throw error;
+    if (ctx.signal.aborted) throw abortReason(ctx.signal);
+    throw asUsageError(error);
   } finally {
-    bar?.stop();
+    progress?.stop();
   }
   const wall = (performance.now() - started) / 1000;
   const written = outputs.filter(Boolean);

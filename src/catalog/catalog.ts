@@ -4,6 +4,7 @@ import { builtinCatalogPath } from '../project.js';
 import { jsonErrorOffset, positionAt } from './json-position.js';
 import { closestNames, resolveRef, type ModelRef, type ResolveOptions } from './resolve.js';
 import type { CatalogDefaults, CatalogEntry, CatalogFile, ModelKind } from './schema.js';
+import { withArticle } from '../text/article.js';
 
 export type { ModelRef, ResolveOptions } from './resolve.js';
 
@@ -159,7 +160,7 @@ const mergeFiles = (files: readonly SourcedFile[]): Catalog => {
     const entry = find(name);
     const kind = defaultRoleKinds[role as keyof CatalogDefaults];
     if (!entry) throw invalid(source.path, source.user, `defaults.${role}: '${name}' is not a model in the catalog.`);
-    if (entry.kind !== kind) throw invalid(source.path, source.user, `defaults.${role}: '${name}' is a ${entry.kind} model, not ${kind}.`);
+    if (entry.kind !== kind) throw invalid(source.path, source.user, `defaults.${role}: '${name}' is ${withArticle(entry.kind)} model, not ${kind}.`);
   }
 
   const catalog: Catalog = {

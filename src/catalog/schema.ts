@@ -43,12 +43,16 @@ export const catalogEntrySchema = z.strictObject({
   description: z.string(),
   license: z.string(),
   languages: z.array(z.string()),
-  /** Total download size in bytes (approximate where a file's size is not pinned). */
+  /** Total download size in bytes (approximate where a file's size is not pinned): what `murmur list --all` shows. */
   size: z.number().int().positive(),
+  /** Bytes on disk once installed, where it differs much from `size` (archives unpack to more than they download). */
+  installedSize: z.number().int().positive().optional(),
   files: z.array(modelFileSchema).min(1),
   /** Output sample rate (tts) or expected input rate (asr, vad), in Hz. */
   sampleRate: z.number().int().positive().optional(),
   voices: z.array(voiceSchema).optional(),
+  /** How many speakers a multi-speaker tts model holds (ids 0 to speakerCount-1), when `voices` names only some of them. */
+  speakerCount: z.number().int().positive().optional(),
   /** The default voice's name (tts). */
   defaultVoice: z.string().optional(),
   /** Engine-specific settings the files alone do not tell (e.g. kokoro's lexicon list, whisper's language). */

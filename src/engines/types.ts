@@ -56,6 +56,11 @@ export type EngineGeneration = Omit<GenerationResult, 'model'>;
 export type EngineChatRequest = Omit<ChatRequest, 'model'>;
 export type EngineCompletionRequest = Omit<CompletionRequest, 'model'>;
 
+export interface EmbedOptions {
+  /** Cut an input past the model's length to its first tokens instead of refusing it. */
+  readonly truncate?: boolean;
+}
+
 /** A language (or embedding) model loaded into an LLM engine. */
 export interface LlmHandle extends EngineHandle {
   /** Tokens one request can hold (prompt plus reply). */
@@ -65,7 +70,7 @@ export interface LlmHandle extends EngineHandle {
   /** The tokens a chat request's prompt takes, rendered as a generation would. */
   countTokens(request: EngineChatRequest): Promise<number>;
   /** Embeds texts, or token ids (checked against the vocabulary). */
-  embed(input: readonly EmbedInput[], signal?: AbortSignal): Promise<Omit<EmbedResult, 'model'>>;
+  embed(input: readonly EmbedInput[], signal?: AbortSignal, options?: EmbedOptions): Promise<Omit<EmbedResult, 'model'>>;
 }
 
 export type LlmEngineFactory = EngineFactory<LlmHandle>;

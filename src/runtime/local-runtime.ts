@@ -6,7 +6,7 @@ import { createProcessEngines, type ProcessEngines } from '../engines/process/su
 import type { EngineFactory, EngineGeneration, EngineHandle, EngineResolver, LlmHandle } from '../engines/types.js';
 import { AppError } from '../errors.js';
 import type { InstalledModel, Store } from '../store/types.js';
-import { createModelManager, type ModelManager } from './model-manager.js';
+import { createModelManager, defaultMaxMemory, type ModelHint, type ModelManager } from './model-manager.js';
 import { transcribeLocal } from './transcribe-local.js';
 import type { TtsHandle } from '../engines/speech/tts-types.js';
 import { checkSpeakRequest, checkSpeed, resolveVoice, synthesizeSpeech, voiceList } from './speak.js';
@@ -19,6 +19,7 @@ import { defaultModelOf, openAiSpeechKind, resolveSpeechModel, type SpeechModelD
 import type { Runtime } from './types.js';
 import type { EmbedResult, GenerationResult } from '../types/chat.js';
 import type { SpeakResult, VoiceList } from '../types/speech.js';
+import { withArticle } from '../text/article.js';
 
 /** What LocalRuntime needs from outside; tests pass a small fake store and fake engines. */
 export interface LocalRuntimeDeps {
@@ -54,9 +55,12 @@ export interface LocalRuntime extends Runtime {
   ): Promise<T>;
 }
 
+/** What the manager may know of a model before it loads: its kind, and its size on disk as the memory it will take. */
+const hintOf = (model: InstalledModel): ModelHint => ({ kind: model.kind, expectedBytes: model.size });
+
 const requireKind = (model: InstalledModel, kinds: readonly ModelKind[], verb: string) => {
   if (kinds.includes(model.kind)) return;
-  throw new AppError('model_kind_mismatch', `'${model.name}' is a ${model.kind} model; it cannot ${verb}.`, {
+  throw new AppError('model_kind_mismatch', `'${model.name}' is ${withArticle(model.kind)} model; it cannot ${verb}.`, {
     hint: `Choose a model of kind ${kinds.join(' or ')} (see \`murmur list\`).`,
     param: 'model',
   });
@@ -78,6 +82,20 @@ const finish = (name: string, result: EngineGeneration, waitedMs: number): Gener
  * load through the model manager (shared, kept alive, bounded) and run on
  * their engine. Store calls are delegated as they are.
  */
+/**
+ * A vector cut to its first `dimensions` (when asked) and scaled to unit
+ * length, as OpenAI and Ollama return embeddings: a dot product is then
+ * the cosine. A zero vector stays zero.
+ */
+export const unitVector = (vector: readonly number[], dimensions?: number): number[] => {
+  if (dimensions !== undefined && dimensions > vector.length) {
+    throw new AppError('invalid_request', `'dimensions' is ${dimensions}, but the model's embeddings have ${vector.length}.`, { param: 'dimensions', hint: `Ask for ${vector.length} or fewer.` });
+  }
+  const kept = dimensions === undefined ? vector : vector.slice(0, dimensions);
+  const length = Math.sqrt(kept.reduce((sum, x) => sum + x * x, 0));
+  return length > 0 ? kept.map((x) => x / length) : [...kept];
+};
+
 export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): LocalRuntime => {
   const { store } = deps;
   // Isolated: every model loads in an engine process of its own (tests' fake engines stay in-process).
@@ -96,7 +114,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     maxLoaded: config.maxLoaded,
     parallel: config.parallel,
     maxQueued: deps.maxQueued ?? config.maxQueue,
-    maxMemoryBytes: deps.maxMemoryBytes,
+    maxMemoryBytes: deps.maxMemoryBytes ?? config.maxMemoryBytes ?? defaultMaxMemory(),
     load: async (name, signal) => {
       const model = await store.require(name);
       pulledAt.set(model.name, model.pulledAt);
@@ -120,7 +138,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     const started = performance.now();
     const model = await installedModel(name);
     requireKind(model, kinds, verb);
-    return models.run(model.name, (handle) => fn(handle as never, model, performance.now() - started), { signal });
+    return models.run(model.name, (handle) => fn(handle as never, model, performance.now() - started), { signal, hint: hintOf(model) });
   };
 
   const canonical = async (name: string) => (await store.get(name))?.name ?? name;
@@ -172,7 +190,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
       const model = await installedModel(await resolveSpeechModel(resolving, 'tts', options.model));
       requireKind(model, ['tts'], 'speak');
       // One lease for the session's life: no lookup, manifest read or load per sentence.
-      const lease = await models.lease(model.name, { signal: options.signal });
+      const lease = await models.lease(model.name, { signal: options.signal, hint: hintOf(model) });
       try {
         const handle = lease.handle as TtsHandle;
         const voice = resolveVoice(handle, options.voice, model.name, config.voice);
@@ -202,10 +220,10 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
         requireKind(vadModel, ['vad'], 'detect speech');
       }
       // Leases for the session's life: no lookup or load per turn.
-      const asr = await models.lease(asrModel.name, { signal: options.signal });
+      const asr = await models.lease(asrModel.name, { signal: options.signal, hint: hintOf(asrModel) });
       let vad: Awaited<ReturnType<typeof models.lease>> | undefined;
       try {
-        vad = vadModel && (await models.lease(vadModel.name, { signal: options.signal }));
+        vad = vadModel && (await models.lease(vadModel.name, { signal: options.signal, hint: hintOf(vadModel) }));
         const release = () => {
           asr.release();
           vad?.release();
@@ -282,12 +300,15 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
         request.model,
         ['llm', 'embedding'],
         'make embeddings',
-        async (handle, found) => ({ model: found.name, ...(await handle.embed(request.input, request.signal)) }),
+        async (handle, found) => {
+          const result = await handle.embed(request.input, request.signal, request.truncate ? { truncate: true } : {});
+          return { model: found.name, ...result, embeddings: result.embeddings.map((vector) => unitVector(vector, request.dimensions)) };
+        },
         request.signal,
       ),
     load: async (name, options) => {
       const model = await installedModel(name);
-      return models.load(model.name, options);
+      return models.load(model.name, { ...options, hint: hintOf(model) });
     },
     unload: async (names) => models.unload(names === 'all' ? 'all' : await Promise.all(names.map(canonical))),
     ps: async () => models.ps(),

@@ -1,6 +1,7 @@
+import { freemem, totalmem } from 'node:os';
 import type { EngineHandle } from '../engines/types.js';
 import { abortReason, AppError, EngineCrashError } from '../errors.js';
-import type { EngineCrash, LoadedModel } from '../types/models.js';
+import type { EngineCrash, LoadedModel, ModelKind } from '../types/models.js';
 import { createSlotQueue, type SlotQueue } from './queue.js';
 
 /**
@@ -8,6 +9,15 @@ import { createSlotQueue, type SlotQueue } from './queue.js';
  * at once, `parallel` requests per model at a time with a bounded queue
  * behind them, keep-alive with idle unload, and a bound on loaded models with
  * least-recently-used eviction. Engine-agnostic: it only sees EngineHandle.
+ *
+ * Eviction: a model pinned by `load(name, {keepAliveMs: -1})` is never
+ * evicted; voice-activity models (kind 'vad', a few MB) count against neither
+ * `maxLoaded` nor the memory budget and never push another model out. Before
+ * a model loads, idle unpinned models go, least recently used first, until it
+ * fits both bounds (its expected size is its size on disk until the engine
+ * reports what it holds). When pinned models alone leave no room, the load is
+ * refused with AppError('overloaded') naming them. Every load, unload and
+ * eviction is an event (onEvent) with its reason; the daemon logs them.
  * A session leases a model for its whole life (no lookup per call), and a
  * handle whose engine dies is evicted with its calls failed as
  * 'engine_crashed', so the next request loads it afresh.
@@ -20,7 +30,7 @@ export interface ModelManagerOptions {
   readonly maxLoaded: number;
   /** Requests one model runs at once. */
   readonly parallel: number;
-  /** Bytes all loaded models may hold before least recently used idle ones are unloaded; default unbounded. */
+  /** Bytes all loaded models may hold before least recently used idle ones are unloaded; default unbounded (the runtime passes MURMUR_MAX_MEMORY or defaultMaxMemory()). */
   readonly maxMemoryBytes?: number;
   /** Requests per model that may wait for a slot before 'overloaded'; default 8 × parallel. */
   readonly maxQueued?: number;
@@ -36,10 +46,41 @@ export interface ModelManagerOptions {
 
 
 
+/** What the caller knows of a model before it loads: its kind and its size on disk (the expected memory until the engine says). */
+export interface ModelHint {
+  readonly kind?: ModelKind;
+  readonly expectedBytes?: number;
+}
+
 export interface ManagerLoadOptions {
+  /** -1 pins the model: kept until unloaded, never evicted. */
   readonly keepAliveMs?: number;
   readonly signal?: AbortSignal;
+  readonly hint?: ModelHint;
 }
+
+/** Why a model was unloaded (eviction is its own event). */
+export type UnloadReason = 'unload requested' | 'keep-alive expired' | 'keep-alive 0' | 'shutting down';
+
+/** What the manager did, for the daemon's log. Bytes are the counted models' total and the budget (Infinity when unbounded). */
+export type ModelEvent =
+  | { readonly event: 'load'; readonly model: string; readonly kind: ModelKind; readonly memoryBytes: number; readonly ms: number; readonly usedBytes: number; readonly budgetBytes: number; readonly loaded: number; readonly maxLoaded: number }
+  | { readonly event: 'load_failed'; readonly model: string; readonly error: string; readonly code?: string }
+  | { readonly event: 'unload'; readonly model: string; readonly reason: UnloadReason; readonly memoryBytes: number }
+  | {
+      readonly event: 'evict';
+      readonly model: string;
+      readonly reason: 'least recently used';
+      /** The model that needed the room (absent when a loaded model grew past the budget). */
+      readonly for?: string;
+      /** Which bound it was over: the count (maxLoaded) or the memory budget. */
+      readonly limit: 'count' | 'memory';
+      readonly memoryBytes: number;
+      readonly usedBytes: number;
+      readonly budgetBytes: number;
+      readonly loaded: number;
+      readonly maxLoaded: number;
+    };
 
 /**
  * A model held for a session's whole life: it stays loaded (no eviction, no
@@ -57,9 +98,9 @@ export interface ModelLease extends AsyncDisposable {
 
 export interface ModelManager extends AsyncDisposable {
   /** Runs `fn` with the loaded model once a slot is free; loads it first when needed. */
-  run<T>(name: string, fn: (handle: EngineHandle) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+  run<T>(name: string, fn: (handle: EngineHandle) => Promise<T>, options?: { signal?: AbortSignal; hint?: ModelHint }): Promise<T>;
   /** Loads (or shares) a model and holds it until the lease is released. */
-  lease(name: string, options?: { signal?: AbortSignal }): Promise<ModelLease>;
+  lease(name: string, options?: { signal?: AbortSignal; hint?: ModelHint }): Promise<ModelLease>;
   /** Loads (or keeps) a model and sets its keep-alive. */
   load(name: string, options?: ManagerLoadOptions): Promise<LoadedModel>;
   /** Unloads the named models (or all); models busy with requests go once those finish. */
@@ -76,6 +117,8 @@ export interface ModelManager extends AsyncDisposable {
   forgive(name: string): void;
   /** Calls `listener` on every engine crash; returns the unsubscribe. */
   onCrash(listener: (crash: EngineCrash) => void): () => void;
+  /** Calls `listener` on every load, failed load, unload and eviction; returns the unsubscribe. */
+  onEvent(listener: (event: ModelEvent) => void): () => void;
 }
 
 interface Entry {
@@ -84,6 +127,12 @@ interface Entry {
   readonly queue: SlotQueue;
   handle?: EngineHandle;
   loadedAt?: Date;
+  /** From the caller's hint until loaded, then the handle's. */
+  kind?: ModelKind;
+  /** The size on disk, counted against the budget until the engine reports memoryBytes. */
+  expectedBytes: number;
+  /** Loaded with keep-alive -1: never evicted. */
+  pinned: boolean;
   /** The engine's last answer to stats() (read at load and after each call). */
   memoryBytes: number;
   /** Set when the engine died: every call on the entry fails with it. */
@@ -116,6 +165,29 @@ const withSignal = <T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> =>
   });
 };
 
+/** Bytes as people read them, in binary units: `512 MB`, `1.2 GB`; `unbounded` for Infinity. */
+export const formatBytes = (bytes: number): string => {
+  if (!Number.isFinite(bytes)) return 'unbounded';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 || value >= 10 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+};
+
+/**
+ * The memory budget when MURMUR_MAX_MEMORY is unset: the memory free now,
+ * less a headroom of a tenth of the total (at least 1 GiB) for the OS, the
+ * daemon and the KV caches that grow under requests; never under 1 GiB.
+ */
+export const defaultMaxMemory = (free = freemem(), total = totalmem()): number => {
+  const GiB = 1024 ** 3;
+  return Math.max(GiB, Math.round(free - Math.max(GiB, total / 10)));
+};
+
 /** Creates a ModelManager around a loader. */
 export const createModelManager = (options: ModelManagerOptions): ModelManager => {
   const entries = new Map<string, Entry>();
@@ -130,6 +202,16 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
   const restarts = new Map<string, number>();
   const broken = new Map<string, string>();
   const listeners = new Set<(crash: EngineCrash) => void>();
+  const eventListeners = new Set<(event: ModelEvent) => void>();
+  const emit = (event: ModelEvent) => {
+    for (const listener of eventListeners) {
+      try {
+        listener(event);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  };
 
   /** Counts a crash of `name`'s engine (under a request or while loading) and marks it broken after too many in a row. */
   const countCrash = (name: string, reason: string) => {
@@ -164,8 +246,9 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     return entry.disposed;
   };
 
-  /** Unloads the entry now when idle, else marks it to go when its last user leaves. */
-  const close = (entry: Entry): Promise<void> | undefined => {
+  /** Unloads the entry now when idle, else marks it to go when its last user leaves; `reason` is logged (null: the caller logged it). */
+  const close = (entry: Entry, reason: UnloadReason | null): Promise<void> | undefined => {
+    if (reason && entry.handle && !entry.closing && !entry.crash) emit({ event: 'unload', model: entry.name, reason, memoryBytes: entry.memoryBytes });
     if (entries.get(entry.name) === entry) entries.delete(entry.name);
     entry.closing = true;
     clearTimeout(entry.timer);
@@ -179,7 +262,67 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
   const idle = (entry: Entry) => entry.users === 0 && entry.handle !== undefined && !entry.closing;
 
   const maxMemory = options.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
-  const memory = () => [...entries.values()].reduce((sum, entry) => sum + entry.memoryBytes, 0);
+  /** Helper models (VAD, a few MB) count against neither bound. Unknown kinds count. */
+  const counts = (entry: { kind?: ModelKind }) => entry.kind !== 'vad';
+  const weight = (entry: Entry) => (counts(entry) ? entry.memoryBytes || entry.expectedBytes : 0);
+  const memory = () => [...entries.values()].reduce((sum, entry) => sum + weight(entry), 0);
+  const counted = () => [...entries.values()].filter(counts);
+
+  /**
+   * Unloads least recently used idle, unpinned models (never `keep`, the one
+   * just used or loading) until the loaded ones, plus `incoming` when a model
+   * is about to load, fit within maxLoaded and the memory budget.
+   */
+  const makeRoom = (keep: string | undefined, incoming?: { counts: boolean; bytes: number }) => {
+    // A helper model never pushes another out.
+    if (incoming && !incoming.counts) return;
+    if (keep !== undefined && entries.has(keep) && !counts(entries.get(keep)!)) return;
+    const extraCount = incoming ? 1 : 0;
+    const extraBytes = incoming?.bytes ?? 0;
+    const candidates = [...entries.values()].filter((e) => idle(e) && !e.pinned && counts(e) && e.name !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
+    while (candidates.length) {
+      const loaded = counted().length;
+      const used = memory();
+      const overCount = loaded + extraCount > options.maxLoaded;
+      const overMemory = used + extraBytes > maxMemory;
+      if (!overCount && !overMemory) return;
+      const victim = candidates.shift()!;
+      emit({
+        event: 'evict',
+        model: victim.name,
+        reason: 'least recently used',
+        ...(keep !== undefined ? { for: keep } : {}),
+        limit: overCount ? 'count' : 'memory',
+        memoryBytes: weight(victim),
+        usedBytes: used,
+        budgetBytes: maxMemory,
+        loaded,
+        maxLoaded: options.maxLoaded,
+      });
+      void close(victim, null);
+    }
+  };
+
+  /** Refuses a new model when the pinned models alone leave it no room (after makeRoom); idle and busy ones are not counted, busy ones finish soon. */
+  const checkPinned = (name: string, bytes: number) => {
+    const pinned = counted().filter((e) => e.pinned);
+    if (!pinned.length) return;
+    const names = pinned.map((e) => e.name);
+    const hint = `Unload one (\`murmur unload ${names[0]}\`), or load it again with a keep-alive other than -1.`;
+    if (pinned.length >= options.maxLoaded) {
+      throw new AppError('overloaded', `Cannot load '${name}': all ${options.maxLoaded} model slots (MURMUR_MAX_LOADED) are held by models pinned with keep-alive -1 (${names.join(', ')}).`, {
+        hint: `${hint} Or raise MURMUR_MAX_LOADED.`,
+        param: 'model',
+      });
+    }
+    const held = pinned.reduce((sum, e) => sum + weight(e), 0);
+    if (held + bytes > maxMemory) {
+      throw new AppError('overloaded', `Cannot load '${name}' (about ${formatBytes(bytes)}): models pinned with keep-alive -1 (${names.join(', ')}) hold ${formatBytes(held)} of the ${formatBytes(maxMemory)} memory budget (MURMUR_MAX_MEMORY).`, {
+        hint: `${hint} Or raise MURMUR_MAX_MEMORY.`,
+        param: 'model',
+      });
+    }
+  };
 
   /** Asks the engine what it holds now, then re-checks the memory bound. */
   const refresh = (entry: Entry) => {
@@ -188,7 +331,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     handle.stats().then(
       (stats) => {
         entry.memoryBytes = stats.memoryBytes;
-        evict(options.maxLoaded);
+        makeRoom(entry.name);
       },
       () => undefined,
     );
@@ -247,24 +390,18 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     }
   };
 
-  /** Unloads least recently used idle models until at most `keep` remain within the memory bound. */
-  const evict = (keep: number) => {
-    const candidates = [...entries.values()].filter(idle).sort((a, b) => a.lastUsed - b.lastUsed);
-    while ((entries.size > keep || memory() > maxMemory) && candidates.length) void close(candidates.shift()!);
-  };
-
   const schedule = (entry: Entry) => {
     clearTimeout(entry.timer);
     entry.timer = undefined;
     if (!idle(entry)) return;
-    if (entry.keepAliveMs === 0) return void close(entry);
+    if (entry.keepAliveMs === 0) return void close(entry, 'keep-alive 0');
     if (entry.keepAliveMs > 0) {
-      entry.timer = setTimeout(() => idle(entry) && close(entry), entry.keepAliveMs);
+      entry.timer = setTimeout(() => idle(entry) && close(entry, 'keep-alive expired'), entry.keepAliveMs);
       entry.timer.unref();
     }
   };
 
-  const enter = (name: string): Entry => {
+  const enter = (name: string, hint: ModelHint = {}): Entry => {
     let entry = entries.get(name);
     if (!entry) {
       const why = broken.get(name);
@@ -274,7 +411,18 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
           param: 'model',
         });
       }
-      evict(options.maxLoaded - 1);
+      const expectedBytes = hint.expectedBytes ?? 0;
+      const incoming = { counts: counts(hint), bytes: expectedBytes };
+      makeRoom(name, incoming);
+      if (incoming.counts) {
+        try {
+          checkPinned(name, expectedBytes);
+        } catch (error) {
+          emit({ event: 'load_failed', model: name, error: (error as Error).message, code: 'overloaded' });
+          throw error;
+        }
+      }
+      const started = performance.now();
       const promise = options.load(name, stopping.signal).then(async (handle) => {
         // Memory is known before the model counts as loaded, so the bound sees it at once.
         created.memoryBytes = (await handle.stats().catch(() => ({ memoryBytes: 0 }))).memoryBytes;
@@ -284,6 +432,9 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
         name,
         promise,
         memoryBytes: 0,
+        expectedBytes,
+        ...(hint.kind ? { kind: hint.kind } : {}),
+        pinned: false,
         watchers: new Set(),
         queue: createSlotQueue({ slots: options.parallel, maxQueued, label: name }),
         keepAliveMs: options.keepAliveMs,
@@ -295,12 +446,27 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
       promise.then(
         (handle) => {
           created.handle = handle;
+          created.kind = handle.kind;
           created.loadedAt = new Date();
           handle.died?.then((reason) => crashed(created, reason), () => undefined);
-          evict(options.maxLoaded);
+          if (!created.closing) {
+            emit({
+              event: 'load',
+              model: name,
+              kind: handle.kind,
+              memoryBytes: created.memoryBytes,
+              ms: Math.round(performance.now() - started),
+              usedBytes: memory(),
+              budgetBytes: maxMemory,
+              loaded: counted().length,
+              maxLoaded: options.maxLoaded,
+            });
+          }
+          makeRoom(name);
         },
         (error: unknown) => {
           if (entries.get(name) === created) entries.delete(name);
+          if (!stopping.signal.aborted) emit({ event: 'load_failed', model: name, error: (error as Error)?.message ?? String(error), ...(error instanceof AppError ? { code: error.code } : {}) });
           // An engine process that dies while loading is a crash like any other (a bad tokens file aborts sherpa-onnx there).
           if (error instanceof AppError && error.code === 'engine_crashed') countCrash(name, error instanceof EngineCrashError ? error.reason : error.message);
         },
@@ -321,7 +487,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     if (entry.users > 0) return;
     if (entry.closing) return void dispose(entry);
     schedule(entry);
-    evict(options.maxLoaded);
+    makeRoom(entry.name);
   };
 
   const describe = (entry: Entry): LoadedModel => {
@@ -340,8 +506,8 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
   };
 
   const manager: ModelManager = {
-    async run(name, fn, { signal } = {}) {
-      const entry = enter(name);
+    async run(name, fn, { signal, hint } = {}) {
+      const entry = enter(name, hint);
       try {
         const handle = await withSignal(entry.promise, signal);
         return await inSlot(entry, handle, fn, signal);
@@ -349,8 +515,8 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
         leave(entry);
       }
     },
-    async lease(name, { signal } = {}) {
-      const entry = enter(name);
+    async lease(name, { signal, hint } = {}) {
+      const entry = enter(name, hint);
       let handle: EngineHandle;
       try {
         handle = await withSignal(entry.promise, signal);
@@ -376,11 +542,15 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
         [Symbol.asyncDispose]: async () => release(),
       };
     },
-    async load(name, { keepAliveMs, signal } = {}) {
-      const entry = enter(name);
+    async load(name, { keepAliveMs, signal, hint } = {}) {
+      const entry = enter(name, hint);
       try {
         await withSignal(entry.promise, signal);
-        if (keepAliveMs !== undefined) entry.keepAliveMs = keepAliveMs;
+        if (keepAliveMs !== undefined) {
+          entry.keepAliveMs = keepAliveMs;
+          // Only an explicit -1 pins: a daemon-wide MURMUR_KEEP_ALIVE=-1 means no idle unload, but models still make room for others.
+          entry.pinned = keepAliveMs < 0;
+        }
         return describe(entry);
       } finally {
         leave(entry);
@@ -388,7 +558,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     },
     async unload(names) {
       const chosen = names === 'all' ? [...entries.values()] : names.map((n) => entries.get(n)).filter((e): e is Entry => !!e);
-      await Promise.all(chosen.map((entry) => close(entry)));
+      await Promise.all(chosen.map((entry) => close(entry, stopping.signal.aborted ? 'shutting down' : 'unload requested')));
       return chosen.map((entry) => entry.name);
     },
     ps() {
@@ -409,6 +579,10 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     onCrash(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onEvent(listener) {
+      eventListeners.add(listener);
+      return () => eventListeners.delete(listener);
     },
     async [Symbol.asyncDispose]() {
       stopping.abort(new DOMException('The model manager is shutting down.', 'AbortError'));

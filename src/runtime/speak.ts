@@ -41,14 +41,25 @@ const listed = (voices: readonly TtsVoice[]): string => {
   return `${names.join(', ')}${voices.length > names.length ? ` and ${voices.length - names.length} more` : ''}`;
 };
 
-/** The voice `wanted` names on `handle`: its name (any case), `speaker-N` or a bare speaker number. */
-const findVoice = (handle: Pick<TtsHandle, 'voices'>, wanted: string): TtsVoice | undefined => {
+type VoiceSource = Pick<TtsHandle, 'voices' | 'defaultVoice'> & Partial<Pick<TtsHandle, 'speakerCount'>>;
+
+/**
+ * The voice `wanted` names on `handle`: its name (any case), `speaker-N` or a
+ * bare speaker number: a named voice's id, or any id below the model's
+ * speaker count (a 904-speaker Piper voice names only a few of them).
+ */
+const findVoice = (handle: VoiceSource, wanted: string): TtsVoice | undefined => {
   const lower = wanted.toLowerCase();
   const byName = handle.voices.find((v) => v.name.toLowerCase() === lower);
   if (byName) return byName;
   const number = /^(?:speaker[-_ ]?)?(\d+)$/i.exec(wanted);
-  return number ? handle.voices.find((v) => v.id === Number(number[1])) : undefined;
+  if (!number) return undefined;
+  const id = Number(number[1]);
+  return handle.voices.find((v) => v.id === id) ?? (id < (handle.speakerCount ?? 0) ? { name: `speaker-${id}`, id } : undefined);
 };
+
+const speakerRange = (handle: VoiceSource): string =>
+  handle.speakerCount && handle.speakerCount > handle.voices.length ? `, or any speaker id 0-${handle.speakerCount - 1}` : '';
 
 /**
  * The voice `asked` names on `handle`: its name (any case), `speaker-N` or a
@@ -56,7 +67,7 @@ const findVoice = (handle: Pick<TtsHandle, 'voices'>, wanted: string): TtsVoice 
  * `preferred` (MURMUR_VOICE) when the model has it, else the model's own.
  * An unknown name throws AppError('invalid_request') listing the voices.
  */
-export const resolveVoice = (handle: Pick<TtsHandle, 'voices' | 'defaultVoice'>, asked: string | undefined, model = 'the model', preferred?: string): TtsVoice => {
+export const resolveVoice = (handle: VoiceSource, asked: string | undefined, model = 'the model', preferred?: string): TtsVoice => {
   const fallback =
     (preferred?.trim() ? findVoice(handle, preferred.trim()) : undefined) ?? handle.voices.find((v) => v.name === handle.defaultVoice) ?? handle.voices[0]!;
   const wanted = asked?.trim();
@@ -64,7 +75,7 @@ export const resolveVoice = (handle: Pick<TtsHandle, 'voices' | 'defaultVoice'>,
   const found = findVoice(handle, wanted);
   if (found) return found;
   if (OPENAI_VOICES.includes(wanted.toLowerCase())) return fallback;
-  throw new AppError('invalid_request', `'${wanted}' is not a voice of ${model}; its voices are ${listed(handle.voices)}.`, {
+  throw new AppError('invalid_request', `'${wanted}' is not a voice of ${model}; its voices are ${listed(handle.voices)}${speakerRange(handle)}.`, {
     hint: `Run \`murmur speak --voices --model ${model}\` to list them.`,
     param: 'voice',
   });

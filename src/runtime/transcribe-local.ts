@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { InstalledModel, Store } from '../store/types.js';
 import type { LocalRuntime } from './local-runtime.js';
 import { defaultModelOf, resolveSpeechModel, type SpeechModelDeps } from './speech-models.js';
-import { runTranscription, WINDOW_SECONDS, type PipelineAudio, type VadMode } from './transcribe.js';
+import { AUTO_VAD_SECONDS, runTranscription, WINDOW_SECONDS, type PipelineAudio, type VadMode } from './transcribe.js';
 import type { TranscribeRequest, TranscribeResult } from '../types/transcript.js';
 
 /** What the in-process transcribe needs from LocalRuntime. */
@@ -61,7 +61,13 @@ const checkRequest = (asr: AsrHandle, model: InstalledModel, { task, language }:
  * Transcribes in this process: resolves the asr model (the default when none
  * is named) and, unless VAD is off, a VAD model (`vad` true or absent: the
  * catalog's default VAD; a string: that model), then runs the pipeline on
- * both loaded handles.
+ * both loaded handles. With `vad` absent ('auto'), audio whose length the
+ * container gives as AUTO_VAD_SECONDS (30 s) or less is decoded whole and
+ * the VAD model is not even loaded: the pipeline would not use it. One
+ * threshold for every family, because without a VAD every family is fed the
+ * same 30 s windows (whisper's encoder takes exactly 30 s; the transducers,
+ * paraformer and SenseVoice decode 30 s in one offline pass comfortably), so
+ * such audio is one decode either way.
  */
 export const transcribeLocal = async (deps: TranscribeDeps, request: TranscribeRequest): Promise<TranscribeResult> => {
   const asrName = await resolveSpeechModel(deps, 'asr', request.model);
@@ -74,7 +80,7 @@ export const transcribeLocal = async (deps: TranscribeDeps, request: TranscribeR
     'transcribe',
     async (asr, model, waitedMs) => {
       checkRequest(asr, model, request);
-      const run = (vad?: VadHandle) =>
+      const run = (vad?: VadHandle, opened?: PipelineAudio) =>
         runTranscription({
           asr,
           vad,
@@ -83,13 +89,34 @@ export const transcribeLocal = async (deps: TranscribeDeps, request: TranscribeR
           family: model.family,
           modelLanguage: modelLanguage(model),
           // Without a VAD the audio is cut into fixed windows: read it a window at a time, so no window is assembled by copying.
-          open: () => open(request.input, request.signal, vad ? 1 : WINDOW_SECONDS),
+          open: opened ? async () => opened : () => open(request.input, request.signal, vad ? 1 : WINDOW_SECONDS),
           request,
           threads: deps.config.threads,
           waitedMs,
         });
       if (!vadName) return run();
-      return deps.use<VadHandle, TranscribeResult>(vadName, ['vad'], 'detect speech', (vad) => run(vad), request.signal);
+      if (vadMode === 'on') return deps.use<VadHandle, TranscribeResult>(vadName, ['vad'], 'detect speech', (vad) => run(vad), request.signal);
+      // 'auto': the audio is opened first (once: stdin cannot be read twice), and short audio goes on without loading the VAD.
+      const audio = await open(request.input, request.signal, 1);
+      let handed = false;
+      try {
+        if (audio.duration !== undefined && audio.duration <= AUTO_VAD_SECONDS) {
+          handed = true;
+          return await run(undefined, audio);
+        }
+        return await deps.use<VadHandle, TranscribeResult>(
+          vadName,
+          ['vad'],
+          'detect speech',
+          (vad) => {
+            handed = true;
+            return run(vad, audio);
+          },
+          request.signal,
+        );
+      } finally {
+        if (!handed) await audio.close();
+      }
     },
     request.signal,
   );

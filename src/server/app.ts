@@ -16,7 +16,7 @@ import { bodyLimits } from './middleware/body-limit.js';
 import { corsFor } from './middleware/cors.js';
 import { checkHost, checkOrigin, requireJsonBodies } from './middleware/doors.js';
 import { requestLog, type EventLogEntry, type RequestLogEntry } from './middleware/request-log.js';
-import { adminRoutes } from './routes/admin.js';
+import { adminRoutes, type StopRequest } from './routes/admin.js';
 import { audioSpeechRoutes } from './routes/audio-speech.js';
 import { audioTranscriptionsRoutes, UPLOAD_PATHS } from './routes/audio-transcriptions.js';
 import { chatCompletionsRoutes } from './routes/chat-completions.js';
@@ -67,6 +67,8 @@ export interface AppOptions {
   readonly encoders?: EncoderPool;
   /** Where /v1/responses keeps stored responses; default MURMUR_HOME/responses.db, opened on first use. Closed at shutdown. */
   readonly responses?: ResponseStore;
+  /** Serves POST /murmur/v1/shutdown, which asks the daemon to stop as SIGTERM does (`murmur stop`); absent, that route is not there. */
+  readonly stop?: StopRequest;
 }
 
 /**
@@ -126,7 +128,7 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.route('/v1', audioTranscriptionsRoutes(deps, { maxBytes: options.uploadLimitBytes }));
   // Ollama's native API: `/` and under /api. It comes first: its /api/ps and /api/pull answer in Ollama's shapes, murmur's own are under /murmur/v1.
   app.route('/', ollamaRoutes(deps));
-  app.route('/murmur/v1', adminRoutes(deps));
+  app.route('/murmur/v1', adminRoutes(deps, options.stop ? { stop: options.stop } : {}));
   // The admin routes Ollama has none of (/api/models, /api/load, /api/unload) stay under /api too, for older clients.
   app.route('/api', adminRoutes(deps));
 

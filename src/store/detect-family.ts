@@ -7,6 +7,7 @@ import { readOnnxMetadata } from './onnx-metadata.js';
 import { asrDetectors, vadDetector } from './detect-family-asr.js';
 import { isMissing, singleModelDetector, ttsDetectors, type Detection, type Detector, type Scan } from './detect-family-speech.js';
 import type { Layout } from './types.js';
+import { withArticle } from '../text/article.js';
 
 export { findSystemEspeakNgData, SYSTEM_ESPEAK_NG_DATA_DIRS } from './detect-family-speech.js';
 
@@ -120,11 +121,21 @@ const toLayout = (found: Exclude<Detection, { missing: string }>, hintKind?: Mod
   };
 };
 
+/**
+ * What an unrecognised folder held, on the error recognizeModel throws for
+ * it (a pull names the user's path with it, not its staging directory). A
+ * registered symbol, so the store reads it without loading this module.
+ */
+export const UNRECOGNISED = Symbol.for('murmur.unrecognised');
+
 const notSupported = (path: string, scan: Scan, tried: readonly string[]): AppError =>
-  new AppError(
-    'not_supported',
-    `murmur does not recognise the model at '${path}'. Found: ${describeFound(scan.files, scan.dirs)}. Tried: ${tried.join('; ')}.`,
-    { hint: 'Name a catalog model (`murmur list --all`), or check that the folder holds a complete model as its archive unpacks.' },
+  Object.assign(
+    new AppError(
+      'not_supported',
+      `murmur does not recognise the model at '${path}'. Found: ${describeFound(scan.files, scan.dirs)}. Tried: ${tried.join('; ')}.`,
+      { hint: 'Name a catalog model (`murmur list --all`), or check that the folder holds a complete model as its archive unpacks.' },
+    ),
+    { [UNRECOGNISED]: { found: describeFound(scan.files, scan.dirs), tried: tried.join('; '), modelFiles: scan.files.some((f) => /\.(onnx|ort|gguf)$/i.test(f)) } },
   );
 
 /**
@@ -186,7 +197,7 @@ const recognizeScan = async (path: string, scan: Scan, hint: { family?: Family; 
     }
     const layout = toLayout(found, hint.kind);
     if (hint.kind && layout.kind !== hint.kind) {
-      tried.push(`${found.family} (a ${layout.kind} model, not ${hint.kind})`);
+      tried.push(`${found.family} (${withArticle(layout.kind)} model, not ${withArticle(hint.kind)} one)`);
       continue;
     }
     return layout;

@@ -90,11 +90,30 @@ const noSpace = async (url: string, partial: string, cause: unknown): Promise<Ap
   );
 };
 
-const interrupted = (url: string, cause: unknown) =>
+const interrupted = async (url: string, partial: string, cause: unknown) =>
   new AppError('aborted', `The download of ${url} was interrupted.`, {
-    hint: 'Run the same pull again to resume where it stopped.',
+    hint: (await sizeOf(partial)) > 0 ? 'Run the same pull again to resume where it stopped.' : 'Run the same pull again.',
     cause,
   });
+
+/** DownloadError's own hint, which promises a resume. */
+const RESUME_HINT = new DownloadError('').hint;
+
+/**
+ * A download error whose hint says to resume only when the partial holds
+ * bytes: a pull that never got any (no network on a first run) is told to
+ * check the network, not that it will resume.
+ */
+const honest = async (error: unknown, partial: string): Promise<unknown> => {
+  if (!(error instanceof DownloadError) || error.hint !== RESUME_HINT) return error;
+  const have = await sizeOf(partial);
+  const hint = have > 0
+    ? `Check the network (or MURMUR_MIRROR) and run the pull again; it resumes where it stopped (${formatBytes(have)} are downloaded).`
+    : 'Check the network (or MURMUR_MIRROR) and run the pull again.';
+  // The error keeps its class and fields (UnreachableError's host and reason); only the hint is corrected.
+  (error as { hint?: string }).hint = hint;
+  return error;
+};
 
 /**
  * Writes `body` into `partial` (appending when resuming), calling `onChunk`
@@ -193,20 +212,20 @@ export const downloadFile = async (options: DownloadOptions): Promise<DownloadRe
     try {
       return await attempt(options);
     } catch (error) {
-      if (options.signal?.aborted) throw interrupted(options.url, error);
-      if (error instanceof AppError && !isTransient(error)) throw error;
+      if (options.signal?.aborted) throw await interrupted(options.url, options.partial, error);
+      if (error instanceof AppError && !isTransient(error)) throw await honest(error, options.partial);
       const fsError = storeFsError(error, dir);
       if (fsError?.code === 'no_space') throw await noSpace(options.url, options.partial, error);
       if (fsError) throw fsError;
       if (!isTransient(error) || tries >= retries) {
-        if (error instanceof AppError) throw error;
+        if (error instanceof AppError) throw await honest(error, options.partial);
         const reason = error instanceof Error ? error.message : String(error);
-        throw new DownloadError(`Downloading ${describeSource(options.source)} failed: ${reason}.`, { cause: error });
+        throw await honest(new DownloadError(`Downloading ${describeSource(options.source)} failed: ${reason}.`, { cause: error }), options.partial);
       }
       try {
         await sleep(delay * 2 ** tries, undefined, { signal: options.signal });
       } catch (abort) {
-        throw interrupted(options.url, abort);
+        throw await interrupted(options.url, options.partial, abort);
       }
     }
   }

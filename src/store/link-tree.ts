@@ -5,6 +5,17 @@ import { makeStoreDir } from './paths.js';
 /** Errors after which a hard link cannot be made here, but a copy can: another device, a file system without links, too many links. */
 const NO_LINK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
+/** True when `error` means no hard link can be made here (so a copy, or keeping what is there, is the way). */
+export const cannotLink = (error: unknown): boolean => NO_LINK.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+
+/** Hard-links `from` to `to`, copying where no link can be made (another device, a file system without links). */
+export const linkOrCopy = async (from: string, to: string, linkFile: (from: string, to: string) => Promise<void> = link): Promise<void> => {
+  await linkFile(from, to).catch(async (error: unknown) => {
+    if (!cannotLink(error)) throw error;
+    await copyFile(from, to);
+  });
+};
+
 /**
  * Recreates the tree under `from` in `to` (which exists): directories made
  * anew, files hard-linked (copied where linking fails, e.g. across
@@ -24,10 +35,7 @@ export const linkTree = async (from: string, to: string, skip: ReadonlySet<strin
     } else if (entry.isSymbolicLink()) {
       await symlink(await readlink(source), target);
     } else if (entry.isFile()) {
-      await linkFile(source, target).catch(async (error: NodeJS.ErrnoException) => {
-        if (!NO_LINK.has(error.code ?? '')) throw error;
-        await copyFile(source, target);
-      });
+      await linkOrCopy(source, target, linkFile);
     }
   }
 };

@@ -81,15 +81,33 @@ export const isTransient = (error: unknown): boolean => {
 const MAX_REDIRECTS = 10;
 const IDLE_TIMEOUT_MS = 30_000;
 
+/** A host that could not be reached at all (no name, no route, refused): the store names the model and the ways forward. */
+export class UnreachableError extends DownloadError {
+  /** host[:port], as in the URL tried. */
+  readonly host: string;
+  /** The system's code: ENOTFOUND, ECONNREFUSED, EAI_AGAIN … */
+  readonly reason: string;
+  constructor(host: string, reason: string, cause: unknown) {
+    const what = { ECONNREFUSED: 'connection refused', ENOTFOUND: 'host not found', EAI_NONAME: 'host not found', EAI_AGAIN: 'name lookup failed' }[reason];
+    super(`Could not connect to ${host} (${what ?? reason}).`, { cause });
+    this.name = 'UnreachableError';
+    this.host = host;
+    this.reason = reason;
+  }
+}
+
+/** Connection errors that mean the host was never reached; the first three may pass (a retry is worth it). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_NONAME', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
+const PASSING = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ETIMEDOUT']);
+
 const request = async (url: string, headers: Record<string, string>, signal?: AbortSignal, publicOnly = false): Promise<{ head: HttpHead; body: HttpBody }> => {
   try {
     return await httpGet(url, { headers, signal, idleTimeoutMs: IDLE_TIMEOUT_MS, publicOnly });
   } catch (error) {
-    const host = new URL(url).host;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED') throw transient(new DownloadError(`Could not connect to ${host} (connection refused).`, { cause: error }));
-    if (code === 'ENOTFOUND' || code === 'EAI_NONAME') throw new DownloadError(`Could not connect to ${host} (host not found).`, { cause: error });
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!UNREACHABLE.has(code) || signal?.aborted) throw error;
+    const unreachable = new UnreachableError(new URL(url).host, code, error);
+    throw PASSING.has(code) ? transient(unreachable) : unreachable;
   }
 };
 

@@ -1,4 +1,4 @@
-import { cp, copyFile, mkdtemp, readFile, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, copyFile, mkdtemp, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Catalog, ModelRef } from '../catalog/catalog.js';
 import { closestNames } from '../catalog/resolve.js';
@@ -8,12 +8,14 @@ import { AppError, ModelNotDownloadedError, ModelNotFoundError, UsageError } fro
 import { downloadFile } from './download.js';
 import { archiveTypeOf, extractArchive } from './extract.js';
 import { quantFiles } from './hf-quant.js';
+import { nameTheSource, unreachable } from './import-errors.js';
 import { linkTree } from './link-tree.js';
 import { withLock } from './lock.js';
 import { cleanStaleStaging } from './stale-staging.js';
 import { checkTokensFile } from './tokens-check.js';
 import { checkOnnxFiles } from './onnx-check.js';
 import { checkStreamingTransducer } from './streaming-check.js';
+import { shareIdentical } from './share-files.js';
 import { sourceFor, toDownloadUrl } from './mirror.js';
 import { ensureStoreDirs, isValidModelName, makeStoreDir, MANIFEST, metaPath, partialPath, storeFsError, storePaths, type StorePaths } from './paths.js';
 import type { InstalledModel, Layout, Manifest, ManifestFile, PullEvent, PullOptions, PullRestriction, Store } from './types.js';
@@ -51,13 +53,16 @@ const readInstalled = async (paths: StorePaths, name: string, read: (path: strin
   }
 };
 
-/** Every file under `dir` (relative paths, `/`-separated) with its size. */
+/** Every file under `dir` (relative paths, `/`-separated) with its size; a symlink to a file (a `--link` import) counts as its target. */
 const walk = async (dir: string, base = dir): Promise<{ path: string; size: number }[]> => {
   const out: { path: string; size: number }[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await walk(full, base)));
-    else if (entry.isFile()) out.push({ path: relative(base, full).split(sep).join('/'), size: (await stat(full)).size });
+    else if (entry.isFile() || entry.isSymbolicLink()) {
+      const info = await stat(full).catch(() => undefined);
+      if (info?.isFile()) out.push({ path: relative(base, full).split(sep).join('/'), size: info.size });
+    }
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
 };
@@ -201,7 +206,10 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
         retries: deps.retries,
         retryDelayMs: deps.retryDelayMs,
         onProgress: (completed, total) => emit({ status: 'downloading', model, file: label, completed, total }),
-      }), () => emit({ status: 'waiting', model, reason: `another pull is downloading ${label}` }), signal);
+      }), () => emit({ status: 'waiting', model, reason: `another pull is downloading ${label}` }), signal).catch(async (error: unknown) => {
+      // No network on a first run: say which host, for which model, and the ways forward (resuming only when bytes are kept).
+      throw await unreachable(error, model, Boolean(config.mirror), /\.gguf$/i.test(label), async () => (await stat(partial)).size);
+    });
     emit({ status: 'verifying', model, file: label });
     const archive = file.archive ?? (archiveGuess ? archiveTypeOf(url) : undefined);
     if (archive) {
@@ -222,10 +230,15 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     return { path: relative(staging, target).split(sep).join('/'), sha256: result.sha256 };
   };
 
-  const importLocal = async (source: string, staging: string): Promise<void> => {
+  /** Copies a local file or folder into staging; with `link`, a file is kept where it is and staging holds a symlink to it. */
+  const importLocal = async (source: string, staging: string, link = false): Promise<void> => {
     const info = await stat(source).catch(() => undefined);
     if (!info) throw new AppError('model_not_found', `${source} does not exist.`, { hint: 'Name an existing file or directory.' });
-    if (info.isDirectory()) await cp(source, staging, { recursive: true, force: true, filter: (src) => basename(src) !== MANIFEST || dirname(src) !== source });
+    if (link && !info.isFile()) {
+      throw new UsageError(`--link imports a file, and ${source} is a folder.`, { hint: 'Drop --link to copy the folder into the store, or name the .gguf file itself.', param: 'model' });
+    }
+    if (link) await symlink(source, join(staging, basename(source)));
+    else if (info.isDirectory()) await cp(source, staging, { recursive: true, force: true, filter: (src) => basename(src) !== MANIFEST || dirname(src) !== source });
     else await copyFile(source, join(staging, basename(source)));
   };
 
@@ -256,9 +269,11 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       const hashes = new Map<string, string | undefined>();
       let entry: CatalogEntry | undefined;
       let source: string;
+      let single = false;
       if (resolved.type === 'local') {
         source = resolve(resolved.path);
-        await importLocal(source, staging);
+        single = (await stat(source).catch(() => undefined))?.isFile() ?? false;
+        await importLocal(source, staging, options.link);
       } else {
         entry = resolved.type === 'catalog' ? resolved.entry : undefined;
         source = resolved.type === 'catalog' ? resolved.entry.name : resolved.source;
@@ -272,13 +287,19 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       // An ONNX file that does not parse would abort onnxruntime at first use (an uncaught Ort::Exception): refuse it first, by name.
       const staged = await walk(staging);
       await checkOnnxFiles(staging, staged.map((f) => f.path));
-      const layout = await recognize(staging, entry ? { family: entry.family, kind: entry.kind } : undefined);
+      const layout = await recognize(staging, entry ? { family: entry.family, kind: entry.kind } : undefined).catch((error: unknown) => {
+        // About what the user named, not the staging directory.
+        throw nameTheSource(error, staging, resolved.type === 'local' ? `'${source}'` : `'${source}' (as downloaded)`, single || staged.length === 1 && resolved.type !== 'local');
+      });
       // A tokens file sherpa-onnx cannot read would abort the process at first use: refuse it now.
       if (layout.files.tokens) await checkTokensFile(join(staging, layout.files.tokens), layout.files.tokens, layout.metadata);
       // So would a "VAD" whose graph is not Silero's, and a streaming transducer without the metadata sherpa-onnx reads.
       if (layout.family === 'silero-vad') await checkOnnxFiles(staging, staged.map((f) => f.path), layout.family);
       if (layout.family === 'streaming-transducer') await checkStreamingTransducer(staging, layout.files, typeof entry?.options?.modelType === 'string' ? entry.options.modelType : undefined);
-      const files: ManifestFile[] = staged.map((f) => ({ ...f, sha256: hashes.get(f.path) }));
+      // A file identical to one already in the store (the same download under another name) becomes a hard link to it.
+      const files: ManifestFile[] = options.link
+        ? staged
+        : await shareIdentical(staging, staged.map((f) => ({ ...f, sha256: hashes.get(f.path) })), (await installed()).values(), { linkFile: deps.linkFile, signal });
       const manifest: Manifest = {
         name,
         kind: layout.kind,
@@ -296,13 +317,14 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
         defaultVoice: entry?.defaultVoice,
         options: entry?.options,
         pulledAt: new Date().toISOString(),
+        ...(options.link ? { linked: source } : {}),
       };
       await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
       await install(staging, name);
       changed();
-      const installed = { ...manifest, dir: join(paths.models, name) };
-      emit({ status: 'success', model: name, path: installed.dir, reused: false });
-      return installed;
+      const done = { ...manifest, dir: join(paths.models, name) };
+      emit({ status: 'success', model: name, path: done.dir, reused: false });
+      return done;
     } catch (error) {
       await rm(staging, { recursive: true, force: true }).catch(() => undefined);
       throw storeFsError(error, paths.home) ?? error;
@@ -311,6 +333,12 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
 
   const require = async (name: string): Promise<InstalledModel> => {
     const model = await get(name);
+    if (model?.linked && !(await stat(model.linked).then((info) => info.isFile(), () => false))) {
+      throw new AppError('model_broken', `'${model.name}' is linked to ${model.linked}, which is no longer there.`, {
+        hint: `Put the file back, or import it from where it is now: \`murmur pull --force --link PATH --name ${model.name}\` (or \`murmur rm ${model.name}\`).`,
+        param: 'model',
+      });
+    }
     if (model) return model;
     const entry = catalog.find(name);
     if (entry) throw new ModelNotDownloadedError(entry.name);
@@ -358,13 +386,17 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       try {
         resolved = catalog.resolve(ref);
       } catch (error) {
-        // An installed model that is not in the catalog (a URL or an import): pull it again from where it came.
+        // An installed model that is not in the catalog (a URL or an import): pull it again from where it came (by reference again if it was linked).
         const installed = (error as AppError).code === 'model_not_found' ? await readInstalled(paths, ref) : undefined;
         if (!installed) throw error;
         resolved = catalog.resolve(installed.source);
         installedName = installed.name;
+        if (installed.linked && options.link === undefined) options = { ...options, link: true };
       }
       const name = options.name ?? installedName ?? resolved.name;
+      if (options.link && resolved.type !== 'local') {
+        throw new UsageError(`--link imports a local file by reference; '${ref}' is not a path.`, { hint: 'Drop --link to download it, or name a file: `murmur pull --link ./model.gguf --name NAME`.', param: 'model' });
+      }
       if (!isValidModelName(name)) {
         throw new UsageError(`'${name}' cannot be a model name: use letters, digits, '.', '-' and '_'.`, { hint: 'Pass --name NAME.', param: 'name' });
       }

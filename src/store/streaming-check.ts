@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
 import { readOnnxSummary, type OnnxSummary } from './onnx-metadata.js';
+import { withArticle } from '../text/article.js';
 
 /*
  * What sherpa-onnx's OnlineRecognizer reads from a streaming transducer
@@ -51,7 +52,7 @@ const isList = (value: string | undefined): boolean => value !== undefined && /^
 
 const checkKeys = (file: string, meta: Readonly<Record<string, string>>, lists: readonly string[], numbers: readonly string[], what: string) => {
   const missing = [...lists, ...numbers].filter((key) => !meta[key]);
-  if (missing.length) throw invalid(file, `lacks the metadata ${missing.join(', ')} that a ${what} needs`);
+  if (missing.length) throw invalid(file, `lacks the metadata ${missing.join(', ')} that ${withArticle(what)} needs`);
   const bad = [...lists.filter((key) => !isList(meta[key])), ...numbers.filter((key) => !isNumber(meta[key]))];
   if (bad.length) throw invalid(file, `has metadata that is not a whole number (${bad.map((key) => `${key}=${JSON.stringify(meta[key]!.slice(0, 40))}`).join(', ')})`);
 };

@@ -44,6 +44,12 @@ export interface Manifest {
   readonly options?: Readonly<Record<string, string | number | boolean>>;
   /** ISO 8601. */
   readonly pulledAt: string;
+  /**
+   * Set for a model imported by reference (`murmur pull --link FILE`): the
+   * absolute path of the file, which the model's directory holds as a
+   * symlink instead of a copy.
+   */
+  readonly linked?: string;
 }
 
 export interface InstalledModel extends Manifest {
@@ -87,6 +93,8 @@ export interface PullOptions {
   readonly force?: boolean;
   /** The name to install under (required for imports of local files with an ambiguous name). */
   readonly name?: string;
+  /** Import a local file by reference: the store keeps a symlink to its absolute path instead of a copy. */
+  readonly link?: boolean;
   readonly onProgress?: (event: PullEvent) => void;
   readonly signal?: AbortSignal;
 }

@@ -26,17 +26,22 @@ const cueText = (text: string): string =>
     .filter(Boolean)
     .join('\n');
 
+/** One SubRip cue, numbered `index` (from 1), ending with a newline; cues are separated by a blank line. */
+export const srtCue = (segment: TranscriptSegment, index: number): string =>
+  `${index}\n${formatTimestamp(segment.start, ',')} --> ${formatTimestamp(segment.end, ',')}\n${cueText(segment.text)}\n`;
+
+/** What a WebVTT document starts with, before its first cue. */
+export const VTT_HEADER = 'WEBVTT\n\n';
+
+/** One WebVTT cue, ending with a newline; cues are separated by a blank line. */
+export const vttCue = (segment: TranscriptSegment): string =>
+  `${formatTimestamp(segment.start, '.')} --> ${formatTimestamp(segment.end, '.')}\n${cueText(segment.text).replace(/-->/g, '->')}\n`;
+
 /** A transcript's segments as a SubRip (.srt) document. */
-export const toSrt = (segments: readonly TranscriptSegment[]): string =>
-  segments
-    .map((s, i) => `${i + 1}\n${formatTimestamp(s.start, ',')} --> ${formatTimestamp(s.end, ',')}\n${cueText(s.text)}\n`)
-    .join('\n');
+export const toSrt = (segments: readonly TranscriptSegment[]): string => segments.map((s, i) => srtCue(s, i + 1)).join('\n');
 
 /** A transcript's segments as a WebVTT (.vtt) document. */
-export const toVtt = (segments: readonly TranscriptSegment[]): string =>
-  `WEBVTT\n\n${segments
-    .map((s) => `${formatTimestamp(s.start, '.')} --> ${formatTimestamp(s.end, '.')}\n${cueText(s.text).replace(/-->/g, '->')}\n`)
-    .join('\n')}`;
+export const toVtt = (segments: readonly TranscriptSegment[]): string => `${VTT_HEADER}${segments.map(vttCue).join('\n')}`;
 
 /** The formats `transcribe --format` and `response_format` take. */
 export const transcriptFormats = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;

@@ -156,9 +156,14 @@ export interface GenerationResult {
 /** A text to embed, or its token ids. */
 export type EmbedInput = string | readonly number[];
 
+/** Vectors come back L2-normalized (unit length), as OpenAI's and Ollama's /api/embed do. */
 export interface EmbedRequest {
   readonly model: string;
   readonly input: readonly EmbedInput[];
+  /** Cut an input longer than the model embeds to its first tokens, rather than refuse it (Ollama's default). */
+  readonly truncate?: boolean;
+  /** Keep the first this many dimensions, normalized again (OpenAI's and Ollama's `dimensions`, for Matryoshka-trained models). */
+  readonly dimensions?: number;
   readonly signal?: AbortSignal;
 }
 

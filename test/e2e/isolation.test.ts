@@ -90,10 +90,14 @@ describe.skipIf(skip)(`engines in their own processes (real daemon, real engines
     await runCli(env(), 'pull', testModel(VAD)!, '--name', 'vad');
     for (const name of ['badvoice', 'emptyvoice']) await runCli(env(), 'pull', testModel(VOICE)!, '--name', name);
     await runCli(env(), 'pull', testModel(VAD)!, '--name', 'badvad');
-    // Planted after the pull checked them.
-    writeFileSync(join(home, 'models', 'badvoice', 'tokens.txt'), Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 97 + 13) % 256)));
-    writeFileSync(join(home, 'models', 'emptyvoice', 'tokens.txt'), '');
-    writeFileSync(join(home, 'models', 'badvad', 'silero_vad.onnx'), Buffer.alloc(4096, 7));
+    // Planted after the pull checked them, as new files: the store keeps one copy of identical files (hard links), which a write in place would change for every model sharing it.
+    const plant = (path: string, data: string | Buffer) => {
+      rmSync(path);
+      writeFileSync(path, data);
+    };
+    plant(join(home, 'models', 'badvoice', 'tokens.txt'), Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 97 + 13) % 256)));
+    plant(join(home, 'models', 'emptyvoice', 'tokens.txt'), '');
+    plant(join(home, 'models', 'badvad', 'silero_vad.onnx'), Buffer.alloc(4096, 7));
     daemon = await startDaemon(env(), ['--keep-alive', '-1', '--max-loaded', '8', '--gpu', 'off', '--grace', '1s']);
     client = new OpenAI({ baseURL: `${daemon.url}/v1`, apiKey: 'none', maxRetries: 0 });
   });

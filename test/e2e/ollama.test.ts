@@ -49,7 +49,10 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('Ollama is running');
     expect((await fetch(`${daemon.url}/`, { method: 'HEAD' })).status).toBe(200);
-    expect((await ollama.version()).version).toMatch(/^\d+\.\d+\.\d+/);
+    // The Ollama version whose API murmur speaks (clients check it against the least they need), and murmur's own beside it.
+    const version = (await (await fetch(`${daemon.url}/api/version`)).json()) as { version: string; murmur: string };
+    expect(version).toEqual({ version: (await ollama.version()).version, murmur: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(Number(version.version.split('.')[1])).toBeGreaterThanOrEqual(9);
   });
 
   it('create and push say they are not supported, in Ollama\'s error shape', async () => {
@@ -145,6 +148,19 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
     expect(many.embeddings[0]!.length).toBeGreaterThan(0);
     const one = await ollama.embeddings({ model: 'tiny', prompt: 'a cat' });
     expect(one.embedding.length).toBe(many.embeddings[0]!.length);
+    // Unit length, as Ollama's (and OpenAI's) are, so a dot product is the cosine.
+    const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    for (const vector of [...many.embeddings, one.embedding]) expect(norm(vector)).toBeCloseTo(1, 5);
+    // dimensions keeps the first ones, normalized again.
+    const cut = await ollama.embed({ model: 'tiny', input: 'a cat', dimensions: 8 });
+    expect(cut.embeddings[0]).toHaveLength(8);
+    expect(norm(cut.embeddings[0]!)).toBeCloseTo(1, 5);
+    // No input is no vectors; an input longer than the model embeds is cut unless truncate is false.
+    expect((await ollama.embed({ model: 'tiny', input: [] })).embeddings).toEqual([]);
+    const long = 'once upon a time there was a cat '.repeat(400);
+    expect((await ollama.embed({ model: 'tiny', input: long })).embeddings).toHaveLength(1);
+    await expect(ollama.embed({ model: 'tiny', input: long, truncate: false })).rejects.toMatchObject({ status_code: 400 });
+    await expect(ollama.embed({ model: 'tiny', input: 'a cat', dimensions: 100_000 })).rejects.toMatchObject({ status_code: 400 });
   });
 
   it('ps lists loaded models in Ollama\'s shape; murmur\'s own ps is under /murmur/v1', async () => {
@@ -163,6 +179,11 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
     expect(statuses).toContain('pulling manifest');
     expect((await ollama.list()).models.map((m) => m.name).sort()).toEqual(['stories260k', 'tiny']);
     expect(await ollama.pull({ model: testModel(GGUF)!, stream: false })).toMatchObject({ status: 'success' });
+    // A model installed from a local file is up to date: pulling it by name again is a success, with nothing fetched.
+    const again: string[] = [];
+    for await (const part of await ollama.pull({ model: 'tiny', stream: true })) again.push(part.status);
+    expect(again).toEqual(['success']);
+    expect(await ollama.pull({ model: 'tiny:latest', stream: false })).toMatchObject({ status: 'success' });
     await ollama.delete({ model: 'stories260k' });
     expect((await ollama.list()).models.map((m) => m.name)).toEqual(['tiny']);
     await expect(ollama.delete({ model: 'stories260k' })).rejects.toMatchObject({ status_code: 404, error: "model 'stories260k' not found" });

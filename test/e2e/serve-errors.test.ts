@@ -61,7 +61,7 @@ describe.skipIf(skip)(`murmur serve under bad input (real daemon, real model)${s
     const loaded = (await (await fetch(`${daemon.url}/murmur/v1/ps`)).json()) as { models: { name: string }[] };
     expect(loaded.models.map((m) => m.name)).toEqual([GOOD]);
     expect((await post('/v1/completions', { model: 'broken', prompt: 'Hi' })).status).toBe(500);
-    expect(await (await fetch(`${daemon.url}/health`)).json()).toEqual({ status: 'ok', loading: [] });
+    expect(await (await fetch(`${daemon.url}/health`)).json()).toMatchObject({ status: 'ok', loading: [] });
   });
 
   it('a prompt longer than the context is a 400 that names both lengths', async () => {

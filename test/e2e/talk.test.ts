@@ -182,7 +182,7 @@ describe.skipIf(skip)(`murmur talk (built CLI, real models)${skip ? ` (skipped: 
       child.kill('SIGKILL');
     }
     noStack(stderr);
-    expect(stderr).toMatch(/Stopped/);
+    expect(stderr).toMatch(/^murmur: interrupted$/m);
     expect(stdout).toMatch(/ \[interrupted\]\n$/);
     expect(readdirSync(work)).not.toContain('stopped.wav');
     expect(partials()).toEqual([]);

@@ -1,14 +1,14 @@
 import type { Runtime } from '../../src/runtime/types.js';
 import type { ChatRequest, GenerationResult } from '../../src/types/chat.js';
 import type { InstalledModel } from '../../src/store/types.js';
-import { ModelNotDownloadedError } from '../../src/errors.js';
+import { AppError, ModelNotDownloadedError } from '../../src/errors.js';
 
 /**
  * A Runtime stand-in for chat tests: chat() streams `reply(request)` word by
  * word with a small delay between tokens, honours the AbortSignal and records
  * every request it got.
  */
-export interface FakeChatRuntime extends Pick<Runtime, 'chat' | 'getModel'> {
+export interface FakeChatRuntime extends Pick<Runtime, 'chat' | 'getModel' | 'countTokens' | 'listModels'> {
   readonly requests: ChatRequest[];
   /** How each recorded request ended. */
   readonly outcomes: ('done' | 'aborted')[];
@@ -18,7 +18,16 @@ export interface FakeChatOptions {
   readonly models?: readonly string[];
   readonly delayMs?: number;
   readonly reply?: (request: ChatRequest) => string;
+  /**
+   * The context each request must fit, counted in words (a message's words
+   * plus one): a longer prompt fails the way the engine's does.
+   */
+  readonly contextSize?: number;
 }
+
+/** The fake's token count of a request's prompt: each message's words, plus one per message. */
+export const fakePromptTokens = (request: Pick<ChatRequest, 'messages'>): number =>
+  request.messages.reduce((sum, m) => sum + m.content.split(/\s+/).filter(Boolean).length + 1, 0);
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -47,8 +56,18 @@ export const createFakeChatRuntime = (options: FakeChatOptions = {}): FakeChatRu
       if (!models.includes(name)) throw new ModelNotDownloadedError(name);
       return fakeModel(name);
     },
+    listModels: async () => models.map((name) => fakeModel(name)),
+    countTokens: async (request) => fakePromptTokens(request),
     chat: async (request): Promise<GenerationResult> => {
       requests.push(request);
+      const promptTokens = fakePromptTokens(request);
+      if (options.contextSize !== undefined && promptTokens >= options.contextSize) {
+        // The engine's own words (src/engines/llm/generate.ts).
+        throw new AppError('context_length_exceeded', `The prompt is ${promptTokens} tokens, but '${request.model}' holds ${options.contextSize} tokens per request.`, {
+          hint: 'Shorten the prompt or the conversation history.',
+          param: 'messages',
+        });
+      }
       const started = Date.now();
       const tokens = reply(request).split(/(?<= )/);
       let text = '';

@@ -227,6 +227,52 @@ describe('murmur chat, piped or with a prompt', () => {
   });
 });
 
+describe('murmur chat flags', () => {
+  it('takes the model from -m/--model, every word being the prompt', async () => {
+    opened.runtime = wrap(fake, ['tiny']);
+    const short = await chat(['-m', 'tiny', 'hello', 'world'], { tty: true });
+    expect(short.code).toBe(0);
+    expect(fake.requests[0]).toMatchObject({ model: 'tiny', messages: [{ role: 'user', content: 'hello world' }] });
+    const long = await chat(['--model', 'tiny', 'hi'], { tty: true });
+    expect(long.code).toBe(0);
+    expect(fake.requests[1]).toMatchObject({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }] });
+  });
+
+  it('`murmur chat hello` asks the default model "hello" instead of failing on an unknown model', async () => {
+    const fallback = (await loadCatalog()).defaultFor('chat')!.name;
+    opened.runtime = wrap(fake, [fallback]);
+    const { code, stdout, stderr } = await chat(['hello', 'there'], { tty: true });
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(fake.requests[0]).toMatchObject({ model: fallback, messages: [{ role: 'user', content: 'hello there' }] });
+    expect(stdout).toBe('You said: hello there\n');
+    // A word that looks like a model name gets a one-line note on stderr.
+    const noted = await chat(['qwen9-99b', 'hi'], { tty: true });
+    expect(noted.code).toBe(0);
+    expect(noted.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noted.stderr).toContain("No model is called 'qwen9-99b'");
+    expect(fake.requests[1].messages.at(-1)?.content).toBe('qwen9-99b hi');
+  });
+
+  it('reads the prompt from stdin when it is -', async () => {
+    opened.runtime = wrap(fake, ['tiny']);
+    const named = await chat(['tiny', '-'], { stdin: 'from stdin', tty: true });
+    expect(named.code).toBe(0);
+    expect(named.stdout).toBe('You said: from stdin\n');
+    const fallback = (await loadCatalog()).defaultFor('chat')!.name;
+    opened.runtime = wrap(fake, [fallback]);
+    const bare = await chat(['-'], { stdin: 'only stdin', tty: true });
+    expect(bare.code).toBe(0);
+    expect(fake.requests[1]).toMatchObject({ model: fallback, messages: [{ role: 'user', content: 'only stdin' }] });
+  });
+
+  it('gives a reply with no --max-tokens a budget, not the whole context', async () => {
+    opened.runtime = wrap(fake, ['tiny']);
+    await chat(['tiny', 'hi'], { tty: true });
+    expect(fake.requests[0].maxTokens).toBe(1024);
+  });
+});
+
 /** A terminal's stdin as ink reads it (raw mode, 'readable' then read()). */
 class FakeTtyStdin extends EventEmitter {
   isTTY = true;

@@ -28,14 +28,14 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
   });
   const lines = (text: string) => text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
 
-  it('pull without a TTY prints one JSON line per event on stdout, ending with the installed path', async () => {
+  it('pull without a TTY: plain progress lines on stderr, only the model\'s name on stdout', async () => {
     const e = env();
     const result = await runCli(['pull', 'test-stories'], e);
     expect(result.code).toBe(0);
-    const events = lines(result.stdout);
-    expect(events[0]).toEqual({ status: 'resolving', model: 'test-stories' });
-    expect(events.some((ev) => ev.status === 'downloading' && ev.file === 'stories260K.gguf' && ev.total === 1185376)).toBe(true);
-    expect(events.at(-1)).toEqual({ status: 'success', model: 'test-stories260k', path: join(e.MURMUR_HOME!, 'models', 'test-stories260k'), reused: false });
+    expect(result.stdout).toBe('test-stories260k\n');
+    expect(result.stderr).toContain('test-stories260k: stories260K.gguf 1.19 MB of 1.19 MB');
+    expect(result.stderr).toContain('test-stories260k installed');
+    expect(result.stderr).not.toContain('{');
 
     const list = await runCli(['list', '--json'], e);
     expect(JSON.parse(list.stdout)).toMatchObject([{ name: 'test-stories260k', kind: 'llm', size: 1185376 }]);
@@ -44,11 +44,25 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
     expect(table.stdout).toMatch(/test-stories260k\s+llm\s+1\.19 MB\s+just now/);
   });
 
-  it('pull on a TTY draws bars on stderr and prints the path on stdout', async () => {
+  it('pull --json: JSON progress lines on stderr, one JSON result on stdout', async () => {
+    const e = env();
+    const result = await runCli(['pull', 'test-stories', '--json'], e);
+    expect(result.code).toBe(0);
+    const events = lines(result.stderr);
+    expect(events[0]).toEqual({ status: 'resolving', model: 'test-stories' });
+    expect(events.some((ev) => ev.status === 'downloading' && ev.file === 'stories260K.gguf' && ev.total === 1185376)).toBe(true);
+    expect(events.at(-1)).toEqual({ status: 'success', model: 'test-stories260k', path: join(e.MURMUR_HOME!, 'models', 'test-stories260k'), reused: false });
+    expect(lines(result.stdout)).toEqual([{
+      status: 'success', model: 'test-stories260k', path: join(e.MURMUR_HOME!, 'models', 'test-stories260k'), reused: false,
+      kind: 'llm', engine: 'llama-cpp', family: 'gguf', size: 1185376, source: 'test-stories260k',
+    }]);
+  });
+
+  it('pull on a TTY draws bars on stderr and prints the name on stdout', async () => {
     const e = env();
     const result = await runCli(['pull', 'test-piper-synthetic'], e, { tty: true });
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`${join(e.MURMUR_HOME!, 'models', 'test-piper-synthetic')}\n`);
+    expect(result.stdout).toBe('test-piper-synthetic\n');
     expect(result.stderr).toContain('vits-piper-synthetic.tar.bz2');
     expect(result.stderr).toContain('extracting');
   });
@@ -115,23 +129,23 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
   it('imports a local file with --name, re-pulls with --force, and exits 1 when one of several pulls fails', async () => {
     const e = env();
     const gguf = testModel('stories260K/stories260K.gguf')!;
-    const imported = await runCli(['pull', gguf, '--name', 'my-tiny'], e);
+    const imported = await runCli(['pull', gguf, '--name', 'my-tiny', '--json'], e);
     expect(imported.code).toBe(0);
     expect(lines(imported.stdout).at(-1)).toMatchObject({ status: 'success', model: 'my-tiny', reused: false });
     expect(JSON.parse((await runCli(['show', 'my-tiny', '--json'], e)).stdout)).toMatchObject({ installed: true, family: 'gguf', source: gguf });
 
-    const kept = await runCli(['pull', 'my-tiny'], e);
+    const kept = await runCli(['pull', 'my-tiny', '--json'], e);
     expect(lines(kept.stdout).at(-1)).toMatchObject({ model: 'my-tiny', reused: true });
-    const forced = await runCli(['pull', 'my-tiny', '--force'], e);
+    const forced = await runCli(['pull', 'my-tiny', '--force', '--json'], e);
     expect(lines(forced.stdout).at(-1)).toMatchObject({ model: 'my-tiny', reused: false });
-    const again = await runCli(['pull', 'test-stories260k'], e);
-    const reforced = await runCli(['pull', 'test-stories260k', '--force'], e);
+    const again = await runCli(['pull', 'test-stories260k', '--json'], e);
+    const reforced = await runCli(['pull', 'test-stories260k', '--force', '--json'], e);
     expect(lines(again.stdout).at(-1)).toMatchObject({ reused: false });
     expect(lines(reforced.stdout).at(-1)).toMatchObject({ reused: false });
-    const reused = await runCli(['pull', 'test-stories260k'], e);
+    const reused = await runCli(['pull', 'test-stories260k', '--json'], e);
     expect(lines(reused.stdout).at(-1)).toMatchObject({ reused: true });
 
-    const mixed = await runCli(['pull', 'test-missing', 'test-piper-synthetic'], e);
+    const mixed = await runCli(['pull', 'test-missing', 'test-piper-synthetic', '--json'], e);
     expect(mixed.code).toBe(1);
     expect(mixed.stderr).toContain('HTTP 404');
     expect(mixed.stderr).toContain('1 of 2 pulls failed.');
@@ -155,10 +169,10 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
     const bare = await runCli(['pull'], e);
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain('or pass --clean to delete partial downloads');
-    const both = await runCli(['pull', '--clean', 'test-stories260k'], e);
+    const both = await runCli(['pull', '--clean', 'test-stories260k', '--json'], e);
     expect(both.code).toBe(0);
     expect(both.stderr).toContain('no partial downloads to remove');
-    expect(lines(both.stdout).at(-1)).toMatchObject({ status: 'success', model: 'test-stories260k' });
+    expect(lines(both.stdout)).toMatchObject([{ status: 'cleaned' }, { status: 'success', model: 'test-stories260k' }]);
   });
 
   it('each verb has examples in its --help', async () => {
@@ -174,7 +188,9 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
     const run = promisify(execFile);
     const e = { ...process.env, ...env({ MURMUR_MIRROR: mirror }) };
     const pulled = await run(process.execPath, [bin, 'pull', 'test-stories260k'], { env: e });
-    expect(JSON.parse(pulled.stdout.trim().split('\n').at(-1)!)).toMatchObject({ status: 'success', model: 'test-stories260k' });
+    // Piped: stdout holds the name alone (`murmur pull x > out`, `$(murmur pull x)`), progress went to stderr.
+    expect(pulled.stdout).toBe('test-stories260k\n');
+    expect(pulled.stderr).toContain('test-stories260k installed');
     const listed = await run(process.execPath, [bin, 'list', '--json'], { env: e });
     expect(JSON.parse(listed.stdout)).toMatchObject([{ name: 'test-stories260k', kind: 'llm', engine: 'llama-cpp' }]);
   });

@@ -27,7 +27,8 @@ const pull = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> =>
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => {
-      const events = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      // --json: progress events are JSON lines on stderr (with any error message), the result on stdout.
+      const events = `${stderr}\n${stdout}`.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
       resolve({ code, events, stderr });
     });
   });

@@ -245,9 +245,13 @@ describe('bad input', () => {
 });
 
 describe('auth, CORS, models, admin, health and metrics', () => {
-  it('requires the bearer key everywhere but /health', async () => {
+  it('requires the bearer key everywhere but /health and Ollama\'s probes', async () => {
     const { app } = setup({ apiKey: 'sekret' });
     expect((await app.request('/health')).status).toBe(200);
+    // Ollama's clients probe these first, and Ollama has no keys: they say only that it runs, and its version.
+    expect((await app.request('/')).status).toBe(200);
+    expect((await app.request('/api/version')).status).toBe(200);
+    expect((await app.request('/api/tags')).status).toBe(401);
     const missing = await app.request('/v1/models');
     expect(missing.status).toBe(401);
     expect((await bodyOf<ErrorBody>(missing)).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_api_key' });

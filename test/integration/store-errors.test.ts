@@ -77,7 +77,7 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('pull failures', () => {
   it('a refused connection says which host could not be reached', async () => {
     const port = await closedPort();
     const { store } = makeTestStore(catalog, `http://127.0.0.1:${port}`, { deps: { retries: 1 } });
-    await expect(store.pull('test-stories260k')).rejects.toMatchObject({ code: 'download_failed', message: `Could not connect to 127.0.0.1:${port} (connection refused).` });
+    await expect(store.pull('test-stories260k')).rejects.toMatchObject({ code: 'download_failed', message: `Could not reach 127.0.0.1:${port} (MURMUR_MIRROR) to download test-stories260k: ECONNREFUSED.` });
   });
 
   it('a file that is not an archive installs nothing', async () => {

@@ -171,7 +171,8 @@ const fromThinking = (thinking: CountTokensRequest['thinking']): Pick<ChatReques
     case 'disabled':
       return { think: false };
     case 'enabled':
-      return { think: true, ...(thinking?.budget_tokens ? { thoughtTokens: thinking.budget_tokens } : {}) };
+      if (!thinking?.budget_tokens) throw new AppError('invalid_request', "Missing required parameter: 'thinking.budget_tokens' (thinking of type enabled needs one).", { param: 'thinking.budget_tokens' });
+      return { think: true, thoughtTokens: thinking.budget_tokens };
     case 'adaptive':
       return {};
     default:

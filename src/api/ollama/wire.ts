@@ -33,6 +33,14 @@ export const toOllamaError = (error: unknown, model?: string): { status: number;
   return { status, body: { error: error instanceof AppError ? body.error.message : 'internal server error' } };
 };
 
+/**
+ * The Ollama version whose API this door speaks (think and thinking,
+ * capabilities, streamed tool calls), which `/api/version` answers: clients
+ * check it against the least they need, and murmur's own 0.x would read as
+ * an Ollama too old for them.
+ */
+export const OLLAMA_API_VERSION = '0.12.0';
+
 /** A name as Ollama clients send it: `tiny:latest` is murmur's `tiny`. */
 export const modelName = (name: string): string => name.replace(/:latest$/, '');
 
@@ -100,7 +108,9 @@ export const generateSchema = z
   .loose();
 export type OllamaGenerateRequest = z.infer<typeof generateSchema>;
 
-export const embedSchema = z.object({ model: z.string().min(1), input: z.union([z.string(), z.array(z.string()).min(1)]), keep_alive: keepAlive, truncate: z.boolean().nullish(), options }).loose();
+export const embedSchema = z
+  .object({ model: z.string().min(1), input: z.union([z.string(), z.array(z.string())]), keep_alive: keepAlive, truncate: z.boolean().nullish(), dimensions: z.number().int().positive().nullish(), options })
+  .loose();
 export const embeddingsSchema = z.object({ model: z.string().min(1), prompt: z.string(), keep_alive: keepAlive, options }).loose();
 export const showSchema = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional(), verbose: z.boolean().nullish() }).loose();
 

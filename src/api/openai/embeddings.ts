@@ -32,14 +32,15 @@ export const fromEmbeddingsRequest = (body: EmbeddingsRequest): EmbedRequest => 
   if (input.some((item) => item.length === 0)) {
     throw new AppError('invalid_request', "Invalid value for 'input': strings must not be empty.", { param: 'input' });
   }
-  return { model: body.model, input };
+  return { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) };
 };
 
 /** The request body for a core EmbedRequest; vectors are asked for as floats. Texts and token arrays cannot be mixed in one body. */
 export const toEmbeddingsRequest = (request: EmbedRequest): z.input<typeof embeddingSchema> => {
   const texts = request.input.filter((item): item is string => typeof item === 'string');
-  if (texts.length === request.input.length) return { model: request.model, input: texts, encoding_format: 'float' };
-  if (!texts.length) return { model: request.model, input: request.input.map((tokens) => [...(tokens as readonly number[])]), encoding_format: 'float' };
+  const dimensions = request.dimensions ? { dimensions: request.dimensions } : {};
+  if (texts.length === request.input.length) return { model: request.model, input: texts, encoding_format: 'float', ...dimensions };
+  if (!texts.length) return { model: request.model, input: request.input.map((tokens) => [...(tokens as readonly number[])]), encoding_format: 'float', ...dimensions };
   throw new AppError('invalid_request', 'One embeddings request takes texts or token arrays, not both.', { param: 'input' });
 };
 

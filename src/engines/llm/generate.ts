@@ -306,7 +306,7 @@ const checkThink = (ctx: GenerateContext, request: EngineChatRequest): void => {
   if (request.think !== true || thinks(ctx)) return;
   throw new AppError('not_supported', `'${ctx.name}' has no thinking mode, so it cannot think.`, {
     param: 'think',
-    hint: 'Leave think out or set it to false, or choose a model that thinks (e.g. qwen3-0.6b).',
+    hint: 'Turn thinking off (or leave it out), or choose a model that thinks (e.g. qwen3-0.6b).',
   });
 };
 

@@ -7,6 +7,7 @@ import type { InstalledModel } from '../../store/types.js';
 import type { LlmEngineFactory, LlmHandle } from '../types.js';
 import { checkToken, countChatTokens, runChat, runCompletion, type GenerateContext } from './generate.js';
 import { createSequencePool } from './sequence-pool.js';
+import { withArticle } from '../../text/article.js';
 
 /**
  * The one file that loads node-llama-cpp (lazily, so `--help` and `pull`
@@ -113,7 +114,7 @@ const loadFailure = (model: InstalledModel, file: string, runtime: LlamaRuntime,
  */
 export const createLlamaCppEngine = (config: EngineConfig): LlmEngineFactory => async (model, options = {}) => {
   if (model.engine !== 'llama-cpp' || (model.kind !== 'llm' && model.kind !== 'embedding')) {
-    throw new AppError('model_kind_mismatch', `'${model.name}' is a ${model.kind} model for ${model.engine}, not a language model.`, {
+    throw new AppError('model_kind_mismatch', `'${model.name}' is ${withArticle(model.kind)} model for ${model.engine}, not a language model.`, {
       param: 'model',
     });
   }
@@ -177,7 +178,7 @@ export const createLlamaCppEngine = (config: EngineConfig): LlmEngineFactory => 
     chat: (request) => runChat(needsChat(), request),
     complete: (request) => runCompletion(needsChat(), request),
     countTokens: (request) => countChatTokens(needsChat(), request),
-    embed: (input, signal) =>
+    embed: (input, signal, embedOptions = {}) =>
       oneAtATime(async () => {
         // Token ids are checked before any work (llama.cpp aborts on one out of range).
         const inputs = input.map((item, i) =>
@@ -188,15 +189,18 @@ export const createLlamaCppEngine = (config: EngineConfig): LlmEngineFactory => 
           embedding = undefined;
           throw error;
         });
-        const limit = Math.min(llamaModel.trainContextSize, MAX_CONTEXT);
+        // node-llama-cpp adds the model's begin and end tokens, and needs the whole input to fit below its context size.
+        const limit = Math.min(llamaModel.trainContextSize, MAX_CONTEXT) - 1;
         const embeddings: number[][] = [];
         let promptTokens = 0;
         for (const item of inputs) {
           if (signal?.aborted) throw abortReason(signal);
-          const tokens = typeof item === 'string' ? llamaModel.tokenize(item) : item;
-          if (tokens.length > limit) {
-            throw new AppError('context_length_exceeded', `An input is ${tokens.length} tokens, but '${model.name}' embeds at most ${limit}.`, {
-              hint: 'Split the input into shorter pieces.',
+          const whole = typeof item === 'string' ? llamaModel.tokenize(item) : item;
+          const added = embedder.calculateInputLength(whole.slice(0, 1)) - Math.min(whole.length, 1);
+          const tokens = embedOptions.truncate ? whole.slice(0, limit - added) : whole;
+          if (tokens.length + added > limit) {
+            throw new AppError('context_length_exceeded', `An input is ${tokens.length} tokens, but '${model.name}' embeds at most ${limit - added}.`, {
+              hint: 'Split the input into shorter pieces (Ollama\'s /api/embed cuts it with truncate, its default).',
               param: 'input',
             });
           }

@@ -2,7 +2,7 @@ import { createEngineRegistry } from '../registry.js';
 import type { AsrHandle, AsrStream, VadHandle, VoiceDetector } from '../speech/asr-types.js';
 import type { TtsHandle } from '../speech/tts-types.js';
 import type { EmbedInput, TokenLogprob } from '../../types/chat.js';
-import type { EngineHandle, LlmHandle } from '../types.js';
+import type { EmbedOptions, EngineHandle, LlmHandle } from '../types.js';
 import { toWire, type FromHost, type HandleInfo, type Method, type ToHost } from './protocol.js';
 
 /**
@@ -73,7 +73,7 @@ const dispatch = (
     case 'complete':
       return (h as LlmHandle).complete({ ...(args[0] as object), onToken: token, signal } as Parameters<LlmHandle['complete']>[0]);
     case 'embed':
-      return (h as LlmHandle).embed(args[0] as EmbedInput[], signal);
+      return (h as LlmHandle).embed(args[0] as EmbedInput[], signal, args[1] as EmbedOptions | undefined);
     case 'synthesize':
       return (h as TtsHandle).synthesize(args[0] as string, { ...(args[1] as object), signal });
     case 'transcribe':

@@ -321,7 +321,7 @@ export const createProcessEngines = (config: Config, options: ProcessEnginesOpti
               chat: ({ onToken, onThought, signal: callSignal, ...plain }) => request('chat', [plain], callSignal, onToken, onThought),
               countTokens: ({ onToken: _onToken, onThought: _onThought, signal: callSignal, ...plain }) => request('countTokens', [plain], callSignal),
               complete: ({ onToken, signal: callSignal, ...plain }) => request('complete', [plain], callSignal, onToken),
-              embed: (input, callSignal) => request('embed', [input], callSignal),
+              embed: (input, callSignal, options) => request('embed', [input, options ?? {}], callSignal),
             };
             return handle;
           }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Config } from '../../config.js';
 import { AppError, EngineLoadError } from '../../errors.js';
 import type { EngineFactory } from '../types.js';
+import { withArticle } from '../../text/article.js';
 
 /**
  * sherpa-onnx-node, loaded on first use only (it is CommonJS and ships no
@@ -34,6 +35,6 @@ export const createSherpaEngine =
       case 'vad':
         return (await import('./vad.js')).loadVad(config, model, options);
       default:
-        throw new AppError('model_kind_mismatch', `'${model.name}' is a ${model.kind} model; sherpa-onnx runs tts, asr and vad models.`);
+        throw new AppError('model_kind_mismatch', `'${model.name}' is ${withArticle(model.kind)} model; sherpa-onnx runs tts, asr and vad models.`);
     }
   };

@@ -33,6 +33,8 @@ export interface TtsHandle extends EngineHandle {
   readonly voices: readonly TtsVoice[];
   /** The voice used when none is asked for. */
   readonly defaultVoice: string;
+  /** How many speakers the model holds (sherpa-onnx's numSpeakers): any id below it is a voice, named or not. */
+  readonly speakerCount?: number;
   /**
    * Synthesizes `text` to mono float samples at `sampleRate`, off the event
    * loop. Text the voice cannot say yields an empty array, not an error.

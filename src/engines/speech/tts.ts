@@ -107,6 +107,7 @@ export const loadTts = async (config: Config, model: InstalledModel, options: En
     sampleRate: tts.sampleRate,
     voices,
     defaultVoice,
+    speakerCount: Math.max(1, tts.numSpeakers),
     async synthesize(text, { sid = 0, speed = 1, signal } = {}) {
       if (disposed) throw new AppError('internal', `'${model.name}' was unloaded.`);
       signal?.throwIfAborted();

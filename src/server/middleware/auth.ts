@@ -2,8 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../errors.js';
 
-/** Paths that answer without a key: health checks come from load balancers and service managers. */
-const OPEN_PATHS: readonly string[] = ['/health'];
+/**
+ * Paths that answer without a key: health checks come from load balancers
+ * and service managers, and Ollama's clients probe `/` and `/api/version`
+ * before they send anything else (Ollama has no keys); none of them says
+ * more than that the daemon runs and its version.
+ */
+const OPEN_PATHS: readonly string[] = ['/health', '/', '/api/version'];
 
 /** Compares two keys in constant time, length included: both sides are hashed first, so a wrong key's length tells nothing. */
 export const sameKey = (given: string, expected: string): boolean =>

@@ -33,8 +33,30 @@ export const keepAliveMs = (value: number | string | null | undefined): number |
   }
 };
 
-/** The admin routes. */
-export const adminRoutes = (deps: RouteDeps) =>
+/** How the daemon is asked to stop over HTTP: the same path as SIGTERM (serve.ts), and its grace period in ms. */
+export interface StopRequest {
+  readonly request: () => void;
+  readonly graceMs: number;
+}
+
+/**
+ * The admin routes. With `stop`, also `POST /shutdown` (`murmur stop`): it
+ * answers 202 `{status:'stopping', grace_ms}` and the daemon then stops as
+ * on SIGTERM: new requests get 503, those in flight have the grace period.
+ * It needs the API key like every route but /health.
+ */
+export const adminRoutes = (deps: RouteDeps, options: { readonly stop?: StopRequest } = {}) => {
+  const routes = adminRoutesOf(deps);
+  const stop = options.stop;
+  if (!stop) return routes;
+  return routes.post('/shutdown', (c) => {
+    // After this reply is handed on: the drain then waits for it like any request in flight.
+    setImmediate(stop.request);
+    return c.json({ status: 'stopping', grace_ms: stop.graceMs }, 202);
+  });
+};
+
+const adminRoutesOf = (deps: RouteDeps) =>
   new Hono<ServerEnv>()
     .get('/models', async (c) => c.json({ models: await deps.runtime.listModels() }))
     .get('/models/:name{.+}', async (c) => {

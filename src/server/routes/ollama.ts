@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import {
   chatSchema,
@@ -6,6 +6,7 @@ import {
   deleteSchema,
   embeddingsSchema,
   embedSchema,
+  OLLAMA_API_VERSION,
   fromChatRequest,
   fromGenerateRequest,
   generateSchema,
@@ -82,6 +83,9 @@ const ggufFacts = async (model: ModelInfo): Promise<GgufFacts> => {
     return {};
   }
 };
+
+/** Whether a model came from a path on this machine (not the catalog, an hf: URI or a URL). */
+const isLocalSource = (source: string | undefined): boolean => !!source && (isAbsolute(source) || /^\.{1,2}[\\/]/.test(source));
 
 const isTextModel = (model: ModelInfo) => model.kind === 'llm' || model.kind === 'embedding';
 
@@ -170,7 +174,8 @@ export const ollamaRoutes = (deps: RouteDeps) => {
   return new Hono<ServerEnv>()
     .get('/', (c) => c.text('Ollama is running'))
     .on('HEAD', '/', (c) => c.body(null, 200, { 'Content-Type': 'text/plain; charset=utf-8' }))
-    .get('/api/version', (c) => c.json({ version: packageVersion() }))
+    // Ollama's clients compare this with the Ollama version whose API they need: murmur names the one whose API it speaks, and its own beside it.
+    .get('/api/version', (c) => c.json({ version: OLLAMA_API_VERSION, murmur: packageVersion() }))
     .get('/api/tags', async (c) => {
       const models = (await deps.runtime.listModels()).filter(isTextModel);
       return c.json({ models: await Promise.all(models.map(async (m) => toTagsEntry(m, await ggufFacts(m)))) });
@@ -231,7 +236,13 @@ export const ollamaRoutes = (deps: RouteDeps) => {
       const signal = requestSignal(c, deps);
       const started = performance.now();
       const loadMs = await prepare(model, body.keep_alive, signal);
-      const result = await deps.runtime.embed({ model, input: typeof body.input === 'string' ? [body.input] : body.input, signal }).finally(() => finish(model, body.keep_alive));
+      const input = typeof body.input === 'string' ? [body.input] : body.input;
+      // As Ollama: an input too long is cut unless truncate is false; no input is no vectors.
+      const result = input.length
+        ? await deps.runtime
+            .embed({ model, input, truncate: body.truncate !== false, ...(body.dimensions ? { dimensions: body.dimensions } : {}), signal })
+            .finally(() => finish(model, body.keep_alive))
+        : { embeddings: [], usage: { promptTokens: 0, totalTokens: 0 } };
       const ns = (ms: number) => Math.round(ms * 1_000_000);
       return c.json({ model: body.model, embeddings: result.embeddings, total_duration: ns(performance.now() - started), load_duration: ns(loadMs), prompt_eval_count: result.usage.promptTokens });
     })
@@ -247,6 +258,11 @@ export const ollamaRoutes = (deps: RouteDeps) => {
       if (!ref) throw new AppError('invalid_request', "Missing required parameter: 'model'.", { param: 'model' });
       c.set('model', ref);
       const signal = requestSignal(c, deps);
+      // A model installed from a local file or folder has nowhere to be pulled again from: it is up to date, as Ollama says of one.
+      const installed = await deps.runtime.getModel(modelName(ref)).catch(() => undefined);
+      if (installed && isLocalSource(installed.source)) {
+        return body.stream === false ? c.json({ status: 'success' }) : c.body(`${JSON.stringify({ status: 'success' })}\n`, 200, { ...NDJSON_HEADERS });
+      }
       // A client names what the daemon fetches: the same bounds as murmur's own /murmur/v1/pull.
       const options = { signal, restrict: { hosts: deps.runtime.config.pullHosts ?? [], importDirs: deps.runtime.config.importDirs ?? [] } };
       if (body.stream === false) {

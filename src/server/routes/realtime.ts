@@ -32,6 +32,7 @@ import type { ListenEvent, ListenOptions, ListenSession } from '../../runtime/li
 import type { ChatMessage } from '../../types/chat.js';
 import type { RouteDeps, ServerEnv } from '../context.js';
 import { sameKey } from '../middleware/auth.js';
+import { withArticle } from '../../text/article.js';
 
 /**
  * `GET /v1/realtime`: OpenAI's Realtime API over a WebSocket. `?model=`
@@ -538,7 +539,7 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
           const found = await runtime.getModel(chosen).catch((error: unknown) => {
             throw error instanceof AppError ? new AppError(error.code, error.message, { param: 'session.model', ...(error.hint ? { hint: error.hint } : {}) }) : error;
           });
-          if (found.kind !== 'llm') throw new AppError('model_kind_mismatch', `'${chosen}' is a ${found.kind} model; a realtime session's model must be a chat model.`, { param: 'session.model' });
+          if (found.kind !== 'llm') throw new AppError('model_kind_mismatch', `'${chosen}' is ${withArticle(found.kind)} model; a realtime session's model must be a chat model.`, { param: 'session.model' });
           Object.assign(next, { model: found.name });
         }
         let nextVoice = voice;

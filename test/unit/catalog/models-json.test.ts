@@ -80,6 +80,29 @@ describe('the shipped models.json', () => {
     }
   });
 
+  it('counts the speakers of a multi-speaker voice, its named voices among them', () => {
+    const libritts = catalog.find('piper-en-us-libritts-r-medium')!;
+    expect(libritts.speakerCount).toBe(904);
+    for (const entry of catalog.entries.filter((e) => e.speakerCount !== undefined)) {
+      for (const voice of entry.voices ?? []) expect(voice.id, `${entry.name} ${voice.name}`).toBeLessThan(entry.speakerCount!);
+    }
+  });
+
+  it('promises only the languages sherpa-onnx reads: kokoro v1.0 speaks English and Chinese', () => {
+    expect(catalog.find('kokoro-multi-lang-v1_0')!.languages).toEqual(['en-US', 'en-GB', 'zh']);
+  });
+
+  it('gives the download size as `size`, the unpacked size as `installedSize`, and each whisper its own homepage', () => {
+    expect(catalog.find('whisper-tiny')).toMatchObject({ size: 116_000_000, installedSize: 338_000_000 });
+    expect(catalog.find('whisper-base')).toMatchObject({ size: 208_000_000, installedSize: 500_000_000 });
+    expect(catalog.find('whisper-base.en')).toMatchObject({ size: 162_000_000, installedSize: 500_000_000 });
+    expect(catalog.find('parakeet')).toMatchObject({ size: 482_000_000, installedSize: 631_000_000 });
+    for (const entry of catalog.entries) if (entry.installedSize !== undefined) expect(entry.installedSize, entry.name).toBeGreaterThan(entry.size);
+    const whispers = catalog.entries.filter((e) => e.family === 'whisper');
+    expect(new Set(whispers.map((e) => e.homepage)).size).toBe(whispers.length);
+    for (const entry of whispers) expect(entry.homepage, entry.name).toContain(entry.name.replace(/^whisper-/, ''));
+  });
+
   it('lists the full kokoro voice tables with their ids', () => {
     const multi = catalog.find('kokoro-multi-lang-v1_0')!;
     expect(multi.voices).toHaveLength(53);

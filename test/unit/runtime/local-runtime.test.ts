@@ -86,7 +86,8 @@ describe('LocalRuntime (fake engine)', () => {
     expect((complete as AppError).code).toBe('model_kind_mismatch');
     expect(loads).toEqual([]);
     const embedded = await runtime.embed({ model: 'embedder', input: ['abc', 'de'] });
-    expect(embedded).toEqual({ model: 'embedder', embeddings: [[3, 1], [2, 1]], usage: { promptTokens: 2, totalTokens: 2 } });
+    // The engine's vectors come back at unit length.
+    expect(embedded).toEqual({ model: 'embedder', embeddings: [[3 / Math.sqrt(10), 1 / Math.sqrt(10)], [2 / Math.sqrt(5), 1 / Math.sqrt(5)]], usage: { promptTokens: 2, totalTokens: 2 } });
   });
 
   it('passes unknown models through as the store reports them', async () => {

@@ -1,0 +1,85 @@
+import type { ModelEvent } from '../runtime/model-manager.js';
+import { formatBytes } from '../runtime/model-manager.js';
+import type { EventLogEntry, RequestLogEntry } from './middleware/request-log.js';
+
+/**
+ * The daemon's log: one entry per request, per model load, failed load,
+ * unload and eviction (with its reason), per engine crash and per error,
+ * written as JSON lines (for log collectors; the default when stderr is not
+ * a terminal) or as readable lines (on a terminal). The runtime only emits
+ * events; what becomes of them is decided here.
+ */
+
+export type LogFormat = 'json' | 'pretty';
+
+/** A model manager event, timed. */
+export type ModelLogEntry = ModelEvent & { readonly time: string };
+
+/** Something that went wrong outside a request's own line. */
+export interface ErrorLogEntry {
+  readonly time: string;
+  readonly event: 'error';
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export type LogEntry = RequestLogEntry | EventLogEntry | ModelLogEntry | ErrorLogEntry;
+
+export interface DaemonLogger {
+  /** Writes one entry (the request log and app.ts's crash lines call this). */
+  (entry: LogEntry): void;
+  /** Writes a model manager event, timed now. */
+  model(event: ModelEvent): void;
+  /** Writes an error line. */
+  error(message: string, hint?: string): void;
+  readonly format: LogFormat;
+}
+
+/** The format: the one asked for (--log-format, MURMUR_LOG_FORMAT), else pretty on a terminal and JSON otherwise. */
+export const chooseLogFormat = (asked: LogFormat | undefined, isTTY: boolean | undefined): LogFormat => asked ?? (isTTY ? 'pretty' : 'json');
+
+const budget = (used: number, total: number) => `${formatBytes(used)} of ${Number.isFinite(total) ? `${formatBytes(total)} budget` : 'memory (no budget)'}`;
+
+const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`);
+
+/** One entry as a readable line (without the time). */
+export const describeEntry = (entry: LogEntry): string => {
+  if (!('event' in entry)) {
+    const extra = [entry.model && `model=${entry.model}`, entry.headersMs !== undefined && `headers=${entry.headersMs}ms`, entry.requestId, entry.error && `error: ${entry.error}`].filter(Boolean);
+    return `${entry.method} ${entry.path} ${entry.status} ${entry.ms}ms${extra.length ? ` ${extra.join(' ')}` : ''}`;
+  }
+  switch (entry.event) {
+    case 'load':
+      return `loaded ${entry.model} (${entry.kind}) in ${seconds(entry.ms)}, holding ${formatBytes(entry.memoryBytes)}: ${entry.loaded} of ${entry.maxLoaded} models, ${budget(entry.usedBytes, entry.budgetBytes)}`;
+    case 'load_failed':
+      return `failed to load ${entry.model}: ${entry.error}`;
+    case 'unload':
+      return `unloaded ${entry.model} (${entry.reason}), freeing ${formatBytes(entry.memoryBytes)}`;
+    case 'evict': {
+      const why = entry.limit === 'count' ? `${entry.loaded} of ${entry.maxLoaded} models loaded (MURMUR_MAX_LOADED)` : budget(entry.usedBytes, entry.budgetBytes);
+      return `evicted ${entry.model} (${entry.reason}) to make room${entry.for ? ` for ${entry.for}` : ''}: ${why}`;
+    }
+    case 'engine_crashed':
+      return `the engine of ${entry.model} crashed (${entry.reason}), ${entry.inARow} in a row${entry.broken ? '; it is refused as broken now' : '; it loads afresh on the next request'}`;
+    case 'error':
+      return `error: ${entry.message}${entry.hint ? ` (${entry.hint})` : ''}`;
+  }
+};
+
+/** JSON has no Infinity: an unbounded budget is written as null. */
+const toJson = (entry: LogEntry): string => JSON.stringify(entry, (_key, value: unknown) => (value === Number.POSITIVE_INFINITY ? null : value));
+
+/** A logger writing whole lines through `write`. */
+export const createLogger = ({ format, write }: { format: LogFormat; write: (line: string) => void }): DaemonLogger => {
+  const logger = ((entry: LogEntry) => {
+    try {
+      write(format === 'json' ? `${toJson(entry)}\n` : `${entry.time} ${describeEntry(entry)}\n`);
+    } catch {
+      // A log that cannot be written must not take a request down with it.
+    }
+  }) as DaemonLogger;
+  logger.model = (event) => logger({ time: new Date().toISOString(), ...event });
+  logger.error = (message, hint) => logger({ time: new Date().toISOString(), event: 'error', message, ...(hint ? { hint } : {}) });
+  Object.defineProperty(logger, 'format', { value: format });
+  return logger;
+};
