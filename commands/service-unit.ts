@@ -1,7 +1,8 @@
-import { accessSync, constants, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findOnPath as findExecutable } from '../src/executables.js';
 
 /** Where the systemd user unit goes: $XDG_CONFIG_HOME/systemd/user/murmur.service (XDG_CONFIG_HOME defaults to ~/.config). */
 export const unitPath = (env: NodeJS.ProcessEnv): string => {
@@ -11,18 +12,7 @@ export const unitPath = (env: NodeJS.ProcessEnv): string => {
 };
 
 /** The absolute path of an executable on env.PATH, or undefined. */
-export const findOnPath = (name: string, env: NodeJS.ProcessEnv): string | undefined => {
-  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-};
+export const findOnPath = (name: string, env: NodeJS.ProcessEnv): string | undefined => findExecutable(name, env.PATH ?? '');
 
 /** One word of ExecStart=, quoted: systemd unquotes "…" with C escapes, and expands % specifiers and $ variables. */
 const execWord = (word: string): string => `"${word.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;

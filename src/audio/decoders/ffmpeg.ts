@@ -1,29 +1,16 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { AppError } from '../../errors.js';
+import { findOnPath } from '../../executables.js';
 import { ByteReader } from './byte-reader.js';
 import type { AudioStream } from './types.js';
 import { openWavStream } from './wav-stream.js';
 
 /** The ffmpeg executable on the PATH, or undefined when there is none. */
-export const findFfmpeg = (path = process.env.PATH ?? ''): string | undefined => {
-  const names = process.platform === 'win32' ? ['ffmpeg.exe', 'ffmpeg'] : ['ffmpeg'];
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    for (const name of names) {
-      const candidate = join(dir, name);
-      try {
-        accessSync(candidate, constants.X_OK);
-        return candidate;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-};
+export const findFfmpeg = (path = process.env.PATH ?? ''): string | undefined =>
+  findOnPath(process.platform === 'win32' ? ['ffmpeg.exe', 'ffmpeg'] : ['ffmpeg'], path);
 
 /** Where ffmpeg reads from: a file it can seek (m4a keeps its index at the end), or bytes piped in. */
 export type FfmpegSource = { path: string } | { bytes: Uint8Array } | { reader: ByteReader };
