@@ -118,6 +118,16 @@ describe.skipIf(skip)(`Anthropic Messages API on murmur serve${skip ? ` (skipped
     expect(value.age).toBeLessThanOrEqual(9);
   });
 
+  it("models.list and models.retrieve answer in Anthropic's shape, the chat models only; OpenAI's clients keep theirs", async () => {
+    const page = await client.models.list();
+    expect(page.data.map((m) => m.id)).toEqual(['tiny']);
+    expect(page.data[0]).toMatchObject({ type: 'model', id: 'tiny', display_name: 'tiny', created_at: expect.any(String) });
+    expect(await client.models.retrieve('tiny')).toMatchObject({ type: 'model', id: 'tiny' });
+    const openai = (await (await fetch(`${daemon.url}/v1/models`, { headers: { Authorization: `Bearer ${KEY}` } })).json()) as { object: string; data: { id: string }[] };
+    expect(openai.object).toBe('list');
+    expect(openai.data.map((m) => m.id).sort()).toEqual(['tiny', 'vad']);
+  });
+
   it('countTokens counts the prompt as a generation sees it', async () => {
     const short = await client.messages.countTokens({ model: 'tiny', messages: [{ role: 'user', content: 'Hi' }] });
     const long = await client.messages.countTokens({ model: 'tiny', system: 'You tell long stories about cats.', messages: [{ role: 'user', content: 'Hi there, tell me a story' }] });
