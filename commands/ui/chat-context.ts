@@ -17,8 +17,8 @@ export const replyBudget = (contextSize: number | undefined): number =>
 
 /**
  * The context size a context_length_exceeded error names ("… holds 2048
- * tokens per request"): the Runtime does not report a loaded model's
- * context size, so the chat learns it from the first request that overflows.
+ * tokens per request"): what a chat learns from a request that overflows
+ * before it could ask the runtime (a model's size is known once it loads).
  */
 export const contextSizeOf = (error: unknown): number | undefined => {
   if (!isAppError(error) || error.code !== 'context_length_exceeded') return undefined;
@@ -60,7 +60,7 @@ export interface FittedReply {
  * sent again; it fails only when the last message alone does not fit.
  */
 export const chatWithinContext = async (
-  runtime: Pick<Runtime, 'chat' | 'countTokens'>,
+  runtime: Pick<Runtime, 'chat' | 'countTokens'> & Partial<Pick<Runtime, 'ps'>>,
   request: ChatRequest,
   known?: number,
 ): Promise<FittedReply> => {
@@ -81,7 +81,10 @@ export const chatWithinContext = async (
       while ((await runtime.countTokens({ ...request, messages, maxTokens })) + maxTokens > contextSize && drop());
     }
     try {
-      return { result: await runtime.chat({ ...request, messages, maxTokens }), dropped, contextSize };
+      const result = await runtime.chat({ ...request, messages, maxTokens });
+      // Once the model is loaded, the runtime says its context size: later turns are fitted before they are sent.
+      contextSize ??= (await runtime.ps?.().catch(() => []))?.find((m) => m.name === result.model)?.contextSize;
+      return { result, dropped, contextSize };
     } catch (error) {
       if (request.signal?.aborted || !isAppError(error) || error.code !== 'context_length_exceeded') throw error;
       const learned = contextSizeOf(error);

@@ -490,6 +490,12 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     makeRoom(entry.name);
   };
 
+  /** A language model's context size, which its handle carries (an LlmHandle's contextSize). */
+  const contextOf = (handle: EngineHandle): { contextSize?: number } => {
+    const size = (handle as { contextSize?: unknown }).contextSize;
+    return typeof size === 'number' && size > 0 && handle.kind === 'llm' ? { contextSize: size } : {};
+  };
+
   const describe = (entry: Entry): LoadedModel => {
     const keep = entry.keepAliveMs;
     const from = entry.users > 0 ? Date.now() : entry.idleSince;
@@ -500,6 +506,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
       inFlight: entry.queue.active,
       ...(entry.handle!.pid !== undefined ? { pid: entry.handle!.pid } : {}),
       queued: entry.queue.queued,
+      ...contextOf(entry.handle!),
       loadedAt: entry.loadedAt!,
       expiresAt: keep < 0 ? null : new Date(from + keep),
     };

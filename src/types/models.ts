@@ -93,6 +93,8 @@ export interface LoadedModel {
   readonly pid?: number;
   /** Requests waiting for a free slot. */
   readonly queued: number;
+  /** Tokens one request can hold (prompt and reply), for a language model. */
+  readonly contextSize?: number;
   readonly loadedAt: Date;
   /** When it will be unloaded if unused; null when kept forever. */
   readonly expiresAt: Date | null;

@@ -169,7 +169,10 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
     const tiny = models.find((m) => m.name === 'tiny');
     expect(tiny).toMatchObject({ model: 'tiny', size: expect.any(Number), size_vram: 0, digest: expect.stringMatching(/^[0-9a-f]{64}$/), details: { family: 'llama' } });
     expect(new Date(tiny!.expires_at).getTime()).toBeGreaterThan(Date.now() + 5 * 60_000);
-    expect((await ps()).find((m) => m.name === 'tiny')).toMatchObject({ inFlight: 0 });
+    const own = (await ps()).find((m) => m.name === 'tiny') as { inFlight: number; contextSize?: number } | undefined;
+    expect(own).toMatchObject({ inFlight: 0, contextSize: expect.any(Number) });
+    // The context it was loaded with, which murmur's ps says too.
+    expect((tiny as unknown as { context_length: number }).context_length).toBe(own!.contextSize);
   });
 
   it('pull streams status lines ending in success, or answers one object; delete removes the model', async () => {

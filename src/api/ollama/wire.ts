@@ -322,5 +322,10 @@ export const toPsEntry = (loaded: LoadedModel, model: ModelInfo | undefined, fac
   details: toDetails(facts),
   expires_at: loaded.expiresAt ? loaded.expiresAt.toISOString() : NEVER,
   size_vram: 0,
-  ...(typeof facts[`${String(facts['general.architecture'])}.context_length`] === 'number' ? { context_length: facts[`${String(facts['general.architecture'])}.context_length`] } : {}),
+  // The context it was loaded with (what a request can hold), else the one it was trained with.
+  ...(loaded.contextSize
+    ? { context_length: loaded.contextSize }
+    : typeof facts[`${String(facts['general.architecture'])}.context_length`] === 'number'
+      ? { context_length: facts[`${String(facts['general.architecture'])}.context_length`] }
+      : {}),
 });
