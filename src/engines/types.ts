@@ -12,6 +12,8 @@ import type { ChatRequest, CompletionRequest, EmbedInput, EmbedResult, Generatio
 export interface EngineStats {
   /** Bytes of memory held (weights plus contexts, RAM + VRAM), as the engine estimates it. */
   readonly memoryBytes: number;
+  /** Of memoryBytes, those on a GPU (absent or 0 on the CPU). */
+  readonly vramBytes?: number;
 }
 
 /**

@@ -135,6 +135,8 @@ interface Entry {
   pinned: boolean;
   /** The engine's last answer to stats() (read at load and after each call). */
   memoryBytes: number;
+  /** Of memoryBytes, those the engine says are on a GPU. */
+  vramBytes?: number;
   /** Set when the engine died: every call on the entry fails with it. */
   crash?: AppError;
   /** Calls waiting on the entry, failed at once when its engine dies (see orDeath). */
@@ -331,6 +333,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
     handle.stats().then(
       (stats) => {
         entry.memoryBytes = stats.memoryBytes;
+        entry.vramBytes = stats.vramBytes ?? 0;
         makeRoom(entry.name);
       },
       () => undefined,
@@ -425,7 +428,9 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
       const started = performance.now();
       const promise = options.load(name, stopping.signal).then(async (handle) => {
         // Memory is known before the model counts as loaded, so the bound sees it at once.
-        created.memoryBytes = (await handle.stats().catch(() => ({ memoryBytes: 0 }))).memoryBytes;
+        const stats = await handle.stats().catch(() => ({ memoryBytes: 0, vramBytes: 0 }));
+        created.memoryBytes = stats.memoryBytes;
+        created.vramBytes = stats.vramBytes ?? 0;
         return handle;
       });
       const created: Entry = {
@@ -503,6 +508,7 @@ export const createModelManager = (options: ModelManagerOptions): ModelManager =
       name: entry.name,
       kind: entry.handle!.kind,
       memoryBytes: entry.memoryBytes,
+      ...(entry.vramBytes ? { vramBytes: entry.vramBytes } : {}),
       inFlight: entry.queue.active,
       ...(entry.handle!.pid !== undefined ? { pid: entry.handle!.pid } : {}),
       queued: entry.queue.queued,

@@ -87,6 +87,8 @@ export interface LoadedModel {
   readonly kind: ModelKind;
   /** Bytes of memory the model holds (RAM + VRAM), as the engine last reported it. */
   readonly memoryBytes: number;
+  /** Of memoryBytes, those on a GPU; absent when none are. */
+  readonly vramBytes?: number;
   /** Requests running now. */
   readonly inFlight: number;
   /** The engine process serving it, when it runs in one of its own (MURMUR_ISOLATION=process). */

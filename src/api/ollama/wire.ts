@@ -313,7 +313,7 @@ export const toPullStatus = (event: PullEvent): Record<string, unknown> | undefi
 /** When a model kept forever "expires": Ollama clients parse a time, so a far one. */
 const NEVER = '9999-12-31T23:59:59Z';
 
-/** One `/api/ps` entry: murmur reports one memory figure (RAM and VRAM together), so size_vram is 0. */
+/** One `/api/ps` entry: size is all the memory the model holds, size_vram what of it is on a GPU (0 on the CPU). */
 export const toPsEntry = (loaded: LoadedModel, model: ModelInfo | undefined, facts: GgufFacts) => ({
   name: loaded.name,
   model: loaded.name,
@@ -321,7 +321,7 @@ export const toPsEntry = (loaded: LoadedModel, model: ModelInfo | undefined, fac
   digest: model ? digestOf(model) : '',
   details: toDetails(facts),
   expires_at: loaded.expiresAt ? loaded.expiresAt.toISOString() : NEVER,
-  size_vram: 0,
+  size_vram: loaded.vramBytes ?? 0,
   // The context it was loaded with (what a request can hold), else the one it was trained with.
   ...(loaded.contextSize
     ? { context_length: loaded.contextSize }

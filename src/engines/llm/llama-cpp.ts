@@ -173,7 +173,10 @@ export const createLlamaCppEngine = (config: EngineConfig): LlmEngineFactory => 
     contextSize,
     async stats() {
       const usage = context?.memoryUsage ?? { ram: 0, vram: 0 };
-      return { memoryBytes: llamaModel.size + usage.ram + usage.vram };
+      // The weights' share on the GPU, by the layers offloaded there.
+      const layers = llamaModel.fileInsights.totalLayers;
+      const weightsOnGpu = layers > 0 ? Math.round((llamaModel.size * Math.min(layers, llamaModel.gpuLayers)) / layers) : 0;
+      return { memoryBytes: llamaModel.size + usage.ram + usage.vram, vramBytes: weightsOnGpu + usage.vram };
     },
     chat: (request) => runChat(needsChat(), request),
     complete: (request) => runCompletion(needsChat(), request),

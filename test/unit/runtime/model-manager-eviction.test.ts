@@ -14,13 +14,13 @@ import { createLogger, describeEntry } from '../../../src/server/log.js';
 const MB = 1024 ** 2;
 
 /** Fake engines whose kind and memory come from the table (default llm, 100 MB). */
-const fakeEngines = (table: Record<string, { kind?: ModelKind; bytes?: number }> = {}) => {
+const fakeEngines = (table: Record<string, { kind?: ModelKind; bytes?: number; vram?: number }> = {}) => {
   const loads: string[] = [];
   const disposed: string[] = [];
   const load = async (name: string): Promise<EngineHandle> => {
     loads.push(name);
-    const { kind = 'llm', bytes = 100 * MB } = table[name] ?? {};
-    return { kind, stats: async () => ({ memoryBytes: bytes }), dispose: async () => void disposed.push(name) };
+    const { kind = 'llm', bytes = 100 * MB, vram } = table[name] ?? {};
+    return { kind, stats: async () => ({ memoryBytes: bytes, ...(vram !== undefined ? { vramBytes: vram } : {}) }), dispose: async () => void disposed.push(name) };
   };
   return { load, loads, disposed };
 };
@@ -147,6 +147,15 @@ describe('model manager eviction', () => {
     await flush();
     expect(events.at(-1)).toMatchObject({ event: 'unload', model: 'a', reason: 'keep-alive 0' });
     await mm[Symbol.asyncDispose]();
+  });
+
+  it("ps says what of a model's memory is on a GPU, as its engine reports it", async () => {
+    const { mm, use } = setup({ gpu: { bytes: 300 * MB, vram: 200 * MB }, cpu: { bytes: 50 * MB, vram: 0 } });
+    await use('gpu');
+    await use('cpu');
+    const byName = new Map(mm.ps().map((m) => [m.name, m]));
+    expect(byName.get('gpu')).toMatchObject({ memoryBytes: 300 * MB, vramBytes: 200 * MB });
+    expect(byName.get('cpu')).not.toHaveProperty('vramBytes');
   });
 
   it('derives the default budget from free memory, leaving headroom', () => {
