@@ -146,15 +146,18 @@ export const chatCommand = (ctx: CommandContext) =>
 
       const { openRuntime } = await import('./runtime.js');
       await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, gpu: options.gpu, command });
-      const { chooseModel, isModelName, installedDefault } = await import('./ui/model-choice.js');
+      const { chooseModel, isModelName, defaultModelName, resemblesModelName } = await import('./ui/model-choice.js');
       const choice = { configured: runtime.config.chatModel, role: 'chat', kind: 'llm', label: 'chat model' } as const;
-      // `murmur chat hello`: a first word that names no model starts the prompt, when a default model is there to answer it.
+      // `murmur chat hello there`: a first word that names no model starts the prompt for the default model (the catalog's, pulled now, when no chat model is installed).
       if (modelArg && !options.model && !(await isModelName(runtime, modelArg))) {
-        const { looksLikeModelName } = await import('./ui/chat-options.js');
+        const { looksLikeModel, suggestion } = await resemblesModelName(runtime, modelArg, choice.kind);
         // A lone word that looks like a model name was meant as one: it is reported as unknown.
-        const fallback = words.length || !looksLikeModelName(modelArg) ? await installedDefault(runtime, choice) : undefined;
+        const fallback = words.length || !looksLikeModel ? await defaultModelName(runtime, choice) : undefined;
         if (fallback) {
-          if (looksLikeModelName(modelArg)) ctx.stderr.write(`No model is called '${modelArg}'; taking it as part of the prompt for ${fallback} (name a model with -m).\n`);
+          if (looksLikeModel) {
+            const fix = `${suggestion ? `did you mean ${suggestion}? ` : ''}use -m to name a model`;
+            ctx.stderr.write(`murmur: '${modelArg}' is not a model; sending it as part of the prompt to ${fallback} (${fix})\n`);
+          }
           [modelArg, words] = [undefined, [modelArg, ...words]];
         }
       }

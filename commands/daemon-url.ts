@@ -13,11 +13,41 @@ export interface DaemonHealth {
   readonly uptime_s?: number;
 }
 
-/** The daemon a command talks to (`--host URL`, else MURMUR_HOST), with the config it runs under. */
-export const daemonTarget = async (ctx: CommandContext, command: Command, host: string | undefined): Promise<{ config: Config; url: string }> => {
+/** Where the daemon a command talks to was named: --host, MURMUR_HOST, MURMUR_HOME/serve.json, or the default address. */
+export type DaemonSource = '--host' | 'MURMUR_HOST' | 'serve.json' | 'default';
+
+export interface DaemonChoice {
+  readonly url: string;
+  readonly source: DaemonSource;
+  /** For 'serve.json': the file's path. */
+  readonly file?: string;
+}
+
+/** Whether MURMUR_HOST is set (to anything but blanks) in this environment: then it wins over serve.json. */
+const hostIsSet = (env: NodeJS.ProcessEnv): boolean => (env.MURMUR_HOST ?? '').trim() !== '';
+
+/**
+ * The daemon to talk to: `--host URL`, else MURMUR_HOST when it is set, else
+ * the `murmur serve` that MURMUR_HOME/serve.json names when it runs and
+ * answers (one started with `--port 0`, say), else the default address.
+ */
+export const chooseDaemon = async (ctx: CommandContext, config: Config, host: string | undefined): Promise<DaemonChoice> => {
+  const trim = (url: string) => url.replace(/\/+$/, '');
+  if (host) {
+    const { normaliseHost } = await import('../src/config.js');
+    return { url: trim(normaliseHost(host)), source: '--host' };
+  }
+  if (hostIsSet(ctx.env)) return { url: trim(config.host), source: 'MURMUR_HOST' };
+  const { daemonFilePath, discoverDaemon } = await import('./daemon-file.js');
+  const found = await discoverDaemon(config.home);
+  if (found) return { url: found.url, source: 'serve.json', file: daemonFilePath(config.home) };
+  return { url: trim(config.host), source: 'default' };
+};
+
+/** The daemon a command talks to (see chooseDaemon), with the config it runs under. */
+export const daemonTarget = async (ctx: CommandContext, command: Command, host: string | undefined): Promise<{ config: Config } & DaemonChoice> => {
   const config = commandConfig(ctx, command);
-  const { normaliseHost } = await import('../src/config.js');
-  return { config, url: (host ? normaliseHost(host) : config.host).replace(/\/+$/, '') };
+  return { config, ...(await chooseDaemon(ctx, config, host)) };
 };
 
 /**

@@ -33,7 +33,6 @@ export const buildProgram = async (ctx: CommandContext, load: readonly string[] 
     .description('Chat, speak and listen with local models, from the terminal or an OpenAI-compatible daemon.')
     .version(packageVersion(), '-v, --version')
     .option('--home <dir>', 'model store and state (default: MURMUR_HOME or ~/.murmur)')
-    .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ subcommandTerm })
     .addHelpText('after', `\nEnvironment:\n${describeVariables()}\n\nRun \`murmur <command> --help\` for a command's options and examples.`);
 
@@ -68,10 +67,28 @@ export const verbsOf = (argv: readonly string[]): string[] => {
   return words;
 };
 
+/** `murmur pull`, `murmur service install`: the words that run `command`. */
+const commandPath = (command: Command): string => {
+  const words: string[] = [];
+  for (let at: Command | null = command; at; at = at.parent) words.unshift(at.name());
+  return words.join(' ');
+};
+
+/**
+ * commander's own errors (an unknown option or verb, a missing argument) in
+ * murmur's shape: `murmur: unknown option '--x'` and a hint naming the
+ * command's help, not commander's `error: …` (the exit code is 2, see run).
+ */
+export const formatCommanderError = (text: string, command: Command): string => {
+  const message = text.replace(/^error: /, '').replace(/\n+$/, '').replace(/\n\((Did you mean .*)\)$/s, ' ($1)');
+  return `murmur: ${message}\n  Run \`${commandPath(command)} --help\` for usage.\n`;
+};
+
 const applyStreams = (command: Command, ctx: CommandContext): void => {
   command.exitOverride().configureOutput({
     writeOut: (text) => ctx.stdout.write(text),
     writeErr: (text) => ctx.stderr.write(text),
+    outputError: (text) => ctx.stderr.write(formatCommanderError(text, command)),
   });
   for (const sub of command.commands) applyStreams(sub, ctx);
 };

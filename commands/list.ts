@@ -23,23 +23,27 @@ export const listCommand = (ctx: CommandContext) =>
     ],
   ).action(async (flags: { all?: boolean; json?: boolean; wide?: boolean }, command: Command) => {
     const { store, catalog, config } = await openStore(ctx, command);
-    const [{ formatAgo, formatBytes, formatTable }, { fitTable }, { defaultRoleKinds }, { pickDefaultModel }] = await Promise.all([
+    const [{ formatAgo, formatBytes, formatTable }, { fitTable, shortenList }, { defaultRoleKinds }, { pickDefaultModel }] = await Promise.all([
       import('./ui/format.js'),
       import('./ui/fit-table.js'),
       import('../src/catalog/catalog.js'),
       import('../src/catalog/default-model.js'),
     ]);
     const installed = await store.list();
+    // A linked model whose file has gone (moved or deleted) is marked, as `chat` and `show` would refuse it.
+    const { stat } = await import('node:fs/promises');
+    const missing = new Set((await Promise.all(installed.map(async (m) => (m.linked && !(await stat(m.linked).then((i) => i.isFile(), () => false)) ? m.name : undefined)))).filter(Boolean));
+    const linkMark = (name: string, linked?: string) => (linked ? (missing.has(name) ? ' (linked, missing)' : ' (linked)') : '');
     if (!flags.all) {
       if (flags.json) {
-        printJson(ctx, installed.map((m) => ({ name: m.name, kind: m.kind, engine: m.engine, family: m.family, size: m.size, source: m.source, pulledAt: m.pulledAt, path: m.dir, ...(m.linked ? { linked: m.linked } : {}) })), true);
+        printJson(ctx, installed.map((m) => ({ name: m.name, kind: m.kind, engine: m.engine, family: m.family, size: m.size, source: m.source, pulledAt: m.pulledAt, path: m.dir, ...(m.linked ? { linked: m.linked, ...(missing.has(m.name) ? { missing: true } : {}) } : {}) })), true);
         return;
       }
       if (!installed.length) {
         ctx.stderr.write('No models installed. Run `murmur list --all` to see the catalog, then `murmur pull NAME`.\n');
         return;
       }
-      ctx.stdout.write(formatTable(['NAME', 'KIND', 'SIZE', 'MODIFIED'], installed.map((m) => [m.name, m.kind, `${formatBytes(m.size)}${m.linked ? ' (linked)' : ''}`, formatAgo(m.pulledAt)])));
+      ctx.stdout.write(formatTable(['NAME', 'KIND', 'SIZE', 'MODIFIED'], installed.map((m) => [m.name, m.kind, `${formatBytes(m.size)}${linkMark(m.name, m.linked)}`, formatAgo(m.pulledAt)])));
       return;
     }
     // The defaults by the one rule that chat, speak and transcribe follow (configured, catalog when installed, …).
@@ -51,7 +55,8 @@ export const listCommand = (ctx: CommandContext) =>
         catalogDefault: catalog.defaultFor(role)?.name,
         installed: installed.filter((m) => m.kind === defaultRoleKinds[role]),
       });
-      const name = chosen && (catalog.find(chosen.name)?.name ?? chosen.name);
+      // An installed model answers to its own name first (an import named `vad` shadows the catalog's alias `vad`): the mark goes on its row.
+      const name = chosen && (installed.some((m) => m.name === chosen.name) ? chosen.name : (catalog.find(chosen.name)?.name ?? chosen.name));
       if (name) defaults.set(name, [...(defaults.get(name) ?? []), role]);
     }
     const byName = new Map(installed.map((m) => [m.name, m]));
@@ -74,7 +79,9 @@ export const listCommand = (ctx: CommandContext) =>
       printJson(ctx, rows, true);
       return;
     }
-    const width = ctx.stdout.isTTY && !flags.wide && ctx.stdout.columns ? ctx.stdout.columns : undefined;
+    // A terminal that reports no size (a pty at 0x0, as `script` makes) is measured by COLUMNS, as most tools do.
+    const columns = ctx.stdout.columns || Number.parseInt(ctx.env.COLUMNS ?? '', 10) || undefined;
+    const width = ctx.stdout.isTTY && !flags.wide && columns && columns > 0 ? columns : undefined;
     ctx.stdout.write(
       fitTable(
         [
@@ -83,8 +90,9 @@ export const listCommand = (ctx: CommandContext) =>
           { header: 'SIZE' },
           { header: 'INSTALLED', dropRank: 4 },
           { header: 'DEFAULT', dropRank: 3 },
-          { header: 'ALIASES', minWidth: 12, dropRank: 1 },
-          { header: 'DESCRIPTION', minWidth: 24, dropRank: 2 },
+          // The short names README uses (qwen3, piper, whisper) outlast the description: it is cut, then dropped, first.
+          { header: 'ALIASES', minWidth: 7, dropRank: 2, shorten: shortenList },
+          { header: 'DESCRIPTION', minWidth: 24, dropRank: 1 },
         ],
         rows.map((r) => [r.name, r.kind, formatBytes(r.size), r.installed ? 'yes' : '', r.default.join(', '), r.aliases.join(', '), r.description]),
         width,

@@ -3,7 +3,8 @@ import { describeVerb } from './verbs.js';
 import type { InstalledModel, PullEvent } from '../src/store/types.js';
 import type { CommandContext } from './context.js';
 import type { CleanReport } from '../src/store/clean.js';
-import { commandConfig, openStore, printJson, warnError, withExamples, withJson } from './shared.js';
+import type { Catalog } from '../src/catalog/catalog.js';
+import { commandConfig, openStore, printJson, printJsonError, warnError, withExamples, withJson } from './shared.js';
 
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
@@ -19,9 +20,10 @@ const describeClean = async (report: CleanReport): Promise<string> => {
   return lines.map((line) => `${line}\n`).join('');
 };
 
-/** What `pull --json` prints on stdout for each model: the last progress event's fields and what was installed. */
+/** What `pull --json` prints on stdout for each model: the last progress event's fields and what was installed (`name` as in `ls --json`; `model` kept for scripts that read it). */
 const pullResult = (model: InstalledModel, reused: boolean) => ({
   status: 'success',
+  name: model.name,
   model: model.name,
   path: model.dir,
   reused,
@@ -63,6 +65,23 @@ export const pullCommand = (ctx: CommandContext) =>
       'murmur pull --clean  # free what partial downloads hold (after a disk-full)',
     ],
   ).action(async (models: string[], flags: PullFlags, command: Command) => {
+    try {
+      await pull(ctx, models, flags, command);
+    } catch (error) {
+      // Under --json a script gets the failure on stdout too (the one line stays on stderr); an interrupt is only "murmur: interrupted".
+      const { isAbortError } = await import('../src/errors.js');
+      if (flags.json && !isAbortError(error) && !ctx.signal.aborted && !(error as { reported?: boolean }).reported) printJsonError(ctx, error);
+      throw error;
+    }
+  });
+
+/** The catalog model that `name` also names, when the model installed under it is another one (`--name vad` for an import). */
+const shadowed = (catalog: Catalog, name: string, installed: InstalledModel) => {
+  const entry = catalog.find(name);
+  return entry && entry.name !== installed.source ? entry : undefined;
+};
+
+const pull = async (ctx: CommandContext, models: string[], flags: PullFlags, command: Command) => {
     if (flags.name && models.length > 1) {
       const { UsageError } = await import('../src/errors.js');
       throw new UsageError('--name works with one model at a time.');
@@ -78,7 +97,7 @@ export const pullCommand = (ctx: CommandContext) =>
       if (flags.json) printJson(ctx, { status: 'cleaned', ...report });
       if (!models.length) return;
     }
-    const { store } = await openStore(ctx, command);
+    const { store, catalog } = await openStore(ctx, command);
     const { createPullRenderer } = await import('./ui/download-bars.js');
     // Progress always on stderr (JSON lines with --json, bars on a terminal, plain lines otherwise); stdout carries only the result.
     const json = Boolean(flags.json);
@@ -91,6 +110,8 @@ export const pullCommand = (ctx: CommandContext) =>
         if (event.status === 'success') reused = event.reused;
         renderer.onProgress(event);
       };
+      // `--link NEWPATH` for a model linked elsewhere links it again (the store does it); say so, naming both files.
+      const before = flags.link && flags.name && !flags.force ? await store.get(flags.name) : undefined;
       try {
         installed = await store.pull(model, { force: flags.force, name: flags.name, link: flags.link, onProgress, signal: ctx.signal });
       } catch (error) {
@@ -98,15 +119,20 @@ export const pullCommand = (ctx: CommandContext) =>
         const { isAbortError } = await import('../src/errors.js');
         if (models.length === 1 || isAbortError(error) || ctx.signal.aborted) throw error;
         warnError(ctx, error);
+        if (json) printJsonError(ctx, error, model);
         failures.push(error);
         continue;
       }
       renderer.stop();
+      if (before?.linked && installed.linked && before.linked !== installed.linked) ctx.stderr.write(`murmur: ${installed.name} was linked to ${before.linked}; it is linked to ${installed.linked} now.\n`);
+      const other = !reused && flags.name ? shadowed(catalog, flags.name, installed) : undefined;
+      if (other) ctx.stderr.write(`murmur: '${flags.name}' is also the catalog's name for ${other.name}; the installed model now answers to it.\n`);
       if (json) printJson(ctx, pullResult(installed, reused));
       else ctx.stdout.write(`${installed.name}\n`);
     }
     if (failures.length) {
       const { AppError } = await import('../src/errors.js');
-      throw new AppError('download_failed', `${failures.length} of ${models.length} pulls failed.`);
+      // Each failure's JSON was printed as it happened.
+      throw Object.assign(new AppError('download_failed', `${failures.length} of ${models.length} pulls failed.`), { reported: true });
     }
-  });
+};

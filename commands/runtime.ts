@@ -33,32 +33,37 @@ export const openLocalRuntime = async (config: Config): Promise<Runtime> => {
 
 /**
  * The runtime a command uses: `--local` → in-process; `--host URL` → that
- * server over HTTP; otherwise the daemon at MURMUR_HOST when it answers
- * /health within ~200 ms, else in-process.
+ * server over HTTP; otherwise the daemon at MURMUR_HOST (when set), else the
+ * one MURMUR_HOME/serve.json names, else the default address, when it
+ * answers /health within ~200 ms; else in-process.
  */
 export const openRuntime = async (ctx: CommandContext, flags: RuntimeFlags = {}): Promise<Runtime> => {
   const config = await configOf(ctx, flags);
   if (flags.local) return openLocalRuntime(config);
-  const [{ createRemoteRuntime, probeDaemon }, { normaliseHost }] = await Promise.all([import('../src/client/remote-runtime.js'), import('../src/config.js')]);
-  if (flags.host) return createRemoteRuntime(config, { baseUrl: normaliseHost(flags.host) });
-  if (await probeDaemon(config.host, flags.probeMs ?? 200)) return createRemoteRuntime(config);
+  const [{ createRemoteRuntime, probeDaemon }, { chooseDaemon }] = await Promise.all([import('../src/client/remote-runtime.js'), import('./daemon-url.js')]);
+  const daemon = await chooseDaemon(ctx, config, flags.host);
+  // --host is used as given; serve.json's daemon answered its /health already.
+  if (daemon.source === '--host' || daemon.source === 'serve.json') return createRemoteRuntime(config, { baseUrl: daemon.url });
+  if (await probeDaemon(daemon.url, flags.probeMs ?? 200)) return createRemoteRuntime(config, { baseUrl: daemon.url });
   return openLocalRuntime(config);
 };
 
 /**
- * The running daemon (MURMUR_HOST or `--host`), for `load`, `unload` and
+ * The running daemon (as openRuntime finds it), for `load`, `unload` and
  * `ps`; throws AppError('daemon_unreachable') when none answers.
  */
 export const openDaemon = async (ctx: CommandContext, flags: RuntimeFlags = {}): Promise<Runtime> => {
   const config = await configOf(ctx, flags);
-  const [{ createRemoteRuntime, probeDaemon }, { AppError }, { normaliseHost }] = await Promise.all([
+  const [{ createRemoteRuntime, probeDaemon }, { AppError }, { chooseDaemon }] = await Promise.all([
     import('../src/client/remote-runtime.js'),
     import('../src/errors.js'),
-    import('../src/config.js'),
+    import('./daemon-url.js'),
   ]);
-  const url = flags.host ? normaliseHost(flags.host) : config.host;
-  if (!(await probeDaemon(url, flags.probeMs ?? 1000))) {
-    throw new AppError('daemon_unreachable', `No murmur daemon answers at ${url}.`, { hint: 'Start one with `murmur serve` (or point MURMUR_HOST or --host at it).' });
+  const { url, source } = await chooseDaemon(ctx, config, flags.host);
+  if (source !== 'serve.json' && !(await probeDaemon(url, flags.probeMs ?? 1000))) {
+    throw new AppError('daemon_unreachable', `No murmur daemon answers at ${url}.`, {
+      hint: source === 'default' ? 'Start one with `murmur serve` (or point MURMUR_HOST or --host at it).' : `Start one with \`murmur serve\`, or check ${source === '--host' ? '--host' : 'MURMUR_HOST'}.`,
+    });
   }
   return createRemoteRuntime(config, { baseUrl: url });
 };

@@ -113,6 +113,8 @@ export const serveCommand = (ctx: CommandContext) =>
     const log = createLogger({
       format: chooseLogFormat(flags.logFormat !== undefined ? parseLogFormat(flags.logFormat, '--log-format') : final.logFormat, ctx.stderr.isTTY),
       write: (line) => ctx.stderr.write(line),
+      // The CLI's probes (GET /health before each command) only with MURMUR_DEBUG.
+      probes: final.debug,
     });
 
     const runtime = await openLocalRuntime(final);
@@ -152,7 +154,7 @@ export const serveCommand = (ctx: CommandContext) =>
       if (code === 'EADDRINUSE' && onOllama) {
         throw new AppError('internal', `Port ${failed} on ${bind} (--ollama-port) is already in use.`, { hint: 'Is Ollama itself running? Stop it, or pick another --ollama-port (0 for any free one).' });
       }
-      if (code === 'EADDRINUSE') throw new AppError('internal', `Port ${port} on ${bind} is already in use.`, { hint: 'Is another `murmur serve` running? Pick another --port (0 for any free one).' });
+      if (code === 'EADDRINUSE') throw new AppError('internal', `Port ${port} on ${bind} is already in use.`, { hint: 'Is another `murmur serve` running (`murmur status`)? Pick another --port (0 for any free one: `murmur status`, `ps`, `stop` and the rest find it through MURMUR_HOME/serve.json).' });
       if (code === 'EACCES') {
         throw new AppError('internal', `Cannot listen on port ${failed ?? port} of ${bind}: permission denied.`, { hint: `Ports below 1024 need privileges; pick a higher ${onOllama ? '--ollama-port' : '--port'}.` });
       }
@@ -162,6 +164,15 @@ export const serveCommand = (ctx: CommandContext) =>
         throw new UsageError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`, { hint: 'Check that --tls-key is the private key of --tls-cert, both in PEM.' });
       }
       throw error;
+    }
+    // MURMUR_HOME/serve.json tells the other verbs where this daemon is (any --port), until it exits.
+    const { removeDaemonFile, writeDaemonFile } = await import('./daemon-file.js');
+    const forget = () => removeDaemonFile(final.home);
+    try {
+      writeDaemonFile(final.home, server.url, new Date());
+      process.once('exit', forget);
+    } catch (error) {
+      ctx.stderr.write(`murmur: warning: cannot write ${final.home}/serve.json (${(error as Error).message}); other commands find this daemon only through MURMUR_HOST or --host\n`);
     }
     ctx.stderr.write(`murmur: listening on ${server.url}\n`);
     // Its own line, after the one above (which scripts and tests parse): every route answers here too.
@@ -176,9 +187,12 @@ export const serveCommand = (ctx: CommandContext) =>
       if (stopped.aborted) resolve();
       else stopped.addEventListener('abort', () => resolve(), { once: true });
     });
-    ctx.stderr.write('murmur: shutting down\n');
+    log.lifecycle('shutdown');
     await server.close();
     await runtime[Symbol.asyncDispose]();
     stopModelLog?.();
-    ctx.stderr.write('murmur: stopped\n');
+    // While it drained, serve.json still named it (`murmur status` says 'stopping', `murmur stop` waits for it).
+    forget();
+    process.off('exit', forget);
+    log.lifecycle('stopped');
   });

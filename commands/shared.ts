@@ -51,3 +51,14 @@ export const warnError = (ctx: CommandContext, error: unknown): void => {
   const hint = (error as { hint?: string } | undefined)?.hint;
   ctx.stderr.write(`murmur: ${message}\n${hint ? `  ${hint}\n` : ''}`);
 };
+
+/**
+ * Under --json, a failure as one JSON line on stdout, `{"error":{"message","hint","code"}}`
+ * (plus `model` for one of several), so a script has something to parse; the
+ * human line stays on stderr.
+ */
+export const printJsonError = (ctx: CommandContext, error: unknown, model?: string): void => {
+  const message = error instanceof Error ? error.message : String(error);
+  const { hint, code } = (error ?? {}) as { hint?: string; code?: string };
+  printJson(ctx, { error: { message, ...(hint ? { hint } : {}), code: code ?? 'internal_error', ...(model ? { model } : {}) } });
+};

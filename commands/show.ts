@@ -49,13 +49,17 @@ export const showCommand = (ctx: CommandContext) =>
       const { ModelNotFoundError } = await import('../src/errors.js');
       throw new ModelNotFoundError(model, catalog.suggest(model));
     }
-    // An installed model pulled from the catalog keeps the catalog's speaker count (the manifest lists named voices only).
-    const speakerCount = installed ? catalog.find(installed.source)?.speakerCount : entry?.speakerCount;
+    // A linked model whose file has gone: one line saying where it pointed and how to fix it (store.require's error), not a listing that ends in ENOENT.
+    if (installed?.linked) await store.require(installed.name);
+    // An installed model pulled from the catalog keeps the catalog's speaker count (the manifest lists named voices only); an import, what its metadata said.
+    const speakerCount = installed ? (catalog.find(installed.source)?.speakerCount ?? installed.speakerCount) : entry?.speakerCount;
+    // A voice that names no voices has one speaker, `speaker-0` (as `murmur speak --voices` lists it).
+    const voices: Voices = installed?.kind === 'tts' && !installed.voices?.length && !(speakerCount && speakerCount > 1) ? [{ name: 'speaker-0', id: 0 }] : installed?.voices;
     let gguf: GgufSummary | undefined;
     if (installed?.family === 'gguf' && installed.layout.model) {
       const [{ readGgufMetadata }, { summarizeGguf }] = await Promise.all([import('../src/store/gguf-metadata.js'), import('../src/store/gguf-summary.js')]);
       try {
-        gguf = summarizeGguf(await readGgufMetadata(join(installed.dir, installed.layout.model)));
+        gguf = summarizeGguf(await readGgufMetadata(join(installed.dir, installed.layout.model), { tensors: true }));
       } catch (error) {
         // The rest of what is known still shows; the header's problem is said once.
         ctx.stderr.write(`murmur: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -79,7 +83,8 @@ export const showCommand = (ctx: CommandContext) =>
         ['languages', installed.languages?.join(', ')],
         ['size', formatBytes(installed.size)],
         ['sample rate', installed.sampleRate ? `${installed.sampleRate} Hz` : undefined],
-        ['voices', voicesLine(installed.voices, speakerCount)],
+        ['voices', voicesLine(voices, speakerCount)],
+        ['speakers', installed.kind === 'tts' && speakerCount ? String(speakerCount) : undefined],
         ['default voice', installed.defaultVoice],
         ['pulled', installed.pulledAt],
         ['path', installed.dir],

@@ -82,6 +82,14 @@ export const speakCommand = (ctx: CommandContext) =>
       ];
       if (unused.length && !options.voices) ctx.stderr.write(`murmur: warning: ${unused.join(', ')} ${unused.length > 1 ? 'apply' : 'applies'} only with ${unused.includes('--format') ? '-o or ' : ''}--batch; ignored.\n`);
 
+      // The batch file is read first: a missing or unreadable one is said before any model is pulled or loaded.
+      let plan: import('./ui/batch-input.js').BatchPlan | undefined;
+      if (options.batch && !options.voices) {
+        const { readBatch } = await import('./ui/batch-input.js');
+        plan = await readBatch(options.batch, format ?? 'wav');
+        for (const warning of plan.warnings) ctx.stderr.write(`murmur: warning: ${warning}\n`);
+      }
+
       const { openRuntime } = await import('./runtime.js');
       await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, command });
       if (options.voices) {
@@ -92,9 +100,8 @@ export const speakCommand = (ctx: CommandContext) =>
       const model = await chooseModel(ctx, runtime, { named: options.model, configured: runtime.config.ttsModel, role: 'tts', kind: 'tts', label: 'voice model' });
       const { interrupted } = await import('./interrupt.js');
 
-      if (options.batch) {
-        const [{ readBatch }, { runBatch, describeSummary }] = await Promise.all([import('./ui/batch-input.js'), import('./ui/batch-run.js')]);
-        const plan = await readBatch(options.batch, format ?? 'wav');
+      if (plan) {
+        const { runBatch, describeSummary } = await import('./ui/batch-run.js');
         const summary = await runBatch(ctx, runtime, plan, { model, outDir: options.outDir!, jobs, voice: options.voice, speed, force: options.force });
         if (options.json) ctx.stdout.write(`${JSON.stringify(summary)}\n`);
         ctx.stderr.write(`${describeSummary(summary)}\n`);
@@ -109,7 +116,11 @@ export const speakCommand = (ctx: CommandContext) =>
       const { openSink } = await import('./ui/speak-output.js');
       const { feedSession } = await import('./ui/speak-input.js');
       let target: Parameters<typeof openSink>[0] = { kind: 'speakers' };
-      if (options.output === '-') target = { kind: 'stdout', format: format ?? 'wav' };
+      if (options.output === '-') {
+        // Binary on a terminal is garbage on screen (and can leave it in a strange state).
+        if (ctx.stdout.isTTY) throw new UsageError(`not writing binary audio to a terminal; redirect it (> out.${format ?? 'wav'}) or use -o FILE`);
+        target = { kind: 'stdout', format: format ?? 'wav' };
+      }
       else if (options.output) {
         const { formatFromPath } = await import('../src/audio/formats.js');
         const fromPath = formatFromPath(options.output);

@@ -10,11 +10,11 @@ export const statusCommand = (ctx: CommandContext) =>
     withJson(
       new Command('status')
         .description(describeVerb('status'))
-        .option('--host <url>', 'the daemon to ask (default: MURMUR_HOST)'),
+        .option('--host <url>', 'the daemon to ask (default: MURMUR_HOST, else the `murmur serve` of MURMUR_HOME)'),
     ),
     ['murmur status', 'murmur status --host http://gpu-box:11470', 'murmur status --json | jq .uptime_s', 'murmur status >/dev/null || murmur serve &'],
   ).action(async (flags: { host?: string; json?: boolean }, command: Command) => {
-    const { config, url } = await daemonTarget(ctx, command, flags.host);
+    const { config, url, source, file } = await daemonTarget(ctx, command, flags.host);
     const health = await readHealth(url, 2000, ctx.signal);
     if (!health) throw await noDaemonError(url);
     const { AppError } = await import('../src/errors.js');
@@ -38,6 +38,8 @@ export const statusCommand = (ctx: CommandContext) =>
     const version = health.version ?? (await fetchVersion(url, config.apiKey));
     const answer = {
       url,
+      // Where the daemon was named: --host, MURMUR_HOST, MURMUR_HOME/serve.json (a `murmur serve` on another port), or the default address.
+      source,
       status: health.status,
       version: version ?? null,
       pid: health.pid ?? null,
@@ -51,7 +53,7 @@ export const statusCommand = (ctx: CommandContext) =>
 
     const { formatBytes, formatDuration, formatExpiry, formatTable } = await import('./ui/format.js');
     const rows: [string, string][] = [
-      ['daemon', `${url} (${health.status})`],
+      ['daemon', `${url} (${health.status})${file ? `, found in ${file}` : ''}`],
       ['version', version ?? '?'],
       ['pid', health.pid === undefined ? '?' : String(health.pid)],
       ['uptime', health.uptime_s === undefined ? '?' : formatDuration(health.uptime_s)],

@@ -11,7 +11,7 @@ export const stopCommand = (ctx: CommandContext) =>
   withExamples(
     new Command('stop')
       .description(describeVerb('stop'))
-      .option('--host <url>', 'the daemon to stop (default: MURMUR_HOST)')
+      .option('--host <url>', 'the daemon to stop (default: MURMUR_HOST, else the `murmur serve` of MURMUR_HOME)')
       .option('--wait <duration>', "how long to wait for it to go: 30s, 2m, -1 forever (default: the daemon's grace period + 5s)"),
     ['murmur stop', 'murmur stop --host http://127.0.0.1:11471', 'murmur stop --wait 2m   # let long generations finish'],
   ).action(async (flags: { host?: string; wait?: string }, command: Command) => {
@@ -22,7 +22,7 @@ export const stopCommand = (ctx: CommandContext) =>
       import('node:timers/promises'),
     ]);
     const waitMs = flags.wait === undefined ? undefined : parseDuration(flags.wait, '--wait');
-    const { config, url } = await daemonTarget(ctx, command, flags.host);
+    const { config, url, file } = await daemonTarget(ctx, command, flags.host);
     // Its pid, while it still answers: a daemon on this machine is gone once its process is (engines unloaded), not just its port.
     const before = await readHealth(url, 2000, ctx.signal);
     if (!before) throw await noDaemonError(url, 'Nothing to stop: no `murmur serve` runs there (check MURMUR_HOST or --host).');
@@ -44,7 +44,7 @@ export const stopCommand = (ctx: CommandContext) =>
 
     const graceMs = typeof body?.grace_ms === 'number' ? body.grace_ms : 10_000;
     const limit = waitMs ?? (graceMs < 0 ? -1 : graceMs + AFTER_GRACE_MS);
-    ctx.stderr.write(`murmur: stopping the daemon at ${url}${already ? ' (it was stopping already)' : graceMs > 0 ? `; requests in flight may finish for up to ${Math.ceil(graceMs / 1000)}s` : ''}\n`);
+    ctx.stderr.write(`murmur: stopping the daemon at ${url}${file ? ` (found in ${file})` : ''}${already ? ' (it was stopping already)' : graceMs > 0 ? `; requests in flight may finish for up to ${Math.ceil(graceMs / 1000)}s` : ''}\n`);
     const deadline = limit < 0 ? Infinity : performance.now() + limit;
     const local = isLoopback(url) && before.pid !== undefined && owns(before.pid) ? before.pid : undefined;
     const gone = async () => !(await readHealth(url, 1000, ctx.signal)) && (local === undefined || !owns(local));

@@ -42,7 +42,7 @@ export const transcribeCommand = (ctx: CommandContext) =>
     .option('--host <url>', 'use the daemon (or OpenAI-compatible server) at URL')
     .addHelpText('after', examples)
     .action(async (named: string[], options: RawFlags, command: Command) => {
-      const [{ UsageError }, { transcribeFiles, outputsFor, formatFor }, { openRuntime }] = await Promise.all([
+      const [{ UsageError }, { transcribeFiles, outputsFor, formatFor, unknownExtensionWarning }, { openRuntime }] = await Promise.all([
         import('../src/errors.js'),
         import('./ui/transcribe-run.js'),
         import('./runtime.js'),
@@ -57,6 +57,8 @@ export const transcribeCommand = (ctx: CommandContext) =>
       const flags: TranscribeFlags = { ...options, vad: explicitVad, format: options.format as TranscribeFlags['format'] };
       outputsFor(files, flags);
       formatFor(flags);
+      const warning = unknownExtensionWarning(flags);
+      if (warning) ctx.stderr.write(`${warning}\n`);
       await using runtime = await openRuntime(ctx, { local: options.local, host: options.host, command });
       await transcribeFiles(ctx, runtime, files, flags);
     });

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Runtime } from '../../src/runtime/types.js';
 import type { CommandContext } from '../context.js';
-import { outputOf, type BatchItem, type BatchPlan } from './batch-input.js';
+import { fsReason, outputOf, type BatchItem, type BatchPlan } from './batch-input.js';
 import { partialPath } from './speak-output.js';
 
 export interface BatchOptions {
@@ -35,6 +35,35 @@ export interface BatchSummary {
   /** True when Ctrl-C stopped the run before every line was done. */
   readonly interrupted: boolean;
 }
+
+/**
+ * Makes the output directory and checks it takes files (a probe written and
+ * removed), so a path that is a file, or a directory that cannot be written,
+ * is one clear error before anything is synthesized, not a failure per line.
+ */
+const prepareOutDir = async (dir: string): Promise<void> => {
+  const { AppError } = await import('../../src/errors.js');
+  const fail = (error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    const notDir = code === 'EEXIST' || code === 'ENOTDIR';
+    return new AppError('invalid_request', notDir ? `Cannot use '${dir}' as --out-dir: it is a file, not a directory.` : `Cannot write in --out-dir '${dir}': ${fsReason(error)}.`, {
+      hint: notDir ? 'Name a directory (it is made if missing), or move the file away.' : 'Choose a directory you can write to, or fix its permissions.',
+      cause: error,
+    });
+  };
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw fail(error);
+  }
+  const probe = join(dir, `.murmur-batch.${process.pid}.probe`);
+  try {
+    await writeFile(probe, '');
+  } catch (error) {
+    throw fail(error);
+  }
+  await rm(probe, { force: true });
+};
 
 const concatBytes = (parts: readonly Uint8Array[]): Uint8Array => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
 
@@ -71,7 +100,7 @@ const synthesizeItem = async (runtime: Runtime, item: BatchItem, options: BatchO
 export const runBatch = async (ctx: CommandContext, runtime: Runtime, plan: BatchPlan, options: BatchOptions): Promise<BatchSummary> => {
   const started = performance.now();
   const failures = plan.problems.map((p) => ({ line: p.line, message: p.message }));
-  await mkdir(options.outDir, { recursive: true });
+  await prepareOutDir(options.outDir);
   const { openManifest, recipeHash } = await import('./batch-manifest.js');
   const manifest = await openManifest(options.outDir, (message) => ctx.stderr.write(`murmur: ${message}\n`));
   const hashOf = (item: BatchItem) =>

@@ -5,11 +5,26 @@ export interface FitColumn {
   readonly minWidth?: number;
   /** Columns with a rank are dropped, lowest rank first, when cutting is not enough; absent: always kept. */
   readonly dropRank?: number;
+  /** How a cell is cut to `width` (default: its start and `…`); e.g. whole list items only. */
+  readonly shorten?: (text: string, width: number) => string;
 }
+
+const cut = (text: string, width: number): string => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text);
+
+/** A `, `-separated list cut to the items that fit whole (`qwen3` of `qwen3, qwen`); an item that alone is too long is cut with `…`. */
+export const shortenList = (text: string, width: number): string => {
+  if (text.length <= width) return text;
+  let kept = '';
+  for (const item of text.split(', ')) {
+    const next = kept ? `${kept}, ${item}` : item;
+    if (next.length > width) break;
+    kept = next;
+  }
+  return kept || cut(text, width);
+};
 
 const GAP = 2;
 
-const cut = (text: string, width: number): string => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text);
 
 /**
  * Left-aligned columns separated by two spaces, with a header row, made to
@@ -40,6 +55,6 @@ export const fitTable = (columns: readonly FitColumn[], rows: readonly (readonly
     }
   }
   const line = (cells: readonly string[]) =>
-    kept.map((i) => cut(cells[i] ?? '', widths.get(i)!).padEnd(widths.get(i)!)).join(' '.repeat(GAP)).trimEnd();
+    kept.map((i) => (columns[i]!.shorten ?? cut)(cells[i] ?? '', widths.get(i)!).padEnd(widths.get(i)!)).join(' '.repeat(GAP)).trimEnd();
   return [line(columns.map((c) => c.header)), ...rows.map(line)].join('\n') + '\n';
 };

@@ -69,13 +69,18 @@ const ensureImported = async (ctx: CommandContext, runtime: Runtime, ref: string
       hint: `Pull this one under another name: \`murmur pull ${ref} --name NAME\`, then use NAME.`,
     });
   }
-  ctx.stderr.write(`${resolved.type === 'local' ? 'Importing' : 'Pulling'} ${ref} as ${resolved.name} (\`murmur rm ${resolved.name}\` removes it).\n`);
+  // Said once the store answers: a file imported before (the same path and size) is reused under its own name, not imported again.
+  const said = (model: { name: string }) => {
+    const verb = model.name !== resolved.name ? 'Using' : resolved.type === 'local' ? 'Imported' : 'Pulled';
+    ctx.stderr.write(`${verb} ${ref} as ${model.name} (\`murmur rm ${model.name}\` removes it).\n`);
+    return model.name;
+  };
   if (resolved.type === 'local') {
     // A local file is imported by this process into the store (a daemon imports no paths asked for over HTTP); a daemon on it sees the new model.
     const { createStore } = await import('../../src/store/store.js');
-    return (await pullWithBars(ctx, { pull: createStore(runtime.config, catalog).pull } as Pick<Runtime, 'pull'>, ref)).name;
+    return said(await pullWithBars(ctx, { pull: createStore(runtime.config, catalog).pull } as Pick<Runtime, 'pull'>, ref));
   }
-  return (await pullWithBars(ctx, runtime, ref)).name;
+  return said(await pullWithBars(ctx, runtime, ref));
 };
 
 export interface ModelChoice {
@@ -138,12 +143,46 @@ export const isModelName = async (runtime: Runtime, name: string): Promise<boole
   }
 };
 
-/** The default model of `choice` when it needs no download (the configured one, else an installed one); undefined otherwise. */
-export const installedDefault = async (runtime: Runtime, choice: ModelChoice): Promise<string | undefined> => {
+/**
+ * The name `chooseModel` would give `choice` with nothing named, without
+ * pulling it: the configured one, else an installed one, else the catalog
+ * default (to be pulled on use). Undefined when there is nothing to choose.
+ */
+export const defaultModelName = async (runtime: Runtime, choice: ModelChoice): Promise<string | undefined> => {
   if (choice.configured) return choice.configured;
   const [{ loadCatalog }, { pickDefaultModel }] = await Promise.all([import('../../src/catalog/catalog.js'), import('../../src/catalog/default-model.js')]);
   const catalogDefault = (await loadCatalog({ userPath: runtime.config.catalog })).defaultFor(choice.role)?.name;
   const installed = (await runtime.listModels()).filter((model) => model.kind === choice.kind);
-  const chosen = pickDefaultModel({ catalogDefault, installed });
-  return chosen?.installed ? chosen.name : undefined;
+  return pickDefaultModel({ catalogDefault, installed })?.name;
+};
+
+export interface Resemblance {
+  /** Whether the word was probably meant as a model name. */
+  readonly looksLikeModel: boolean;
+  /** The closest model name of the kind, when one is close. */
+  readonly suggestion?: string;
+}
+
+/**
+ * Whether `word` (which names no model) was probably meant as one of `kind`:
+ * it has a digit, '-', '_', ':', '/' or '.' inside it, or it is within an
+ * edit distance of 2 (and of a third of its length, so that "Why" is not
+ * taken for "phi") of an installed or catalog model name or alias of that
+ * kind. With the closest such name, for a "did you mean".
+ */
+export const resemblesModelName = async (runtime: Runtime, word: string, kind: ModelKind): Promise<Resemblance> => {
+  const [{ loadCatalog }, { closestNames }, { distance }, { looksLikeModelName }] = await Promise.all([
+    import('../../src/catalog/catalog.js'),
+    import('../../src/catalog/resolve.js'),
+    import('fastest-levenshtein'),
+    import('./chat-options.js'),
+  ]);
+  const catalog = await loadCatalog({ userPath: runtime.config.catalog });
+  const installed = (await runtime.listModels().catch(() => [])).filter((model) => model.kind === kind).map((model) => model.name);
+  const names = [...installed, ...catalog.entries.filter((entry) => entry.kind === kind).flatMap((entry) => [entry.name, ...(entry.aliases ?? [])])];
+  const lower = word.toLowerCase();
+  const allowed = Math.min(2, Math.max(1, Math.floor(word.length / 3)));
+  const close = names.some((name) => distance(lower, name.toLowerCase()) <= allowed);
+  const suggestion = closestNames(word, names, 1)[0];
+  return { looksLikeModel: close || looksLikeModelName(word), ...(suggestion ? { suggestion } : {}) };
 };

@@ -3,6 +3,7 @@ import { createWriteStream, existsSync, statSync, type WriteStream } from 'node:
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { AudioFormat } from '../../src/audio/encode.js';
 
 /**
@@ -85,6 +86,7 @@ const encodedSink = (target: Extract<SinkTarget, { kind: 'file' | 'stdout' }>, s
   let encoder: import('../../src/audio/encode.js').AudioEncoder | undefined;
   let stream: Writable | undefined;
   let failure: Error | undefined;
+  let stopped = false;
   let chain: Promise<void> = Promise.resolve();
   const temp = target.kind === 'file' ? partialPath(target.path) : undefined;
   const openStream = async (sampleRate: number) => {
@@ -102,6 +104,11 @@ const encodedSink = (target: Extract<SinkTarget, { kind: 'file' | 'stdout' }>, s
   return {
     write(samples, sampleRate) {
       chain = chain.then(async () => {
+        // Audio can arrive faster than mp3/opus encode it (a daemon synthesizes quicker than this
+        // process encodes): after abort() the backlog is dropped, not encoded, and each chunk first
+        // lets pending events (a SIGINT) run, so Ctrl-C is not held up behind seconds of encoding.
+        await setImmediatePromise();
+        if (stopped) return;
         check();
         if (!encoder) await openStream(sampleRate);
         await write(stream!, encoder!.push(samples));
@@ -118,6 +125,7 @@ const encodedSink = (target: Extract<SinkTarget, { kind: 'file' | 'stdout' }>, s
       await rename(temp, (target as { path: string }).path);
     },
     async abort() {
+      stopped = true;
       await chain.catch(() => undefined);
       encoder?.dispose();
       if (!temp) return;

@@ -69,6 +69,13 @@ export const formatFor = (flags: Pick<TranscribeFlags, 'format' | 'output'>): Ou
   return flags.format;
 };
 
+/** The warning for an -o extension murmur does not know (`-o t.xyz`), when no --format decides: the transcript is then written as text. */
+export const unknownExtensionWarning = (flags: Pick<TranscribeFlags, 'format' | 'output'>): string | undefined => {
+  const ext = flags.output && flags.output !== '-' ? extname(flags.output).toLowerCase() : '';
+  if (flags.format || !ext || byExtension[ext]) return undefined;
+  return `murmur: warning: '${ext}' is not an extension murmur knows, so ${flags.output} is written as text; the known ones are ${Object.keys(byExtension).join(' ')} (or pass --format).`;
+};
+
 /** Where each input's transcript goes: a file, or undefined for stdout. */
 export const outputsFor = (files: readonly string[], flags: TranscribeFlags): (string | undefined)[] => {
   if (flags.output && flags.outDir) throw new UsageError('-o and --out-dir cannot be used together.');

@@ -1,5 +1,6 @@
 import { freemem, totalmem } from 'node:os';
 import type { EngineHandle } from '../engines/types.js';
+import { formatBytes as formatSize } from '../text/bytes.js';
 import { abortReason, AppError, EngineCrashError } from '../errors.js';
 import type { EngineCrash, LoadedModel, ModelKind } from '../types/models.js';
 import { createSlotQueue, type SlotQueue } from './queue.js';
@@ -167,18 +168,8 @@ const withSignal = <T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> =>
   });
 };
 
-/** Bytes as people read them, in binary units: `512 MB`, `1.2 GB`; `unbounded` for Infinity. */
-export const formatBytes = (bytes: number): string => {
-  if (!Number.isFinite(bytes)) return 'unbounded';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 || value >= 10 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-};
+/** Bytes in the decimal units the CLI and the log use (`512 MB`, `1.2 GB`); `unbounded` for Infinity. */
+const formatBytes = (bytes: number): string => (Number.isFinite(bytes) ? formatSize(bytes) : 'unbounded');
 
 /**
  * The memory budget when MURMUR_MAX_MEMORY is unset: the memory free now,

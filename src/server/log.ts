@@ -1,5 +1,5 @@
 import type { ModelEvent } from '../runtime/model-manager.js';
-import { formatBytes } from '../runtime/model-manager.js';
+import { formatBytes } from '../text/bytes.js';
 import type { EventLogEntry, RequestLogEntry } from './middleware/request-log.js';
 
 /**
@@ -23,7 +23,13 @@ export interface ErrorLogEntry {
   readonly hint?: string;
 }
 
-export type LogEntry = RequestLogEntry | EventLogEntry | ModelLogEntry | ErrorLogEntry;
+/** The daemon going: asked to stop (SIGTERM, SIGINT, `murmur stop`), then gone. */
+export interface LifecycleLogEntry {
+  readonly time: string;
+  readonly event: 'shutdown' | 'stopped';
+}
+
+export type LogEntry = RequestLogEntry | EventLogEntry | ModelLogEntry | ErrorLogEntry | LifecycleLogEntry;
 
 export interface DaemonLogger {
   /** Writes one entry (the request log and app.ts's crash lines call this). */
@@ -32,6 +38,8 @@ export interface DaemonLogger {
   model(event: ModelEvent): void;
   /** Writes an error line. */
   error(message: string, hint?: string): void;
+  /** Says the daemon is shutting down or has stopped: a JSON event, or the plain `murmur: shutting down` / `murmur: stopped`. */
+  lifecycle(event: LifecycleLogEntry['event']): void;
   readonly format: LogFormat;
 }
 
@@ -63,23 +71,49 @@ export const describeEntry = (entry: LogEntry): string => {
       return `the engine of ${entry.model} crashed (${entry.reason}), ${entry.inARow} in a row${entry.broken ? '; it is refused as broken now' : '; it loads afresh on the next request'}`;
     case 'error':
       return `error: ${entry.message}${entry.hint ? ` (${entry.hint})` : ''}`;
+    case 'shutdown':
+      return 'shutting down';
+    case 'stopped':
+      return 'stopped';
   }
 };
 
 /** JSON has no Infinity: an unbounded budget is written as null. */
 const toJson = (entry: LogEntry): string => JSON.stringify(entry, (_key, value: unknown) => (value === Number.POSITIVE_INFINITY ? null : value));
 
+/**
+ * The requests a client sends to find a daemon (the CLI's GET /health before
+ * each command, HEAD / from tools that check a port): answered ones stay out
+ * of the log unless asked for (MURMUR_DEBUG); /metrics counts them all the same.
+ */
+export const isProbe = (entry: RequestLogEntry): boolean =>
+  entry.status < 400 && ((entry.method === 'GET' && entry.path === '/health') || (entry.method === 'HEAD' && entry.path === '/'));
+
+export interface LoggerOptions {
+  readonly format: LogFormat;
+  readonly write: (line: string) => void;
+  /** Log answered probes (GET /health, HEAD /) too (default false; MURMUR_DEBUG turns it on in `murmur serve`). */
+  readonly probes?: boolean;
+}
+
 /** A logger writing whole lines through `write`. */
-export const createLogger = ({ format, write }: { format: LogFormat; write: (line: string) => void }): DaemonLogger => {
-  const logger = ((entry: LogEntry) => {
+export const createLogger = ({ format, write, probes = false }: LoggerOptions): DaemonLogger => {
+  const line = (text: string) => {
     try {
-      write(format === 'json' ? `${toJson(entry)}\n` : `${entry.time} ${describeEntry(entry)}\n`);
+      write(text);
     } catch {
       // A log that cannot be written must not take a request down with it.
     }
+  };
+  const logger = ((entry: LogEntry) => {
+    if (!probes && !('event' in entry) && isProbe(entry)) return;
+    line(format === 'json' ? `${toJson(entry)}\n` : `${entry.time} ${describeEntry(entry)}\n`);
   }) as DaemonLogger;
   logger.model = (event) => logger({ time: new Date().toISOString(), ...event });
   logger.error = (message, hint) => logger({ time: new Date().toISOString(), event: 'error', message, ...(hint ? { hint } : {}) });
+  // On a terminal these stay the plain lines they always were, beside `murmur: listening on URL`.
+  logger.lifecycle = (event) =>
+    format === 'json' ? logger({ time: new Date().toISOString(), event }) : line(`murmur: ${event === 'shutdown' ? 'shutting down' : 'stopped'}\n`);
   Object.defineProperty(logger, 'format', { value: format });
   return logger;
 };

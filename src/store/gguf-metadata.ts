@@ -17,6 +17,21 @@ export interface GgufHeader {
   readonly tensorCount: bigint;
   /** Scalar values by key; arrays are recorded as their element count (a number). */
   readonly metadata: Readonly<Record<string, GgufValue>>;
+  /** The tensor infos that follow the metadata, when asked for (`{ tensors: true }`). */
+  readonly tensors?: readonly GgufTensorInfo[];
+}
+
+export interface GgufTensorInfo {
+  readonly name: string;
+  /** Its shape, innermost dimension first. */
+  readonly dims: readonly number[];
+  /** ggml_type id (0 F32, 1 F16, 8 Q8_0, 12 Q4_K, …). */
+  readonly type: number;
+}
+
+export interface GgufReadOptions {
+  /** Also read the tensor infos after the metadata (names, shapes, types; never the weights). */
+  readonly tensors?: boolean;
 }
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" read as little-endian uint32
@@ -110,10 +125,11 @@ export const isGguf = async (file: string): Promise<boolean> => {
 };
 
 /**
- * Reads the key/value metadata of a GGUF file's header (versions 2 and 3).
- * Throws AppError('not_supported') when the file is not GGUF or is cut short.
+ * Reads the key/value metadata of a GGUF file's header (versions 2 and 3),
+ * and with `{ tensors: true }` the tensor infos after it (still only the
+ * header, streamed through the same window). Throws AppError('not_supported') when the file is not GGUF or is cut short.
  */
-export const readGgufMetadata = async (file: string): Promise<GgufHeader> => {
+export const readGgufMetadata = async (file: string, options: GgufReadOptions = {}): Promise<GgufHeader> => {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();
@@ -132,7 +148,21 @@ export const readGgufMetadata = async (file: string): Promise<GgufHeader> => {
       else if (type in fixedSize) metadata[key] = await reader.scalar(type);
       else throw bad(file, `unknown value type ${type} for '${key}'`);
     }
-    return { version, tensorCount, metadata };
+    if (!options.tensors) return { version, tensorCount, metadata };
+    // Each info takes at least 24 bytes (name length, n_dims, type, offset): a count the file cannot hold is a damaged header, not a loop of billions.
+    if (tensorCount > BigInt(size - reader.position) / 24n) throw bad(file, `${tensorCount} tensors cannot fit in the file`);
+    const tensors: GgufTensorInfo[] = [];
+    for (let i = 0n; i < tensorCount; i++) {
+      const name = await reader.string();
+      const nDims = await reader.u32();
+      if (nDims > 8) throw bad(file, `tensor '${name}' has ${nDims} dimensions`);
+      const dims: number[] = [];
+      for (let d = 0; d < nDims; d++) dims.push(Number(await reader.u64()));
+      const type = await reader.u32();
+      reader.skip(8); // its offset in the data section
+      tensors.push({ name, dims, type });
+    }
+    return { version, tensorCount, metadata, tensors };
   } finally {
     await handle.close();
   }

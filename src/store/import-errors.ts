@@ -48,9 +48,10 @@ export type PartialBytes = () => Promise<number>;
 /**
  * A host that could not be reached, said with the model it was for and the
  * ways forward: the network, a mirror, or importing a copy one has. Resuming
- * is mentioned only when the partial holds bytes.
+ * is mentioned only when the partial holds bytes. `daemon`: the pull was
+ * asked over HTTP, so the mirror to set is the daemon's.
  */
-export const unreachable = async (error: unknown, model: string, mirrored: boolean, gguf: boolean, have: PartialBytes): Promise<unknown> => {
+export const unreachable = async (error: unknown, model: string, mirrored: boolean, gguf: boolean, have: PartialBytes, daemon = false): Promise<unknown> => {
   if (!(error instanceof UnreachableError)) return error;
   const bytes = await have().catch(() => 0);
   const via = mirrored ? ' (MURMUR_MIRROR)' : '';
@@ -59,6 +60,9 @@ export const unreachable = async (error: unknown, model: string, mirrored: boole
     ? `Check the network${mirrored ? ' and the mirror' : ''} and run the same pull again: it resumes where it stopped.`
     : mirrored
       ? `Check that the mirror MURMUR_MIRROR names is up; or import a copy you have: ${copy}.`
-      : `Check the network; or set MURMUR_MIRROR to a mirror that holds the file; or import a copy you have: ${copy}.`;
+      : daemon
+        // The daemon downloads (a pull asked over HTTP): its MURMUR_MIRROR is the one that counts, not the client's.
+        ? `Check the daemon's network; or set MURMUR_MIRROR where \`murmur serve\` runs, to a mirror that holds the file; or import a copy you have: ${copy}.`
+        : `Check the network; or set MURMUR_MIRROR to a mirror that holds the file; or import a copy you have: ${copy}.`;
   return new DownloadError(`Could not reach ${error.host}${via} to download ${model}: ${error.reason}.`, { hint, cause: error });
 };

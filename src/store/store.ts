@@ -1,5 +1,5 @@
 import { cp, copyFile, mkdtemp, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Catalog, ModelRef } from '../catalog/catalog.js';
 import { closestNames } from '../catalog/resolve.js';
 import type { CatalogEntry, Family, ModelFile, ModelKind } from '../catalog/schema.js';
@@ -65,6 +65,23 @@ const walk = async (dir: string, base = dir): Promise<{ path: string; size: numb
     }
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
+};
+
+/** A folder's licence and readme files, kept with the files a layout uses. */
+const DOC_FILE = /^(licen[cs]e|readme|notice|copying|authors|model[-_]?card)([-_.].*)?$/i;
+
+/** The relative paths a layout names (lexicons and rule FSTs may be comma-separated lists; a system espeak-ng-data is absolute). */
+const layoutPaths = (layout: Layout): string[] =>
+  Object.values(layout.files).flatMap((value) => value.split(',')).filter((p) => p && !isAbsolute(p)).map((p) => p.split(sep).join('/').replace(/\/+$/, ''));
+
+/** An imported voice's language, as its ONNX metadata names it (Piper/VITS `language`); the catalog's list for catalog models. */
+const importedLanguages = (layout: Layout): string[] | undefined =>
+  layout.kind === 'tts' && layout.metadata?.language ? [layout.metadata.language] : undefined;
+
+/** How many speakers an imported voice holds (`n_speakers` in its metadata), when it says. */
+const importedSpeakers = (layout: Layout): number | undefined => {
+  const count = layout.kind === 'tts' ? Number(layout.metadata?.n_speakers) : NaN;
+  return Number.isInteger(count) && count > 0 ? count : undefined;
 };
 
 const notInstalled = (name: string) =>
@@ -191,7 +208,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     return !listed;
   };
 
-  const fetchFile = async (file: ModelFile, staging: string, model: string, emit: (e: PullEvent) => void, archiveGuess: boolean, signal?: AbortSignal, publicOnly = false) => {
+  const fetchFile = async (file: ModelFile, staging: string, model: string, emit: (e: PullEvent) => void, archiveGuess: boolean, signal?: AbortSignal, publicOnly = false, daemon = false) => {
     const url = toDownloadUrl(file.url);
     const label = file.path ?? decodeURIComponent(basename(new URL(url, 'file:///').pathname));
     const partial = partialPath(paths.home, url);
@@ -208,7 +225,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
         onProgress: (completed, total) => emit({ status: 'downloading', model, file: label, completed, total }),
       }), () => emit({ status: 'waiting', model, reason: `another pull is downloading ${label}` }), signal).catch(async (error: unknown) => {
       // No network on a first run: say which host, for which model, and the ways forward (resuming only when bytes are kept).
-      throw await unreachable(error, model, Boolean(config.mirror), /\.gguf$/i.test(label), async () => (await stat(partial)).size);
+      throw await unreachable(error, model, Boolean(config.mirror), /\.gguf$/i.test(label), async () => (await stat(partial)).size, daemon);
     });
     emit({ status: 'verifying', model, file: label });
     const archive = file.archive ?? (archiveGuess ? archiveTypeOf(url) : undefined);
@@ -230,7 +247,13 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     return { path: relative(staging, target).split(sep).join('/'), sha256: result.sha256 };
   };
 
-  /** Copies a local file or folder into staging; with `link`, a file is kept where it is and staging holds a symlink to it. */
+  /**
+   * Copies a local file or folder into staging; with `link`, a file is kept
+   * where it is and staging holds a symlink to it. Of a folder murmur
+   * recognises, only what its layout uses (and licence/readme files) is
+   * copied, not e.g. test_wavs/; one it does not is copied whole, for the
+   * recognition in staging to say what is wrong.
+   */
   const importLocal = async (source: string, staging: string, link = false): Promise<void> => {
     const info = await stat(source).catch(() => undefined);
     if (!info) throw new AppError('model_not_found', `${source} does not exist.`, { hint: 'Name an existing file or directory.' });
@@ -238,7 +261,18 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
       throw new UsageError(`--link imports a file, and ${source} is a folder.`, { hint: 'Drop --link to copy the folder into the store, or name the .gguf file itself.', param: 'model' });
     }
     if (link) await symlink(source, join(staging, basename(source)));
-    else if (info.isDirectory()) await cp(source, staging, { recursive: true, force: true, filter: (src) => basename(src) !== MANIFEST || dirname(src) !== source });
+    else if (info.isDirectory()) {
+      const used = await recognize(source).then(layoutPaths, () => undefined);
+      await cp(source, staging, {
+        recursive: true,
+        force: true,
+        filter: (src) => {
+          if (basename(src) === MANIFEST && dirname(src) === source) return false;
+          const rel = relative(source, src).split(sep).join('/');
+          return !used || rel === '' || (!rel.includes('/') && DOC_FILE.test(rel)) || used.some((p) => rel === p || rel.startsWith(`${p}/`) || p.startsWith(`${rel}/`));
+        },
+      });
+    }
     else await copyFile(source, join(staging, basename(source)));
   };
 
@@ -250,6 +284,13 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     if (hadOld) await rm(old, { recursive: true, force: true });
   };
 
+  /** The installed model imported from the file at `path` (its recorded source), while the file keeps the size it had then. */
+  const importedAs = async (path: string): Promise<InstalledModel | undefined> => {
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) return undefined;
+    return [...(await installed()).values()].find((m) => m.source === path && m.files.length === 1 && m.size === info.size);
+  };
+
   const pullOne = async (ref: string, resolved: ModelRef, name: string, options: PullOptions): Promise<InstalledModel> => {
     const emit = options.onProgress ?? (() => undefined);
     const { signal } = options;
@@ -257,9 +298,17 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
     const publicOnly = options.restrict ? await checkRestricted(options.restrict, resolved, resolved.type === 'remote' ? resolved.files : []) : false;
     if (!options.force) {
       const existing = await readInstalled(paths, name);
-      if (existing) {
+      // A model linked to another file is linked again, to the one named now (its old file is often gone: it was moved).
+      const relink = Boolean(existing?.linked && options.link && resolved.type === 'local' && existing.linked !== resolve(resolved.path));
+      if (existing && !relink) {
         emit({ status: 'success', model: name, path: existing.dir, reused: true });
         return existing;
+      }
+      // A file imported before (the same path, the same size) is that model, whatever it was named: not a second copy under the file's name.
+      const same = !existing && resolved.type === 'local' && !options.name ? await importedAs(resolve(resolved.path)) : undefined;
+      if (same) {
+        emit({ status: 'success', model: same.name, path: same.dir, reused: true });
+        return same;
       }
     }
     const staging = await mkdtemp(join(paths.tmp, `${name}-`)).catch((error) => {
@@ -279,7 +328,7 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
         source = resolved.type === 'catalog' ? resolved.entry.name : resolved.source;
         const files = resolved.type === 'catalog' ? resolved.entry.files : resolved.quant ? await quantFiles(resolved.quant, config.mirror, signal, publicOnly) : resolved.files;
         for (const file of files) {
-          const got = await fetchFile(file, staging, name, emit, resolved.type === 'remote', signal, publicOnly);
+          const got = await fetchFile(file, staging, name, emit, resolved.type === 'remote', signal, publicOnly, Boolean(options.restrict));
           if (got) hashes.set(got.path, got.sha256);
         }
       }
@@ -308,12 +357,13 @@ export const createStore = (config: Config, catalog: Catalog, deps: StoreDeps = 
         source,
         description: entry?.description,
         license: entry?.license,
-        languages: entry?.languages,
+        languages: entry?.languages ?? importedLanguages(layout),
         layout: layout.files,
         files,
         size: files.reduce((sum, f) => sum + f.size, 0),
         sampleRate: layout.sampleRate ?? entry?.sampleRate,
         voices: entry?.voices,
+        speakerCount: entry ? undefined : importedSpeakers(layout),
         defaultVoice: entry?.defaultVoice,
         options: entry?.options,
         pulledAt: new Date().toISOString(),

@@ -40,6 +40,8 @@ export interface Manifest {
   readonly size: number;
   readonly sampleRate?: number;
   readonly voices?: readonly Voice[];
+  /** How many speakers an imported voice holds (its ONNX `n_speakers`); catalog models take the catalog's. */
+  readonly speakerCount?: number;
   readonly defaultVoice?: string;
   readonly options?: Readonly<Record<string, string | number | boolean>>;
   /** ISO 8601. */

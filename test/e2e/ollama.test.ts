@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Ollama } from 'ollama';
@@ -23,7 +23,7 @@ const skip = missingModels(GGUF, VAD);
 let home: string;
 let daemon: Daemon;
 let ollama: Ollama;
-const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_THREADS: '1', MURMUR_GPU: '', MURMUR_API_KEY: '', MURMUR_DEBUG: '', MURMUR_IMPORT_DIRS: dirname(testModel(GGUF)!) });
+const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_THREADS: '1', MURMUR_GPU: '', MURMUR_API_KEY: '', MURMUR_DEBUG: '', MURMUR_IMPORT_DIRS: `${dirname(testModel(GGUF)!)},${join(home, 'imports')}` });
 const post = (path: string, body: unknown) =>
   fetch(`${daemon.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 /** An error answer: its status and Ollama's `{error}`. */
@@ -34,6 +34,9 @@ const ps = async () => ((await (await fetch(`${daemon.url}/murmur/v1/ps`)).json(
 describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'murmur-e2e-ollama-'));
+    // A second copy of the file, for a pull that imports a model of its own (the same path again reuses tiny).
+    mkdirSync(join(home, 'imports'));
+    copyFileSync(testModel(GGUF)!, join(home, 'imports', 'stories260K.gguf'));
     await runCli(env(), 'pull', testModel(GGUF)!, '--name', 'tiny');
     await runCli(env(), 'pull', testModel(VAD)!, '--name', 'vad');
     daemon = await startDaemon(env(), ['--gpu', 'off']);
@@ -177,11 +180,15 @@ describe.skipIf(skip)(`Ollama's API on murmur serve${skip ? ` (skipped: ${skip})
 
   it('pull streams status lines ending in success, or answers one object; delete removes the model', async () => {
     const statuses: string[] = [];
-    for await (const part of await ollama.pull({ model: testModel(GGUF)!, stream: true })) statuses.push(part.status);
+    const copy = join(home, 'imports', 'stories260K.gguf');
+    for await (const part of await ollama.pull({ model: copy, stream: true })) statuses.push(part.status);
     expect(statuses.at(-1)).toBe('success');
     expect(statuses).toContain('pulling manifest');
     expect((await ollama.list()).models.map((m) => m.name).sort()).toEqual(['stories260k', 'tiny']);
+    expect(await ollama.pull({ model: copy, stream: false })).toMatchObject({ status: 'success' });
+    // The file tiny was imported from, pulled again, is tiny: no third model.
     expect(await ollama.pull({ model: testModel(GGUF)!, stream: false })).toMatchObject({ status: 'success' });
+    expect((await ollama.list()).models.map((m) => m.name).sort()).toEqual(['stories260k', 'tiny']);
     // A model installed from a local file is up to date: pulling it by name again is a success, with nothing fetched.
     const again: string[] = [];
     for await (const part of await ollama.pull({ model: 'tiny', stream: true })) again.push(part.status);

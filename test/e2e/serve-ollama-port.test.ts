@@ -96,7 +96,7 @@ describe('murmur serve --ollama-port', () => {
     expect(refused.code).toBe(4400);
 
     expect(await daemon.stop()).toBe(0);
-    expect(daemon.stderr()).toMatch(/murmur: stopped/);
+    expect(daemon.log().at(-1)).toMatchObject({ event: 'stopped' });
     for (const base of [daemon.url, ollama]) await expect(fetch(`${base}/health`)).rejects.toThrow();
   });
 

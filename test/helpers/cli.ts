@@ -25,8 +25,10 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process (`run(argv, ctx)`) with captured streams and its own environment. */
-export const runCli = async (args: readonly string[], env: NodeJS.ProcessEnv, options: { signal?: AbortSignal; tty?: boolean } = {}): Promise<CliResult> => {
+export const runCli = async (args: readonly string[], env: NodeJS.ProcessEnv, options: { signal?: AbortSignal; tty?: boolean; columns?: number } = {}): Promise<CliResult> => {
   const stdout = new Capture(options.tty);
+  // A terminal's reported width (0: one that reports none, as a pty at 0x0 does).
+  if (options.columns !== undefined) stdout.columns = options.columns;
   const stderr = new Capture(options.tty);
   const ctx: CommandContext = {
     env,

@@ -176,9 +176,10 @@ describe('murmur chat, piped or with a prompt', () => {
   });
 
   it('reports an unknown model with its hint, without a stack', async () => {
-    const { code, stderr } = await chat(['ghost', 'hi'], { tty: true });
+    // A lone word that looks like a model name, the prompt piped: it was meant as a model.
+    const { code, stderr } = await chat(['ghost-1'], { stdin: 'hi' });
     expect(code).toBe(1);
-    expect(stderr).toContain("Unknown model 'ghost'");
+    expect(stderr).toContain("Unknown model 'ghost-1'");
     expect(stderr).toContain('murmur list --all');
     expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
     expect(pulls).toEqual([]);
@@ -249,9 +250,25 @@ describe('murmur chat flags', () => {
     // A word that looks like a model name gets a one-line note on stderr.
     const noted = await chat(['qwen9-99b', 'hi'], { tty: true });
     expect(noted.code).toBe(0);
-    expect(noted.stderr.trim().split('\n')).toHaveLength(1);
-    expect(noted.stderr).toContain("No model is called 'qwen9-99b'");
+    expect(noted.stderr).toMatch(new RegExp(`^murmur: 'qwen9-99b' is not a model; sending it as part of the prompt to ${fallback} \\(did you mean \\S+\\? use -m to name a model\\)\n$`));
     expect(fake.requests[1].messages.at(-1)?.content).toBe('qwen9-99b hi');
+    // A plain word that is close to an installed model's name is noted too; one that is not (nor short and two edits away: Why/phi) is not.
+    opened.runtime = wrap(fake, [fallback, 'tiny']);
+    const close = await chat(['tinyy', 'hi'], { tty: true });
+    expect(close.stderr).toBe(`murmur: 'tinyy' is not a model; sending it as part of the prompt to ${fallback} (did you mean tiny? use -m to name a model)\n`);
+    const plain = await chat(['Why', 'is', 'the', 'sky', 'blue'], { tty: true });
+    expect(plain.stderr).toBe('');
+  });
+
+  it('`murmur chat Why is the sky blue` with no chat model installed pulls the catalog default, then asks it', async () => {
+    const fallback = (await loadCatalog()).defaultFor('chat')!.name;
+    const { code, stdout, stderr } = await chat(['Why', 'is', 'the', 'sky', 'blue'], { tty: true });
+    expect(code).toBe(0);
+    expect(pulls).toEqual([fallback]);
+    expect(stderr).toContain(`No chat model is installed; pulling ${fallback}.`);
+    expect(stderr).not.toContain('Unknown model');
+    expect(fake.requests[0]).toMatchObject({ model: fallback, messages: [{ role: 'user', content: 'Why is the sky blue' }] });
+    expect(stdout).toBe('You said: Why is the sky blue\n');
   });
 
   it('reads the prompt from stdin when it is -', async () => {

@@ -43,16 +43,20 @@ describe('the CLI contract', () => {
   it.each(verbs.map((args) => [args.join(' '), args] as const))('`murmur %s --no-such-flag` is a usage error: exit 2', async (_label, args) => {
     const result = await runCli([...args, '--no-such-flag'], env());
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/unknown option '--no-such-flag'/);
+    // murmur's shape, not commander's `error: …`: the line, then where to look.
+    expect(result.stderr).toBe(`murmur: unknown option '--no-such-flag'\n  Run \`murmur ${args[0] === 'ls' ? 'list' : args[0]} --help\` for usage.\n`);
     expect(result.stdout).toBe('');
   });
 
   it('missing arguments and unknown verbs are usage errors too', async () => {
-    for (const args of [['pull'], ['show'], ['rm'], ['load'], ['frobnicate']]) {
+    for (const args of [['pull'], ['show'], ['rm'], ['load'], ['frobnicate'], ['chat', '--max-tokens']]) {
       const result = await runCli(args, env());
       expect(result.code, args.join(' ')).toBe(2);
-      expect(result.stderr.length).toBeGreaterThan(0);
+      expect(result.stderr, args.join(' ')).toMatch(/^murmur: /);
+      expect(result.stderr, args.join(' ')).not.toMatch(/^error:/m);
     }
+    expect((await runCli(['show'], env())).stderr).toBe("murmur: missing required argument 'model'\n  Run `murmur show --help` for usage.\n");
+    expect((await runCli(['stauts'], env())).stderr).toBe("murmur: unknown command 'stauts' (Did you mean status?)\n  Run `murmur --help` for usage.\n");
     for (const args of [['unload'], ['serve', '--port', 'http'], ['serve', '--keep-alive', 'soon'], ['serve', '--parallel', '0'], ['chat', 'x', 'hi', '--temperature', 'hot']]) {
       const result = await runCli(args, env());
       expect(result.code, args.join(' ')).toBe(2);

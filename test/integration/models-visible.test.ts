@@ -31,10 +31,11 @@ describe('murmur ls --all', () => {
     const tty = await runCli(['ls', '--all'], e, { tty: true });
     expect(tty.code).toBe(0);
     expect(widest(tty.stdout)).toBeLessThanOrEqual(100);
-    expect(tty.stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+SIZE\s+INSTALLED\s+DEFAULT\s+DESCRIPTION$/);
-    expect(tty.stdout).toMatch(/^qwen3-0\.6b\s+llm\s+639 MB\s+chat\s+Qwen3/m);
-    expect(tty.stdout).toMatch(/^whisper-tiny\.en\s+asr\s+116 MB\s+asr\s/m);
-    expect(tty.stdout).toMatch(/^piper-en-us-amy-low\s+tts\s+\S+ MB\s+tts\s/m);
+    // The aliases (the short names README uses) outlast the description.
+    expect(tty.stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+SIZE\s+INSTALLED\s+DEFAULT\s+ALIASES$/);
+    expect(tty.stdout).toMatch(/^qwen3-0\.6b\s+llm\s+639 MB\s+chat\s+qwen3, qwen$/m);
+    expect(tty.stdout).toMatch(/^whisper-tiny\.en\s+asr\s+116 MB\s+asr\s+whisper\b/m);
+    expect(tty.stdout).toMatch(/^piper-en-us-amy-low\s+tts\s+\S+ MB\s+tts\s+piper, amy$/m);
   });
 
   it('prints whole rows, aliases included, when not a terminal or with --wide', async () => {
@@ -100,7 +101,9 @@ describe('murmur show', () => {
     expect(stories.stdout).toMatch(/^architecture: +llama$/m);
     expect(stories.stdout).toMatch(/^context length: +2048$/m);
     expect(stories.stdout).toMatch(/^chat template: +no$/m);
-    expect(stories.stdout).not.toMatch(/^quantization:/m);
+    // No general.size_label nor general.file_type: counted from the tensor infos, and their most common type.
+    expect(stories.stdout).toMatch(/^parameters: +292\.80K$/m);
+    expect(stories.stdout).toMatch(/^quantization: +F32$/m);
   });
 });
 

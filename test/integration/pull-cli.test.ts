@@ -53,7 +53,7 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('murmur pull / list / show / rm
     expect(events.some((ev) => ev.status === 'downloading' && ev.file === 'stories260K.gguf' && ev.total === 1185376)).toBe(true);
     expect(events.at(-1)).toEqual({ status: 'success', model: 'test-stories260k', path: join(e.MURMUR_HOME!, 'models', 'test-stories260k'), reused: false });
     expect(lines(result.stdout)).toEqual([{
-      status: 'success', model: 'test-stories260k', path: join(e.MURMUR_HOME!, 'models', 'test-stories260k'), reused: false,
+      status: 'success', name: 'test-stories260k', model: 'test-stories260k', path: join(e.MURMUR_HOME!, 'models', 'test-stories260k'), reused: false,
       kind: 'llm', engine: 'llama-cpp', family: 'gguf', size: 1185376, source: 'test-stories260k',
     }]);
   });

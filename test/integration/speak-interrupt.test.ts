@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { builtBin } from '../helpers/daemon.js';
+import { builtBin, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
 /*
@@ -29,9 +29,10 @@ interface Started {
   kill(): void;
 }
 
-/** Starts the built `murmur speak --local --model chars ARGS`, writing `input` to its stdin (closed unless `keepOpen`). */
-const start = (args: string[], input: string, keepOpen = false): Started => {
-  const child = spawn(process.execPath, [builtBin, 'speak', '--local', '--model', 'chars', ...args], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts the built `murmur speak --local --model chars ARGS` (through the daemon at `host` instead, when given), writing `input` to its stdin (closed unless `keepOpen`). */
+const start = (args: string[], input: string, keepOpen = false, host?: string): Started => {
+  const where = host ? [] : ['--local'];
+  const child = spawn(process.execPath, [builtBin, 'speak', ...where, '--model', 'chars', ...args], { env: { ...env(), ...(host ? { MURMUR_HOST: host } : {}) }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
@@ -109,4 +110,39 @@ describe.skipIf(missingModels(CHARS))('murmur speak interrupted (built CLI, SIGI
     expect(rest.code).toBe(0);
     expect(JSON.parse(rest.stdout)).toMatchObject({ written: lines.length - made.length, redone: 0, skipped: made.length, failed: 0, interrupted: false });
   }, 120_000);
+
+  /*
+   * Through a daemon the audio arrives faster than this process encodes
+   * mp3; Ctrl-C used to wait seconds while the queued backlog was encoded
+   * (test/unit/ui/speak-output.test.ts holds that the backlog is dropped).
+   * Here: the real path ends as an interrupt, the daemon's session is
+   * cancelled (DELETE) and no file is left.
+   */
+  describe('through a daemon', () => {
+    let daemon: Daemon;
+    beforeAll(async () => {
+      daemon = await startDaemon({ ...env(), MURMUR_HOST: '' });
+    });
+    afterAll(async () => {
+      await daemon?.stop();
+    });
+
+    it('Ctrl-C while writing mp3: exit 130, "murmur: interrupted", the session is cancelled, no file left', async () => {
+      const dir = join(work, 'daemon-mp3');
+      mkdirSync(dir);
+      const speak = start(['-o', join(dir, 'x.mp3')], LINE.repeat(300), false, daemon.url);
+      try {
+        await expect.poll(() => readdirSync(dir).length, { timeout: 30_000, interval: 20 }).toBeGreaterThan(0);
+        speak.interrupt();
+        expect(await speak.exited).toBe(130);
+      } finally {
+        speak.kill();
+      }
+      expect(speak.stderr()).toBe('murmur: interrupted\n');
+      expect(readdirSync(dir)).toEqual([]);
+      await expect
+        .poll(() => daemon.log().filter((l) => l.method === 'DELETE' && /^\/v1\/audio\/speech\/sessions\/[^/]+$/.test(String(l.path))).length, { timeout: 10_000 })
+        .toBe(1);
+    }, 60_000);
+  });
 });

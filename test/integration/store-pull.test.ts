@@ -147,8 +147,14 @@ describe.skipIf(missingModels(...MIRROR_MODELS))('pull through a mirror', () => 
     expect(existsSync(gguf())).toBe(true);
     expect((await store.list()).map((m) => m.name)).toEqual(['my-llm', 'my-voice']);
 
+    // The same file again, unnamed, is the model already imported from it (not a second one under the file's name).
+    expect(await store.pull(gguf())).toMatchObject({ name: 'my-llm' });
+    expect((await store.list()).map((m) => m.name)).toEqual(['my-llm', 'my-voice']);
+
     // Names pull derives are lower-case; a user typing the file's own spelling still finds it, and a typo gets the installed name suggested.
-    const derived = await store.pull(gguf());
+    const elsewhere = mkdtempSync(join(tmpdir(), 'murmur-local-'));
+    copyFileSync(gguf(), join(elsewhere, 'stories260K.gguf'));
+    const derived = await store.pull(join(elsewhere, 'stories260K.gguf'));
     expect(derived.name).toBe('stories260k');
     expect((await store.get('Stories260K'))?.name).toBe('stories260k');
     await expect(store.require('storis260k')).rejects.toMatchObject({ code: 'model_not_found', hint: expect.stringContaining("'stories260k'") });

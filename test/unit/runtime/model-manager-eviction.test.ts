@@ -99,7 +99,7 @@ describe('model manager eviction', () => {
     const evictions = events.filter((e) => e.event === 'evict');
     expect(evictions.map((e) => e.model)).toEqual(['b', 'c']);
     expect(evictions[0]).toMatchObject({ reason: 'least recently used', for: 'big', limit: 'memory', usedBytes: 1200 * MB, budgetBytes: 1300 * MB });
-    expect(describeEntry({ time: '', ...evictions[0]! })).toBe('evicted b (least recently used) to make room for big: 1.2 GB of 1.3 GB budget');
+    expect(describeEntry({ time: '', ...evictions[0]! })).toBe('evicted b (least recently used) to make room for big: 1.26 GB of 1.36 GB budget');
     await mm[Symbol.asyncDispose]();
   });
 
@@ -109,7 +109,7 @@ describe('model manager eviction', () => {
     expect(mm.ps().map((m) => m.name)).toEqual(['huge']);
     await mm.unload(['huge']);
     await mm.load('a', { keepAliveMs: -1, hint: { expectedBytes: 800 * MB } });
-    await expect(use('huge')).rejects.toMatchObject({ code: 'overloaded', message: expect.stringMatching(/pinned with keep-alive -1 \(a\) hold 800 MB of the 1000 MB memory budget/) });
+    await expect(use('huge')).rejects.toMatchObject({ code: 'overloaded', message: expect.stringMatching(/pinned with keep-alive -1 \(a\) hold 839 MB of the 1.05 GB memory budget/) });
     await mm[Symbol.asyncDispose]();
   });
 
@@ -137,7 +137,7 @@ describe('model manager eviction', () => {
     const pretty: string[] = [];
     events.forEach(createLogger({ format: 'pretty', write: (l) => pretty.push(l) }).model);
     expect(pretty[1]).toMatch(/^\S+Z evicted a \(least recently used\) to make room for b: 1 of 1 models loaded \(MURMUR_MAX_LOADED\)\n$/);
-    expect(pretty[3]).toMatch(/unloaded b \(unload requested\), freeing 100 MB/);
+    expect(pretty[3]).toMatch(/unloaded b \(unload requested\), freeing 105 MB/);
     await mm[Symbol.asyncDispose]();
   });
 

@@ -21,7 +21,7 @@ const setup = async (deps: StoreDeps = {}) => {
   writeFileSync(join(source, 'espeak-ng-data', 'voices', 'en'), 'voice data');
   symlinkSync('espeak-ng-data/voices/en', join(source, 'default-voice'));
   const store = createStore(loadConfig({ MURMUR_HOME: home }), createCatalog(), {
-    recognize: async () => ({ kind: 'tts', engine: 'sherpa-onnx', family: 'vits', files: { model: 'model.bin', dataDir: 'espeak-ng-data' }, sampleRate: 22050 }),
+    recognize: async () => ({ kind: 'tts', engine: 'sherpa-onnx', family: 'vits', files: { model: 'model.bin', dataDir: 'espeak-ng-data', defaultVoice: 'default-voice' }, sampleRate: 22050 }),
     ...deps,
   });
   const original = await store.pull(source, { name: 'voice' });

@@ -36,3 +36,13 @@ describe('fitTable', () => {
     expect(bare).toContain('whisper-tiny.en  asr');
   });
 });
+
+describe('shortenList', () => {
+  it('keeps the list items that fit whole, cutting one only when none fits', async () => {
+    const { shortenList } = await import('../../../commands/ui/fit-table.js');
+    expect(shortenList('qwen3, qwen', 7)).toBe('qwen3');
+    expect(shortenList('whisper, whisper-tiny-en', 7)).toBe('whisper');
+    expect(shortenList('nomic-embed-text, nomic', 7)).toBe('nomic-…');
+    expect(shortenList('ten', 7)).toBe('ten');
+  });
+});
