@@ -11,10 +11,11 @@ sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # alsa-utils: arecord, the microphone of `murmur talk`
 # espeak-ng-data: phonemizer data for Piper-style voices
 # bzip2: the speech models ship as .tar.bz2 (murmur unpacks them itself; tests build archives with tar -cj)
+# chromium: the browser the tests of the page (murmur serve at /) drive, through playwright-core
 if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   sudo_ apt-get update -y || echo "setup: apt-get update failed; trying the install with the package lists at hand" >&2
-  sudo_ apt-get install -y --no-install-recommends libasound2-dev alsa-utils espeak-ng-data bzip2 python3 make g++
+  sudo_ apt-get install -y --no-install-recommends libasound2-dev alsa-utils espeak-ng-data bzip2 python3 make g++ chromium
 else
   echo "setup: no apt-get here; install ALSA headers (for playback), arecord (alsa-utils, for talk) and espeak-ng data yourself" >&2
 fi

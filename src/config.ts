@@ -65,6 +65,8 @@ export interface Config {
   readonly tlsKey?: string;
   /** A second port `serve` also listens on, at the same address (such as Ollama's 11434, which some clients hard-code); 0 picks a free one. */
   readonly ollamaPort?: number;
+  /** Whether `serve` serves the browser page at `/` (on unless MURMUR_WEB is off or `--no-web`). */
+  readonly web?: boolean;
   /** How long an engine process may go without answering (or stay stuck on a request at no CPU) before it is restarted, in ms. */
   readonly engineTimeoutMs: number;
   /** The voice used when none is asked for, or an OpenAI voice name (alloy, nova…) is; the model's default when unset or not one of its voices. */
@@ -221,6 +223,7 @@ export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_ENGINE_TIMEOUT', key: 'engineTimeoutMs', shown: '30s', description: 'how long an engine process may stop answering, or sit idle on a request, before it is restarted', parse: parseEngineTimeout }),
   define({ name: 'MURMUR_RESPONSES_MAX', key: 'responsesMax', shown: '10000', description: 'stored /v1/responses responses kept (in MURMUR_HOME/responses.db) before the oldest are deleted', parse: positiveInt }),
   define({ name: 'MURMUR_RESPONSES_TTL', key: 'responsesTtlMs', shown: '30d', description: 'how long a stored /v1/responses response is kept (-1 for no age limit)', parse: parseResponsesTtl }),
+  define({ name: 'MURMUR_WEB', key: 'web', shown: 'on', description: "whether serve serves the browser page at / (0 or off turns it off, as --no-web does)", parse: flag }),
   define({ name: 'MURMUR_DEBUG', key: 'debug', shown: 'off', description: 'print stack traces and engine logs', parse: flag }),
 ];
 

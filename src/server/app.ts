@@ -27,6 +27,7 @@ import { ollamaRoutes } from './routes/ollama.js';
 import { healthRoutes } from './routes/health.js';
 import { modelsRoutes } from './routes/models.js';
 import { responsesRoutes } from './routes/responses.js';
+import { webRoutes } from './routes/web.js';
 import { defaultResponseStore, type ResponseStore } from './responses-store.js';
 
 export type { EventLogEntry, RequestLogEntry } from './middleware/request-log.js';
@@ -56,6 +57,8 @@ export interface AppOptions {
   readonly uploadLimitBytes?: number;
   /** Receives one entry per request, and one per engine crash. */
   readonly log?: (entry: RequestLogEntry | EventLogEntry) => void;
+  /** Serve the browser page at `/` (default: the runtime's config.web, on). */
+  readonly web?: boolean;
   /** Fires on shutdown: in-flight generations are aborted. */
   readonly shutdown?: AbortSignal;
   /** Fires when the daemon starts to stop: new requests get 503 'stopping' while those in flight finish. */
@@ -127,6 +130,8 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.route('/v1', realtimeRoutes(deps, sockets.upgradeWebSocket, options.apiKey, { maxSessions: runtime.config.maxRealtimeSessions, maxSessionMs: options.realtime?.maxSessionMs ?? 30 * 60_000, stallMs: options.realtime?.stallMs ?? 15_000 }));
   app.route('/v1', audioTranscriptionsRoutes(deps, { maxBytes: options.uploadLimitBytes }));
   // Ollama's native API: `/` and under /api. It comes first: its /api/ps and /api/pull answer in Ollama's shapes, murmur's own are under /murmur/v1.
+  // The page answers a browser at `/`; an Ollama client's probe there falls through to Ollama's answer.
+  if (options.web ?? runtime.config.web ?? true) app.route('/', webRoutes());
   app.route('/', ollamaRoutes(deps));
   app.route('/murmur/v1', adminRoutes(deps, options.stop ? { stop: options.stop } : {}));
   // The admin routes Ollama has none of (/api/models, /api/load, /api/unload) stay under /api too, for older clients.

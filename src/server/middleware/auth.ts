@@ -25,7 +25,8 @@ const hint = 'Set MURMUR_API_KEY to the key the daemon was started with.';
  * Missing or wrong keys are a 401 `invalid_api_key`.
  */
 export const requireApiKey = (apiKey: string, webSocketPaths: readonly string[] = [], xApiKeyOn: (path: string) => boolean = () => false): MiddlewareHandler => async (c, next) => {
-  if (OPEN_PATHS.includes(c.req.path) || c.req.method === 'OPTIONS') return next();
+  // The page's own files need no key either: the page asks for it, and every API call it makes sends it.
+  if (OPEN_PATHS.includes(c.req.path) || c.req.path.startsWith('/web/assets/') || c.req.method === 'OPTIONS') return next();
   // A WebSocket route checks the key itself (a browser sends it as a subprotocol) and refuses with close code 1008.
   if (webSocketPaths.includes(c.req.path) && c.req.header('Upgrade')?.toLowerCase() === 'websocket') return next();
   const header = c.req.header('Authorization') ?? '';

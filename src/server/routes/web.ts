@@ -1,0 +1,86 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
+import type { ServerEnv } from '../context.js';
+
+/*
+ * The browser page (web/, built into dist/web by scripts/build-web.mjs),
+ * served from memory: index.html at `/` to whoever asks for HTML (a
+ * browser; Ollama's clients probing `/` get its "Ollama is running" from
+ * routes/ollama.ts), and the hashed assets under /web/assets/, cached for
+ * good. Each file is compressed once, with brotli and gzip, at start.
+ * Serving the page needs no key (middleware/auth.ts); every API call it
+ * makes does.
+ */
+
+interface Served {
+  readonly type: string;
+  readonly identity: Buffer;
+  readonly br: Buffer;
+  readonly gzip: Buffer;
+  readonly etag: string;
+  readonly cache: string;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
+
+const serve = (bytes: Buffer, name: string, cache: string): Served => ({
+  type: TYPES[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream',
+  identity: bytes,
+  br: brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }),
+  gzip: gzipSync(bytes, { level: 9 }),
+  etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`,
+  cache,
+});
+
+/** The built page, or undefined when it was not built (a checkout where `npm run build` has not run). */
+export const loadPage = (dir = fileURLToPath(new URL('../../../web/', import.meta.url))): { index: Served; assets: Map<string, Served> } | undefined => {
+  if (!existsSync(`${dir}index.html`)) return undefined;
+  const assets = new Map<string, Served>();
+  for (const name of existsSync(`${dir}assets`) ? readdirSync(`${dir}assets`) : []) {
+    assets.set(name, serve(readFileSync(`${dir}assets/${name}`), name, 'public, max-age=31536000, immutable'));
+  }
+  return { index: serve(readFileSync(`${dir}index.html`), 'index.html', 'no-cache'), assets };
+};
+
+const send = (c: Context<ServerEnv>, file: Served) => {
+  if (c.req.header('If-None-Match') === file.etag) return c.body(null, 304, { ETag: file.etag, 'Cache-Control': file.cache, Vary: 'Accept-Encoding' });
+  const accepts = (c.req.header('Accept-Encoding') ?? '').toLowerCase();
+  const [body, encoding] = /\bbr\b/.test(accepts) ? [file.br, 'br'] : /\bgzip\b/.test(accepts) ? [file.gzip, 'gzip'] : [file.identity, undefined];
+  const headers: Record<string, string> = { 'Content-Type': file.type, ETag: file.etag, 'Cache-Control': file.cache, Vary: 'Accept-Encoding', 'Content-Length': String(body.length) };
+  if (encoding) headers['Content-Encoding'] = encoding;
+  // No framing, no sniffing, nothing from elsewhere: the page's own scripts and the daemon's API only.
+  headers['X-Content-Type-Options'] = 'nosniff';
+  if (file.type.startsWith('text/html')) {
+    headers['Content-Security-Policy'] = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+    headers['X-Frame-Options'] = 'DENY';
+  }
+  return c.req.method === 'HEAD' ? c.body(null, 200, headers) : c.body(new Uint8Array(body), 200, headers);
+};
+
+const wantsHtml = (c: Context<ServerEnv>) => (c.req.header('Accept') ?? '').includes('text/html');
+
+/** The page's routes; `page` undefined (not built) answers a browser with how to build it. */
+export const webRoutes = (page = loadPage()) => {
+  const index: MiddlewareHandler<ServerEnv> = async (c, next) => {
+    if (!wantsHtml(c)) return next();
+    if (!page) return c.text("murmur's page is not built here: run `npm run build`, or use the API directly (see README).", 404);
+    return send(c, page.index);
+  };
+  return new Hono<ServerEnv>()
+    .get('/', index)
+    .get('/web/assets/:name', (c) => {
+      const file = page?.assets.get(c.req.param('name'));
+      return file ? send(c, file) : c.text('Not found.', 404);
+    });
+};
