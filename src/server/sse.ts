@@ -17,7 +17,7 @@ export interface StreamPlan<T, P = string> {
   readonly start: (onToken: (piece: P) => void, signal: AbortSignal) => Promise<T>;
   /** Frames sent first (e.g. the chunk carrying the role). */
   readonly head: () => unknown[];
-  /** The frame for one piece of text. */
+  /** The frame for one piece of text (or, as an array, the frames: no frame is itself an array). */
   readonly token: (piece: P) => unknown;
   /** Frames after the last token (finish reason, usage). */
   readonly tail: (result: T) => unknown[];
@@ -185,7 +185,8 @@ export const streamGeneration = <T, P = string>(plan: StreamPlan<T, P>): Promise
       plan.start((piece) => {
         if (!piece) return;
         for (const bytes of head()) emit(bytes);
-        emit(sseFrame(plan.token(piece)));
+        const frames = plan.token(piece);
+        for (const frame of Array.isArray(frames) ? frames : [frames]) emit(sseFrame(frame));
       }, signal),
     // A reply with no text still opens with the head frames (the role).
     tail: (result) => [...head(), ...plan.tail(result).map(sseFrame), sseFrame(STREAM_DONE)],

@@ -71,13 +71,21 @@ describe.skipIf(skip)(`POST /v1/audio/transcriptions on real sherpa-onnx${skip ?
     body.segments.forEach((s, i) => expect(Math.abs(s.start - placed[i]!.start)).toBeLessThan(0.3));
   });
 
-  it('streams transcript.text.delta per segment, then transcript.text.done', async () => {
+  it('streams transcript.text.delta and transcript.text.segment (with its times) per segment, then transcript.text.done', async () => {
     const { samples, sampleRate, placed } = buildYesnoFile(2);
     const res = await app.request('/v1/audio/transcriptions', upload(encodeWav16(samples, sampleRate), { model: 'yesno', stream: 'true', vad: 'true' }));
     expect(res.headers.get('Content-Type')).toContain('text/event-stream');
     const events = (await res.text()).split('\n\n').filter(Boolean).map((f) => f.replace(/^data: /, '')).filter((d) => d !== '[DONE]').map((d) => JSON.parse(d));
-    expect(events.map((e) => e.type)).toEqual([...placed.map(() => 'transcript.text.delta'), 'transcript.text.done']);
-    expect(events.slice(0, -1).map((e) => e.delta).join('')).toBe(events.at(-1).text);
+    expect(events.map((e) => e.type)).toEqual([...placed.flatMap(() => ['transcript.text.delta', 'transcript.text.segment']), 'transcript.text.done']);
+    const deltas = events.filter((e) => e.type === 'transcript.text.delta');
+    expect(deltas.map((e) => e.delta).join('')).toBe(events.at(-1).text);
+    const segments = events.filter((e) => e.type === 'transcript.text.segment');
+    expect(segments.map((e) => e.id)).toEqual(placed.map((_, i) => `seg_${i}`));
+    for (const [i, segment] of segments.entries()) {
+      expect(segment.text).toBe(placed[i]!.expected);
+      expect(segment.end).toBeGreaterThan(segment.start);
+      if (i > 0) expect(segment.start).toBeGreaterThanOrEqual(segments[i - 1].end);
+    }
     expect(events.at(-1).text).toBe(placed.map((p) => p.expected).join(' '));
   });
 

@@ -3,13 +3,23 @@ import { toTranscriptionUsage, type TranscriptionUsage } from './transcription-r
 
 /*
  * The server-sent events of a transcription asked for with `stream=true`:
- * `transcript.text.delta` for each segment as it is decoded, then
- * `transcript.text.done` with the whole text and usage.
+ * for each segment as it is decoded, `transcript.text.delta` and then
+ * `transcript.text.segment` (its id, start and end in seconds, and text, as
+ * OpenAI's diarizing models send it), then `transcript.text.done` with the
+ * whole text and usage.
  */
 
 export interface TranscriptTextDelta {
   readonly type: 'transcript.text.delta';
   readonly delta: string;
+}
+
+export interface TranscriptTextSegment {
+  readonly type: 'transcript.text.segment';
+  readonly id: string;
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
 }
 
 export interface TranscriptTextDone {
@@ -26,6 +36,13 @@ export const createTranscriptDeltas = (): ((segmentText: string) => TranscriptTe
     first = false;
     return { type: 'transcript.text.delta', delta };
   };
+};
+
+/** A segment's events: its delta, then the segment with its times (seconds). */
+export const createSegmentEvents = (): ((segment: { readonly text: string; readonly start: number; readonly end: number }) => [TranscriptTextDelta, TranscriptTextSegment]) => {
+  const delta = createTranscriptDeltas();
+  let index = 0;
+  return (segment) => [delta(segment.text), { type: 'transcript.text.segment', id: `seg_${index++}`, start: segment.start, end: segment.end, text: segment.text }];
 };
 
 export const toTranscriptDone = (result: TranscribeResult): TranscriptTextDone => ({ type: 'transcript.text.done', text: result.text, usage: toTranscriptionUsage(result) });

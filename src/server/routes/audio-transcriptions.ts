@@ -1,9 +1,9 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { createTranscriptDeltas, toTranscriptDone } from '../../api/openai/transcription-events.js';
+import { createSegmentEvents, toTranscriptDone } from '../../api/openai/transcription-events.js';
 import { assertTranscriptionForm, fromTranscriptionForm, transcriptionModel, type TranscriptionTask } from '../../api/openai/transcription-request.js';
 import { MODEL_HEADER, toTranscriptionAnswer } from '../../api/openai/transcription-response.js';
 import { AppError } from '../../errors.js';
-import type { TranscribeResult } from '../../types/transcript.js';
+import type { TranscribeResult, TranscriptSegment } from '../../types/transcript.js';
 import { requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { storePaths } from '../../store/paths.js';
 import { refuseBody } from '../middleware/body-limit.js';
@@ -71,14 +71,14 @@ export const audioTranscriptionsRoutes = (deps: RouteDeps, options: Transcriptio
         handedOver = true;
         let started = false;
         try {
-          return await streamGeneration<TranscribeResult>({
+          return await streamGeneration<TranscribeResult, TranscriptSegment>({
             signal,
             start: (onToken, streamSignal) => {
               started = true;
-              return deps.runtime.transcribe({ ...request, signal: streamSignal, onSegment: (segment) => onToken(segment.text) }).finally(form.remove);
+              return deps.runtime.transcribe({ ...request, signal: streamSignal, onSegment: (segment) => segment.text && onToken(segment) }).finally(form.remove);
             },
             head: () => [],
-            token: createTranscriptDeltas(),
+            token: createSegmentEvents(),
             tail: (result) => [toTranscriptDone(result)],
           });
         } catch (error) {
