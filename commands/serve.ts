@@ -22,6 +22,9 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   logFormat?: string;
+  /** False with --no-web; commander's default (true) otherwise, which leaves MURMUR_WEB to decide. */
+  web?: boolean;
+  open?: boolean;
 }
 
 const examples = [
@@ -33,6 +36,8 @@ const examples = [
   'murmur serve --gpu off  # run on the CPU even where a GPU is present',
   'murmur serve --isolation none  # engines in the daemon itself (no engine processes)',
   'murmur serve --tls-cert cert.pem --tls-key key.pem  # HTTPS and WSS on the same port',
+  'murmur serve --open  # and open its page (chat, talk, models) in the default browser',
+  'murmur serve --no-web  # the API only: no browser page at /',
   'curl http://127.0.0.1:11470/v1/models  # what the daemon offers',
 ];
 
@@ -74,6 +79,8 @@ export const serveCommand = (ctx: CommandContext) =>
       .option('--isolation <mode>', 'process: each loaded model runs in an engine process of its own, so a crash fails only its requests; none: in the daemon (default: MURMUR_ISOLATION or process)')
       .option('--tls-cert <file>', 'serve HTTPS and WSS with this PEM certificate (default: MURMUR_TLS_CERT); needs --tls-key')
       .option('--tls-key <file>', "the certificate's PEM private key (default: MURMUR_TLS_KEY)")
+      .option('--no-web', 'serve no browser page at / (default: MURMUR_WEB, on); a browser there gets Ollama\'s "Ollama is running"')
+      .option('--open', "open the page in the default browser once listening (a warning if it cannot)")
       .option('--log-format <format>', 'json (one object a line) or pretty (default: MURMUR_LOG_FORMAT, else pretty on a terminal and json otherwise)')
       .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted', '10s'),
     examples,
@@ -98,6 +105,7 @@ export const serveCommand = (ctx: CommandContext) =>
       maxLoaded: count(flags.maxLoaded, 'max-loaded'),
       maxQueue: count(flags.maxQueue, 'max-queue', 0),
       ...(flags.gpu !== undefined ? { gpu: parseGpu(flags.gpu, '--gpu') } : {}),
+      ...(flags.web === false ? { web: false } : {}),
       // The daemon isolates its engines unless told not to; one-shot commands run them in-process.
       isolation: flags.isolation !== undefined ? parseIsolation(flags.isolation, '--isolation') : (base.isolation ?? 'process'),
     };
@@ -142,6 +150,7 @@ export const serveCommand = (ctx: CommandContext) =>
         apiKey: final.apiKey,
         cors: final.cors,
         responses,
+        web: final.web ?? true,
         ...(tls ? { tls } : {}),
         log,
       });
@@ -180,6 +189,17 @@ export const serveCommand = (ctx: CommandContext) =>
     const bound = new URL(server.url).hostname.replace(/^\[|\]$/g, '');
     if (!final.apiKey && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(bound)) {
       ctx.stderr.write(`murmur: warning: serving on ${bound} with no API key; anyone who can reach this address can use and change the daemon. Set --api-key (or MURMUR_API_KEY).\n`);
+    }
+    if (flags.open) {
+      const { openInBrowser, pageUrl } = await import('./open-browser.js');
+      if (final.web === false) ctx.stderr.write('murmur: warning: --open with no page (--no-web or MURMUR_WEB=0); not opening a browser\n');
+      else {
+        const page = pageUrl(server.url);
+        // Not awaited: the daemon serves meanwhile, and a browser that cannot be opened is only worth a line.
+        void openInBrowser(page, ctx.env).then((failed) => {
+          if (failed) ctx.stderr.write(`murmur: warning: cannot open a browser (${failed}); the page is at ${page}\n`);
+        });
+      }
     }
 
     const stopped = AbortSignal.any([ctx.signal, stopAsked.signal]);

@@ -80,6 +80,13 @@ export const verbs: readonly Verb[] = [
     load: async () => (await import('./serve.js')).serveCommand,
   },
   {
+    name: 'open',
+    description: "open the daemon's browser page (chat, talk, speak, transcribe, models) in the default browser",
+    args: [],
+    takesOptions: true,
+    load: async () => (await import('./open.js')).openCommand,
+  },
+  {
     name: 'load',
     description: 'load a model into the running daemon and keep it warm',
     args: ['<model>'],

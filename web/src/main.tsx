@@ -122,4 +122,7 @@ const App = () => {
   );
 };
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The "Loading…" line is for the moment before this script runs: Preact renders beside what it finds, so it goes first.
+root.replaceChildren();
+render(<App />, root);

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { Catalog } from '../../catalog/catalog.js';
 import { chatCompletionSchema, fromChatCompletionRequest } from '../../api/openai/chat-request.js';
 import { parseBody } from '../../api/openai/schema-helpers.js';
 import { parseDuration } from '../../config.js';
@@ -56,9 +57,29 @@ export const adminRoutes = (deps: RouteDeps, options: { readonly stop?: StopRequ
   });
 };
 
-const adminRoutesOf = (deps: RouteDeps) =>
-  new Hono<ServerEnv>()
+const adminRoutesOf = (deps: RouteDeps) => {
+  // The catalog `murmur ls --all` lists (built-in plus MURMUR_CATALOG), read once on first need.
+  let catalog: Promise<Catalog> | undefined;
+  const catalogOf = () => (catalog ??= import('../../catalog/catalog.js').then(({ loadCatalog }) => loadCatalog({ userPath: deps.runtime.config.catalog })));
+  return new Hono<ServerEnv>()
     .get('/models', async (c) => c.json({ models: await deps.runtime.listModels() }))
+    // The catalog's entries, each marked installed or not (the page's Models view; read-only).
+    .get('/catalog', async (c) => {
+      const [entries, installed] = await Promise.all([catalogOf().then((found) => found.entries), deps.runtime.listModels()]);
+      const names = new Set(installed.map((m) => m.name));
+      return c.json({
+        models: entries.map((e) => ({
+          name: e.name,
+          aliases: e.aliases ?? [],
+          kind: e.kind,
+          size: e.size,
+          ...(e.installedSize ? { installedSize: e.installedSize } : {}),
+          description: e.description,
+          languages: e.languages,
+          installed: names.has(e.name),
+        })),
+      });
+    })
     .get('/models/:name{.+}', async (c) => {
       c.set('model', c.req.param('name'));
       return c.json(await deps.runtime.getModel(c.req.param('name')));
@@ -126,3 +147,4 @@ const adminRoutesOf = (deps: RouteDeps) =>
         headers: () => ({ 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' }),
       });
     });
+};

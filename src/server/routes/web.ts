@@ -43,8 +43,25 @@ const serve = (bytes: Buffer, name: string, cache: string): Served => ({
   cache,
 });
 
-/** The built page, or undefined when it was not built (a checkout where `npm run build` has not run). */
-export const loadPage = (dir = fileURLToPath(new URL('../../../web/', import.meta.url))): { index: Served; assets: Map<string, Served> } | undefined => {
+/** The page as served: index.html and the assets by file name. */
+export interface Page {
+  readonly index: Served;
+  readonly assets: ReadonlyMap<string, Served>;
+}
+
+/**
+ * Where the built page is: dist/web beside the built daemon
+ * (dist/src/server/routes/ → dist/web/), or, run from the sources (the
+ * in-process tests), the checkout's dist/web (web/ itself holds only the
+ * template).
+ */
+const builtDir = (): string => {
+  const beside = fileURLToPath(new URL('../../../web/', import.meta.url));
+  return existsSync(`${beside}assets`) ? beside : fileURLToPath(new URL('../../../dist/web/', import.meta.url));
+};
+
+/** The built page in `dir` (ending in a slash), or undefined when it was not built (a checkout where `npm run build` has not run). */
+export const loadPage = (dir = builtDir()): Page | undefined => {
   if (!existsSync(`${dir}index.html`)) return undefined;
   const assets = new Map<string, Served>();
   for (const name of existsSync(`${dir}assets`) ? readdirSync(`${dir}assets`) : []) {
@@ -53,10 +70,30 @@ export const loadPage = (dir = fileURLToPath(new URL('../../../web/', import.met
   return { index: serve(readFileSync(`${dir}index.html`), 'index.html', 'no-cache'), assets };
 };
 
+/** Whether an If-None-Match list (`"a", W/"b"`, or `*`) names `etag`: weak comparison, as RFC 9110 asks for GET. */
+const matches = (header: string | undefined, etag: string): boolean =>
+  header !== undefined && header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t.replace(/^W\//, '') === etag;
+  });
+
+/** The encoding to answer in: br, else gzip, else none, skipping any the client gave q=0. */
+const chooseEncoding = (header: string | undefined): 'br' | 'gzip' | undefined => {
+  const offered = new Map<string, number>();
+  for (const part of (header ?? '').toLowerCase().split(',')) {
+    const [name, ...params] = part.split(';').map((p) => p.trim());
+    if (!name) continue;
+    const q = params.find((p) => p.startsWith('q='));
+    offered.set(name, q ? Number(q.slice(2)) || 0 : 1);
+  }
+  const ok = (name: string) => (offered.get(name) ?? (offered.has('*') ? offered.get('*')! : 0)) > 0;
+  return ok('br') ? 'br' : ok('gzip') ? 'gzip' : undefined;
+};
+
 const send = (c: Context<ServerEnv>, file: Served) => {
-  if (c.req.header('If-None-Match') === file.etag) return c.body(null, 304, { ETag: file.etag, 'Cache-Control': file.cache, Vary: 'Accept-Encoding' });
-  const accepts = (c.req.header('Accept-Encoding') ?? '').toLowerCase();
-  const [body, encoding] = /\bbr\b/.test(accepts) ? [file.br, 'br'] : /\bgzip\b/.test(accepts) ? [file.gzip, 'gzip'] : [file.identity, undefined];
+  if (matches(c.req.header('If-None-Match'), file.etag)) return c.body(null, 304, { ETag: file.etag, 'Cache-Control': file.cache, Vary: 'Accept-Encoding' });
+  const encoding = chooseEncoding(c.req.header('Accept-Encoding'));
+  const body = encoding ? file[encoding] : file.identity;
   const headers: Record<string, string> = { 'Content-Type': file.type, ETag: file.etag, 'Cache-Control': file.cache, Vary: 'Accept-Encoding', 'Content-Length': String(body.length) };
   if (encoding) headers['Content-Encoding'] = encoding;
   // No framing, no sniffing, nothing from elsewhere: the page's own scripts and the daemon's API only.
@@ -70,8 +107,12 @@ const send = (c: Context<ServerEnv>, file: Served) => {
 
 const wantsHtml = (c: Context<ServerEnv>) => (c.req.header('Accept') ?? '').includes('text/html');
 
-/** The page's routes; `page` undefined (not built) answers a browser with how to build it. */
-export const webRoutes = (page = loadPage()) => {
+/**
+ * The page's routes, serving `page` (default: loadPage()); a page undefined
+ * (not built) answers a browser with how to build it.
+ */
+export const webRoutes = (options: { page?: Page | undefined } = {}) => {
+  const page = 'page' in options ? options.page : loadPage();
   const index: MiddlewareHandler<ServerEnv> = async (c, next) => {
     if (!wantsHtml(c)) return next();
     if (!page) return c.text("murmur's page is not built here: run `npm run build`, or use the API directly (see README).", 404);
