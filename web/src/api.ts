@@ -53,7 +53,7 @@ export const request = async (path: string, init: RequestInit = {}): Promise<Res
     res = await fetch(path, { ...init, headers: { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) } });
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
-    throw new ApiError(`The daemon does not answer at ${location.origin}.`, 0, 'unreachable', 'Is `murmur serve` still running? The page retries when you try again.');
+    throw new ApiError(`The daemon does not answer at ${location.origin}.`, 0, 'unreachable', 'Is murmur serve still running? The page tries again when you do.');
   }
   if (res.ok) return res;
   const error = await errorOf(res);

@@ -49,7 +49,7 @@ const KeyPrompt = ({ wrong, onDone }: { wrong: boolean; onDone: () => void }) =>
       }}
     >
       <h2 id="key-title">This daemon wants an API key</h2>
-      <p>{wrong ? 'The key was refused. ' : ''}Enter the key it was started with (`--api-key` or MURMUR_API_KEY). The page keeps it in this browser.</p>
+      <p>{wrong ? 'The key was refused. ' : ''}Enter the key it was started with (its --api-key, or MURMUR_API_KEY). The page keeps it in this browser.</p>
       <input type="password" autocomplete="current-password" aria-label="API key" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} autofocus />
       <button type="submit" disabled={!key.trim()}>
         Use this key

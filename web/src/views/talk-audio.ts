@@ -14,10 +14,10 @@ export const WIRE_RATE = 24_000;
 export const microphoneProblem = (error: unknown): string => {
   const name = (error as { name?: string } | undefined)?.name;
   if (name === 'NotAllowedError' || name === 'SecurityError' || name === 'PermissionDeniedError') {
-    return 'The microphone is blocked for this page. Allow it in the browser (the icon beside the address, or the site settings), then press Start again.';
+    return 'The microphone is blocked for this page. Allow it in the browser (the icon beside the address, or the site settings), then press Reconnect.';
   }
-  if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError') return 'No microphone was found. Plug one in (or choose one in the system settings), then press Start again.';
-  if (name === 'NotReadableError' || name === 'TrackStartError') return 'The microphone is in use by another program or could not be started. Close that program, then press Start again.';
+  if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError') return 'No microphone was found. Plug one in (or choose one in the system settings), then press Reconnect.';
+  if (name === 'NotReadableError' || name === 'TrackStartError') return 'The microphone is in use by another program or could not be started. Close that program, then press Reconnect.';
   return `The microphone could not be opened: ${(error as Error)?.message || String(error)}`;
 };
 
