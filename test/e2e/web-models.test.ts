@@ -67,6 +67,26 @@ describe.skipIf(skip)(`the page's Models and Status views${skip ? ` (skipped: ${
     await page.context().close();
   });
 
+  it('keeps keyboard focus on the row after an action, and Escape cancels a removal', async () => {
+    const page = await open('models');
+    const load = page.getByRole('button', { name: 'Load tiny' });
+    await load.focus();
+    await page.keyboard.press('Enter');
+    const unload = page.getByRole('button', { name: 'Unload tiny' });
+    await unload.waitFor({ timeout: 30_000 });
+    await expect.poll(() => unload.evaluate((el: { ownerDocument: { activeElement: unknown } }) => el === el.ownerDocument.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await load.waitFor();
+    await expect.poll(() => load.evaluate((el: { ownerDocument: { activeElement: unknown } }) => el === el.ownerDocument.activeElement)).toBe(true);
+    await page.getByRole('button', { name: 'Remove tiny' }).click();
+    await page.getByRole('button', { name: 'Keep it' }).waitFor();
+    await page.keyboard.press('Escape');
+    await load.waitFor();
+    expect(await page.getByRole('button', { name: 'Keep it' }).count()).toBe(0);
+    expect(await installedRow(page, 'tiny').count()).toBe(1);
+    await page.context().close();
+  });
+
   it('pulls a catalog entry from the mirror with its progress to 100%; it then shows as installed; remove asks first', async () => {
     const page = await open('models');
     await catalogRow(page, PULLED).waitFor();

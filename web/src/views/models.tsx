@@ -145,6 +145,13 @@ export const ModelsView = () => {
     if (pull?.phase === 'installed') void refresh();
   }, [pull?.phase]);
 
+  // After an action the row's buttons change (Load becomes Unload): focus goes back to the row's first one, not to the top of the page.
+  const [refocus, setRefocus] = useState<string | undefined>();
+  useEffect(() => {
+    if (!refocus) return;
+    document.querySelector<HTMLButtonElement>(`tr[data-model="${CSS.escape(refocus)}"] .models-actions button`)?.focus();
+    setRefocus(undefined);
+  });
   const act = async (name: string, label: string, run: () => Promise<unknown>) => {
     setBusy((b) => ({ ...b, [name]: label }));
     setRowError(({ [name]: _, ...rest }) => rest);
@@ -155,6 +162,7 @@ export const ModelsView = () => {
     } finally {
       setBusy(({ [name]: _, ...rest }) => rest);
       await refresh();
+      setRefocus(name);
     }
   };
   const load = (name: string) => act(name, 'Loading…', () => postJson('/murmur/v1/load', { model: name }));
@@ -241,12 +249,21 @@ export const ModelsView = () => {
                       {doing ? (
                         <span class="muted">{doing}</span>
                       ) : confirming === m.name ? (
-                        <span class="models-confirm" role="group" aria-label={`Remove ${m.name}?`}>
+                        <span
+                          class="models-confirm"
+                          role="group"
+                          aria-label={`Remove ${m.name}?`}
+                          onKeyDown={(event) => {
+                            if (event.key !== 'Escape') return;
+                            setConfirming(undefined);
+                            setRefocus(m.name);
+                          }}
+                        >
                           <span>Remove {m.name}?</span>
                           <button type="button" class="models-danger" onClick={() => void remove(m.name)}>
                             Yes, remove
                           </button>
-                          <button type="button" onClick={() => setConfirming(undefined)} autofocus>
+                          <button type="button" onClick={() => (setConfirming(undefined), setRefocus(m.name))} autofocus>
                             Keep it
                           </button>
                         </span>
