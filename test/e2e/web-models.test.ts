@@ -67,6 +67,15 @@ describe.skipIf(skip)(`the page's Models and Status views${skip ? ` (skipped: ${
     await page.context().close();
   });
 
+  it("says when an installed model answers to a catalog entry's name or alias", async () => {
+    await runCli(env(), 'pull', testModel(GGUF)!, '--name', 'qwen3');
+    const page = await open('models');
+    await expect.poll(() => catalogRow(page, 'qwen3-0.6b').textContent(), { timeout: 10_000 }).toContain('the installed “qwen3” answers to this name');
+    expect(await catalogRow(page, PULLED).textContent()).not.toContain('answers to this name');
+    await page.context().close();
+    await runCli(env(), 'rm', 'qwen3', '--local');
+  });
+
   it('keeps keyboard focus on the row after an action, and Escape cancels a removal', async () => {
     const page = await open('models');
     const load = page.getByRole('button', { name: 'Load tiny' });

@@ -173,6 +173,9 @@ export const ModelsView = () => {
   };
 
   const loadedByName = useMemo(() => new Map(loaded.map((m) => [m.name, m])), [loaded]);
+  // An installed model named as a catalog entry (or one of its aliases) answers to that name: the entry's own Pull would not.
+  const installedNames = useMemo(() => new Set((installed ?? []).map((m) => m.name)), [installed]);
+  const shadowOf = (entry: { name: string; aliases: readonly string[] }): string | undefined => [entry.name, ...entry.aliases].find((n) => installedNames.has(n));
   const kinds = useMemo(() => [...new Set((catalog ?? []).map((e) => e.kind))].sort(), [catalog]);
   const shown = useMemo(() => {
     const words = filter.trim().toLowerCase();
@@ -353,6 +356,7 @@ export const ModelsView = () => {
                     {e.languages.length > 0 && <span class="muted models-languages"> · {e.languages.length > 6 ? `${e.languages.slice(0, 6).join(', ')} +${e.languages.length - 6}` : e.languages.join(', ')}</span>}
                   </td>
                   <td>
+                    {!e.installed && shadowOf(e) && <span class="muted models-shadow">the installed “{shadowOf(e)}” answers to this name; </span>}
                     {e.installed ? (
                       <span class="models-badge models-loaded">installed</span>
                     ) : pulling && pull.ref === e.name ? (
