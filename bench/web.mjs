@@ -36,7 +36,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round1 = (x) => Math.round(x * 10) / 10;
 
 // Weight.
-const files = [['index.html', join(web, 'index.html')], ...readdirSync(join(web, 'assets')).sort().map((n) => [`assets/${n}`, join(web, 'assets', n)])];
+const files = [['index.html', join(web, 'index.html')], ...readdirSync(join(web, 'assets')).filter((n) => !/\.(br|gz)$/.test(n)).sort().map((n) => [`assets/${n}`, join(web, 'assets', n)])];
 const sizes = files.map(([name, path]) => {
   const bytes = readFileSync(path);
   return { name, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, brotli: brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }).length };

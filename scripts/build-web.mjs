@@ -6,6 +6,7 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,15 +36,21 @@ const hashed = (name, bytes) => {
 
 await rm(out, { recursive: true, force: true });
 await mkdir(join(out, 'assets'), { recursive: true });
+// Each file with its brotli and gzip forms beside it: the daemon serves those as they are, compressing nothing at start.
+const writeServed = async (path, bytes) => {
+  await writeFile(path, bytes);
+  await writeFile(`${path}.br`, brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }));
+  await writeFile(`${path}.gz`, gzipSync(bytes, { level: 9 }));
+};
 const names = {};
 for (const file of result.outputFiles) {
   const base = file.path.slice(out.length + 1);
   const name = hashed(base, file.contents);
   names[base] = name;
-  await writeFile(join(out, 'assets', name), file.contents);
+  await writeServed(join(out, 'assets', name), file.contents);
 }
 const html = (await readFile(join(root, 'web', 'index.html'), 'utf8'))
   .replace('%SCRIPT%', `/web/assets/${names['app.js']}`)
   .replace('%STYLE%', names['app.css'] ? `/web/assets/${names['app.css']}` : '');
-await writeFile(join(out, 'index.html'), html);
+await writeServed(join(out, 'index.html'), Buffer.from(html));
 console.error(`build-web: ${Object.values(names).join(', ')}`);

@@ -57,7 +57,11 @@ describe.skipIf(skip)(`the page's Models and Status views${skip ? ` (skipped: ${
     const row = installedRow(page, 'tiny');
     await row.waitFor();
     expect(await row.locator('td').first().textContent()).toBe('llm');
-    await expect.poll(() => row.locator('.models-state').textContent()).toContain('not loaded');
+    try {
+      await expect.poll(() => row.locator('.models-state').textContent()).toContain('not loaded');
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${daemon.stderr()}`);
+    }
     await page.getByRole('button', { name: 'Load tiny' }).click();
     await page.getByRole('button', { name: 'Unload tiny' }).waitFor({ timeout: 30_000 });
     expect(await row.locator('.models-state').textContent()).toMatch(/loaded.*unloads in/);

@@ -34,14 +34,24 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-const serve = (bytes: Buffer, name: string, cache: string): Served => ({
-  type: TYPES[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream',
-  identity: bytes,
-  br: brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }),
-  gzip: gzipSync(bytes, { level: 9 }),
-  etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`,
-  cache,
-});
+/**
+ * A file as served. Its brotli and gzip forms are made at build time
+ * (scripts/build-web.mjs writes FILE.br and FILE.gz beside it), so start-up
+ * only reads them: compressing at start cost every daemon (and every
+ * in-process app) about a quarter of a second. A file without them is
+ * compressed here, at a quick level.
+ */
+const serve = (path: string, name: string, cache: string): Served => {
+  const bytes = readFileSync(path);
+  return {
+    type: TYPES[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream',
+    identity: bytes,
+    br: existsSync(`${path}.br`) ? readFileSync(`${path}.br`) : brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } }),
+    gzip: existsSync(`${path}.gz`) ? readFileSync(`${path}.gz`) : gzipSync(bytes, { level: 6 }),
+    etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`,
+    cache,
+  };
+};
 
 /** The page as served: index.html and the assets by file name. */
 export interface Page {
@@ -65,9 +75,9 @@ export const loadPage = (dir = builtDir()): Page | undefined => {
   if (!existsSync(`${dir}index.html`)) return undefined;
   const assets = new Map<string, Served>();
   for (const name of existsSync(`${dir}assets`) ? readdirSync(`${dir}assets`) : []) {
-    assets.set(name, serve(readFileSync(`${dir}assets/${name}`), name, 'public, max-age=31536000, immutable'));
+    if (!/\.(br|gz)$/.test(name)) assets.set(name, serve(`${dir}assets/${name}`, name, 'public, max-age=31536000, immutable'));
   }
-  return { index: serve(readFileSync(`${dir}index.html`), 'index.html', 'no-cache'), assets };
+  return { index: serve(`${dir}index.html`, 'index.html', 'no-cache'), assets };
 };
 
 /** Whether an If-None-Match list (`"a", W/"b"`, or `*`) names `etag`: weak comparison, as RFC 9110 asks for GET. */
