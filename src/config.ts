@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
+import type { RouteSpec, TenantSpec, UpstreamSpec } from './types/routing.js';
 
 /** The daemon's default port: clear of Ollama (11434), LM Studio (1234), llama-server (8080), speaches (8000) and Kokoro-FastAPI (8880). */
 export const DEFAULT_PORT = 11470;
@@ -75,6 +76,14 @@ export interface Config {
   readonly responsesMax: number;
   /** How long a stored /v1/responses response is kept, in ms; -1 for no age limit. */
   readonly responsesTtlMs: number;
+  /** The config file these settings were read from (MURMUR_CONFIG, `serve --config`, or MURMUR_HOME/config.yaml when present). */
+  readonly configFile?: string;
+  /** Servers models can be routed to (the config file's `upstreams`, `serve --upstream`). */
+  readonly upstreams: readonly UpstreamSpec[];
+  /** Model names or globs routed to upstreams, in file order: the first match wins (`routes`, `serve --route`). */
+  readonly routes: readonly RouteSpec[];
+  /** API keys with names and limits (the config file's `keys`); with none, apiKey alone (or no key) as before. */
+  readonly keys: readonly TenantSpec[];
 }
 
 type Parser<K extends keyof Config> = (raw: string, name: string) => Config[K];
@@ -273,6 +282,9 @@ const defaults = (): Config => ({
   engineTimeoutMs: 30_000,
   responsesMax: 10_000,
   responsesTtlMs: 30 * 86_400_000,
+  upstreams: [],
+  routes: [],
+  keys: [],
 });
 
 /**
