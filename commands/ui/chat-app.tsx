@@ -5,7 +5,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Runtime } from '../../src/runtime/types.js';
 import type { ChatRequest } from '../../src/types/chat.js';
 import { isAppError } from '../../src/errors.js';
-import type { InputBuffer } from './chat-input.js';
+import { inputView, tailRows, wrapRows, type InputRow } from './screen-fit.js';
 import { chatWithinContext } from './chat-context.js';
 import { appendHistory } from './chat-history.js';
 import { parseTranscript, transcriptFormatFor } from './chat-transcript.js';
@@ -54,7 +54,7 @@ const LogLine = ({ entry, color }: { entry: LogEntry; color: boolean }) => {
     case 'user':
       return (
         <Box marginTop={1}>
-          <Text color={color ? 'cyan' : undefined}>{'› '}</Text>
+          <Prefix color={color ? 'cyan' : undefined}>{'› '}</Prefix>
           <Text>{entry.text}</Text>
         </Box>
       );
@@ -72,39 +72,45 @@ const LogLine = ({ entry, color }: { entry: LogEntry; color: boolean }) => {
   }
 };
 
+/** The prompt marker (or an input line's indent), kept at its width however long the line beside it. */
+const Prefix = ({ children, color, dim }: { children: string; color?: string; dim?: boolean }) => (
+  <Box flexShrink={0}>
+    <Text color={color} dimColor={dim}>{children}</Text>
+  </Box>
+);
+
 /**
  * The input lines with the cursor drawn as an inverted cell. Each line is
  * one Text (the cursor nested in it), so a long line wraps at its words
  * rather than where the cursor splits it.
  */
-const InputLines = ({ buffer, busy, color }: { buffer: InputBuffer; busy: boolean; color: boolean }) => {
-  let offset = 0;
-  const lines = buffer.text.split('\n').map((line, index) => {
-    const start = offset;
-    offset += line.length + 1;
-    const prefix = index === 0 ? <Text color={color ? (busy ? 'gray' : 'cyan') : undefined} dimColor={!color && busy}>{'› '}</Text> : <Text>{'  '}</Text>;
-    if (buffer.cursor < start || buffer.cursor > start + line.length) {
+const InputLines = ({ lines, busy, color }: { lines: readonly InputRow[]; busy: boolean; color: boolean }) => (
+  <Box flexDirection="column">
+    {lines.map((line, index) => {
+      const prefix = line.first ? <Prefix color={color ? (busy ? 'gray' : 'cyan') : undefined} dim={!color && busy}>{'› '}</Prefix> : <Prefix>{'  '}</Prefix>;
+      const clipped = line.clipped ? <Text dimColor>…</Text> : null;
+      const at = line.cursor;
       return (
         <Box key={index}>
           {prefix}
-          <Text>{line}</Text>
+          {at === undefined ? (
+            <Text>
+              {clipped}
+              {line.text}
+            </Text>
+          ) : (
+            <Text>
+              {clipped}
+              {line.text.slice(0, at)}
+              <Text inverse>{line.text[at] ?? ' '}</Text>
+              {line.text.slice(at + 1)}
+            </Text>
+          )}
         </Box>
       );
-    }
-    const at = buffer.cursor - start;
-    return (
-      <Box key={index}>
-        {prefix}
-        <Text>
-          {line.slice(0, at)}
-          <Text inverse>{line[at] ?? ' '}</Text>
-          {line.slice(at + 1)}
-        </Text>
-      </Box>
-    );
-  });
-  return <Box flexDirection="column">{lines}</Box>;
-};
+    })}
+  </Box>
+);
 
 /**
  * The interactive chat: finished entries scroll by once (Static), the reply
@@ -250,17 +256,28 @@ export const ChatApp = ({ runtime, model, system, settings = {}, cwd = process.c
 
   useInput((input, key) => dispatch({ type: 'key', input, key }));
 
+  // The redrawn part stays shorter than the terminal (see screen-fit.ts): the input and the reply
+  // being streamed show their ends when they would not fit; a finished reply is printed whole.
+  const columns = stdout.columns || 80;
+  const rows = stdout.isTTY && stdout.rows ? stdout.rows : undefined;
+  const room = rows === undefined ? undefined : rows - 2;
+  const noticeRows = state.notice ? wrapRows(state.notice, columns).length : 0;
+  const replyChrome = state.reply ? 1 + (state.reply.stopping ? 1 : 0) : 0;
+  const input = inputView(state.input.text, state.input.cursor, columns - 2, room === undefined ? undefined : Math.max(1, room - 1 - noticeRows - replyChrome));
+  const replyText = state.reply ? state.reply.text || (state.reply.stopping ? '' : '…') : '';
+  const reply = room === undefined ? replyText : tailRows(replyText, columns, Math.max(1, room - 1 - noticeRows - input.rows - (replyChrome - 1))).text;
+
   return (
     <>
       <Static key={generation} items={[...state.log]}>{(entry) => <LogLine key={entry.id} entry={entry} color={color} />}</Static>
       {state.reply ? (
         <Box flexDirection="column">
-          <Text>{state.reply.text || (state.reply.stopping ? '' : '…')}</Text>
+          <Text>{reply}</Text>
           {state.reply.stopping ? <Text dimColor>stopping…</Text> : null}
         </Box>
       ) : null}
       <Box marginTop={1}>
-        <InputLines buffer={state.input} busy={Boolean(state.reply)} color={color} />
+        <InputLines lines={input.lines} busy={Boolean(state.reply)} color={color} />
       </Box>
       {state.notice ? <Text dimColor>{state.notice}</Text> : null}
     </>
