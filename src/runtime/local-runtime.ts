@@ -176,11 +176,15 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     },
     voices: async (name) => {
       const chosen = name ? [await store.require(await resolveSpeechModel(resolving, 'tts', name))] : (await store.list()).filter((m) => m.kind === 'tts');
+      // Listing every model's voices loads none of them: a model whose voices only its engine knows lists them once loaded, or when named.
+      const loaded = new Set(models.ps().map((m) => m.name));
       return Promise.all(
         chosen.map((model) =>
           model.kind === 'tts' && model.voices?.length
             ? voiceList(model.name, { voices: model.voices, defaultVoice: model.defaultVoice ?? model.voices[0]!.name })
-            : use<TtsHandle, VoiceList>(model.name, ['tts'], 'list voices', async (handle, found) => voiceList(found.name, handle)),
+            : !name && !loaded.has(model.name)
+              ? { model: model.name, voices: [] }
+              : use<TtsHandle, VoiceList>(model.name, ['tts'], 'list voices', async (handle, found) => voiceList(found.name, handle)),
         ),
       );
     },

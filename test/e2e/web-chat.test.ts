@@ -175,6 +175,108 @@ describe.skipIf(skip)(`the browser page's Chat view${skip ? ` (skipped: ${skip})
     await context.close();
   });
 
+  it('keeps the system prompt and sampling with each conversation; a new one starts from the last used', async () => {
+    const { context, page } = await open('8');
+    const sent: { messages: { role: string; content: string }[]; max_tokens?: number }[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/v1/chat/completions')) sent.push(r.postDataJSON() as (typeof sent)[number]);
+    });
+    const system = page.getByLabel('System prompt', { exact: true });
+    const maxTokens = page.getByLabel('Max tokens');
+    const done = () => expect.poll(() => page.getByRole('button', { name: 'Send' }).count(), { timeout: 30_000 }).toBe(1);
+    await system.fill('Be brief.');
+    await ask(page, 'First question');
+    await done();
+    await page.getByRole('button', { name: 'New conversation' }).click();
+    expect(await system.inputValue()).toBe('Be brief.');
+    expect(await maxTokens.inputValue()).toBe('8');
+    await system.fill('Talk like a pirate.');
+    await maxTokens.fill('6');
+    await ask(page, 'Second question');
+    await done();
+
+    // Back in the first conversation: its own options, and Regenerate sends them.
+    const history = page.getByRole('navigation', { name: 'Conversations' });
+    await history.getByRole('button', { name: 'First question', exact: true }).click();
+    expect(await system.inputValue()).toBe('Be brief.');
+    expect(await maxTokens.inputValue()).toBe('8');
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    await done();
+    expect(sent.map((b) => [b.messages[0]!.role, b.messages[0]!.content, b.max_tokens])).toEqual([
+      ['system', 'Be brief.', 8],
+      ['system', 'Talk like a pirate.', 6],
+      ['system', 'Be brief.', 8],
+    ]);
+
+    // Kept with each conversation over a reload.
+    await page.reload();
+    await expect.poll(() => page.locator('.chat-user').innerText()).toBe('First question');
+    expect(await system.inputValue()).toBe('Be brief.');
+    await history.getByRole('button', { name: 'Second question', exact: true }).click();
+    expect(await system.inputValue()).toBe('Talk like a pirate.');
+    expect(await maxTokens.inputValue()).toBe('6');
+    await context.close();
+  });
+
+  it('keeps conversations stored before they had their own settings, giving them the stored ones', async () => {
+    const context = await newContext(browser, daemon.url);
+    const page = await context.newPage();
+    await page.goto('/#chat');
+    await page.getByRole('heading', { name: 'Chat' }).waitFor();
+    const old = {
+      conversations: [
+        { id: 'old2', title: 'A newer question', messages: [{ role: 'user', content: 'A newer question' }, { role: 'assistant', content: 'A newer answer', model: 'tiny' }], updatedAt: 2 },
+        { id: 'old1', title: 'An old question', messages: [{ role: 'user', content: 'An old question' }, { role: 'assistant', content: 'An old answer', model: 'tiny' }], updatedAt: 1 },
+      ],
+      settings: { model: 'tiny', system: 'Old prompt', temperature: '0', topP: '', maxTokens: '7', speak: false, voiceModel: '' },
+    };
+    await page.evaluate((stored) => {
+      const storage = (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage;
+      storage.setItem('murmur.chat.conversations', JSON.stringify(stored.conversations));
+      storage.setItem('murmur.chat.settings', JSON.stringify(stored.settings));
+      storage.setItem('murmur.chat.current', 'old1');
+    }, old);
+    await page.reload();
+    const history = page.getByRole('navigation', { name: 'Conversations' });
+    await expect.poll(() => history.locator('.chat-open').allInnerTexts()).toEqual(['A newer question', 'An old question']);
+    expect(await page.locator('.chat-assistant .chat-md').innerText()).toBe('An old answer');
+    expect(await page.getByLabel('System prompt', { exact: true }).inputValue()).toBe('Old prompt');
+    expect(await page.getByLabel('Max tokens').inputValue()).toBe('7');
+    // A change now is this conversation's only.
+    await page.getByText('System prompt and sampling').click();
+    await page.getByLabel('System prompt', { exact: true }).fill('New prompt');
+    await history.getByRole('button', { name: 'A newer question', exact: true }).click();
+    expect(await page.getByLabel('System prompt', { exact: true }).inputValue()).toBe('Old prompt');
+    await page.reload();
+    await history.getByRole('button', { name: 'An old question', exact: true }).click();
+    expect(await page.getByLabel('System prompt', { exact: true }).inputValue()).toBe('New prompt');
+    expect(await page.locator('.chat-assistant .chat-md').innerText()).toBe('An old answer');
+    await context.close();
+  });
+
+  it('marks a reply cut by a page reload as interrupted, keeps what came, and Regenerate writes it again', async () => {
+    const { context, page } = await open('100000');
+    await ask(page, 'Once upon a time');
+    await expect.poll(() => page.locator('.chat-assistant .chat-md').innerText(), { timeout: 30_000 }).not.toBe('');
+    await page.reload();
+    const reply = page.locator('.chat-assistant');
+    await reply.locator('.chat-interrupted').waitFor();
+    expect(await reply.count()).toBe(1);
+    expect(await reply.locator('.chat-md').innerText()).not.toBe('');
+    expect(await reply.getAttribute('aria-busy')).toBe('false');
+    expect(await page.getByRole('button', { name: 'Send' }).count()).toBe(1);
+    await page.getByText('System prompt and sampling').click();
+    await page.getByLabel('Max tokens').fill('8');
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    await expect.poll(() => reply.locator('.chat-stats').innerText(), { timeout: 30_000 }).toMatch(/8 tokens/);
+    expect(await page.locator('.chat-interrupted').count()).toBe(0);
+    // Ended whole: a reload does not call it interrupted.
+    await page.reload();
+    await expect.poll(() => page.locator('.chat-assistant .chat-stats').innerText()).toMatch(/8 tokens/);
+    expect(await page.locator('.chat-interrupted').count()).toBe(0);
+    await context.close();
+  });
+
   it('says in the page when the picked model is gone, and keeps working with another', async () => {
     const { context, page } = await open('8', 'doomed');
     const removed = await fetch(`${daemon.url}/murmur/v1/models/doomed`, { method: 'DELETE' });

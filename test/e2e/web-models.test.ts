@@ -145,6 +145,41 @@ describe.skipIf(skip)(`the page's Models and Status views${skip ? ` (skipped: ${
     await page.context().close();
   });
 
+  it('Status draws its charts from the first rate (two scrapes), not once a third has come', async () => {
+    const page = await (await newContext(browser, daemon.url)).newPage();
+    // /metrics from a stand-in, so what the page has scraped is known: the first two answered, the rest held.
+    let scrapes = 0;
+    const held: (() => void)[] = [];
+    await page.route('**/metrics', async (route) => {
+      const n = ++scrapes;
+      if (n > 2) {
+        await new Promise<void>((resolve) => held.push(resolve));
+        return route.abort().catch(() => undefined);
+      }
+      const body = [
+        '# TYPE murmur_tokens_generated_total counter',
+        `murmur_tokens_generated_total{model="tiny"} ${n === 1 ? 100 : 160}`,
+        '# TYPE murmur_http_requests_total counter',
+        `murmur_http_requests_total{method="POST",route="/v1/chat/completions",status="200"} ${n === 1 ? 4 : 6}`,
+        '',
+      ].join('\n');
+      return route.fulfill({ status: 200, contentType: 'text/plain; version=0.0.4', body });
+    });
+    await page.goto('/#status');
+    for (const id of ['tokens', 'requests']) {
+      const line = page.locator(`[data-chart="${id}"] polyline`);
+      // Attached, not "visible": a level line's box has no height, which Playwright counts as hidden.
+      await line.waitFor({ state: 'attached', timeout: 20_000 });
+      expect(scrapes).toBeGreaterThanOrEqual(2);
+      expect(await line.getAttribute('data-points')).toBe('1');
+      // One rate is drawn as a line (a polyline of one point shows nothing), with its value beside the chart.
+      expect((await line.getAttribute('points'))!.trim().split(/\s+/).length).toBeGreaterThanOrEqual(2);
+      expect(await page.locator(`[data-chart="${id}"] .status-now`).textContent()).toMatch(/^[1-9][\d.]* /);
+    }
+    held.forEach((resolve) => resolve());
+    await page.context().close();
+  });
+
   it('Status shows the version, address and a loaded model, and draws its charts after a chat request', async () => {
     const load = await fetch(`${daemon.url}/murmur/v1/load`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'tiny', keep_alive: '10m' }) });
     expect(load.status).toBe(200);

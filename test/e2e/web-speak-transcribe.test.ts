@@ -83,6 +83,29 @@ describe.skipIf(skip)(`the page's Speak and Transcribe views${skip ? ` (skipped:
         }),
     );
 
+  it('opens Speak without loading a voice model; lists its voices once it has spoken', async () => {
+    const loaded = async () => ((await (await fetch(`${daemon.url}/murmur/v1/ps`)).json()) as { models: { name: string }[] }).models.map((m) => m.name);
+    await fetch(`${daemon.url}/murmur/v1/unload`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ all: true }) });
+    expect(await loaded()).toEqual([]);
+    const page = await (await newContext(browser, daemon.url)).newPage();
+    const asked: string[] = [];
+    page.on('request', (r) => asked.push(new URL(r.url()).pathname + new URL(r.url()).search));
+    await page.goto('/#speak');
+    await expect.poll(() => page.getByLabel('Voice model').inputValue()).toBe('voice');
+    // The view is ready: nothing it asked for loaded a model.
+    await page.getByLabel('Text').fill('Hello there.');
+    expect(await page.getByRole('button', { name: 'Speak' }).isEnabled()).toBe(true);
+    expect(asked.filter((p) => p.startsWith('/v1/audio/voices'))).toEqual([]);
+    expect(await loaded()).toEqual([]);
+    // Speaking loads it; then its voices are listed (asking loads nothing more).
+    await page.getByRole('button', { name: 'Speak' }).click();
+    await page.getByRole('link', { name: 'Download wav' }).waitFor();
+    await expect.poll(() => page.getByLabel('Voice', { exact: true }).locator('option').allTextContents()).toEqual(['speaker-0']);
+    expect(asked.filter((p) => p.startsWith('/v1/audio/voices'))).toEqual(['/v1/audio/voices?model=voice']);
+    expect(await loaded()).toEqual(['voice']);
+    await page.context().close();
+  });
+
   it('speaks: plays the stream, then offers a file whose <audio> duration is the synthesis', async () => {
     const expected = await apiWav();
     expect(expected.seconds).toBeGreaterThan(0.5);

@@ -98,6 +98,10 @@ describe.skipIf(missingModels(CHARS, PIPER, GGUF))('speech synthesis through Loc
   });
 
   it('lists voices and maps OpenAI voice names to the default', async () => {
+    // Listing every model's voices loads none of them (the page lists them on opening its Speak view).
+    await runtime.unload('all');
+    await runtime.voices();
+    expect(runtime.models.ps()).toEqual([]);
     const [list] = await runtime.voices('chars');
     expect(list).toMatchObject({ model: 'chars', defaultVoice: 'speaker-0', voices: [{ name: 'speaker-0', id: 0 }] });
     expect((await runtime.voices()).map((l) => l.model).sort()).toEqual(['chars', 'piper-syn']);

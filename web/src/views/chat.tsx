@@ -3,6 +3,8 @@ import { ApiError, listModels, postJson, sseData, type ModelInfo } from '../api.
 import { Markdown } from './chat-markdown.js';
 import { ReplySpeaker, audioContext } from './chat-speech.js';
 import {
+  PAGE_ID,
+  conversationSettingsOf,
   loadConversations,
   loadCurrent,
   loadSettings,
@@ -14,6 +16,7 @@ import {
   type ChatMessage,
   type ChatSettings,
   type Conversation,
+  type ConversationSettings,
   type ReplyStats,
 } from './chat-store.js';
 import './chat.css';
@@ -21,9 +24,11 @@ import './chat.css';
 /*
  * The Chat view: an installed chat model, a streamed reply
  * (/v1/chat/completions with stream:true) rendered as Markdown, Stop and
- * Regenerate, a system prompt and sampling options, conversations kept in
- * this browser, each reply's time to first token and tokens/s measured
- * here, and "speak replies" through the daemon's speech stream. The reply's
+ * Regenerate, a system prompt and sampling options kept with each
+ * conversation (a new one starts from the last used), conversations kept in
+ * this browser (a reply cut by a reload is marked interrupted), each reply's
+ * time to first token and tokens/s measured here, and "speak replies"
+ * through the daemon's speech stream. The reply's
  * text is gathered as it arrives and drawn once per animation frame, so a
  * fast or very long reply never floods the page with renders.
  */
@@ -77,6 +82,11 @@ const Reply = ({ message, live }: { message: ChatMessage; live: boolean }) => {
             <span key={s}>{s}</span>
           ))}
           {message.stopped && <span class="chat-stopped">stopped</span>}
+        </p>
+      )}
+      {message.interrupted && (
+        <p class="chat-interrupted" title="Regenerate writes it again">
+          Interrupted: the page was reloaded or closed before this reply finished.
         </p>
       )}
     </article>
@@ -135,6 +145,8 @@ export const ChatView = () => {
 
   const current = conversations.find((c) => c.id === currentId);
   const messages = current?.messages ?? [];
+  // The options shown: the conversation's own, or (before one starts) the last used, which it will start from.
+  const options: ConversationSettings = current?.settings ?? conversationSettingsOf(settings);
 
   // Leaving the view stops the reply and its voice.
   useEffect(
@@ -144,6 +156,25 @@ export const ChatView = () => {
     },
     [],
   );
+  // A page that goes away mid-reply keeps what came, still marked pending: the next load says it was interrupted.
+  const leaving = useRef(false);
+  useEffect(() => {
+    const keep = () => {
+      leaving.current = true;
+      if (streamingRef.current) saveConversations(latest.current);
+    };
+    // A page kept in the back/forward cache and shown again is not leaving any more.
+    const back = () => void (leaving.current = false);
+    // beforeunload comes first: a reload breaks the stream off before pagehide is told.
+    addEventListener('beforeunload', keep);
+    addEventListener('pagehide', keep);
+    addEventListener('pageshow', back);
+    return () => {
+      removeEventListener('beforeunload', keep);
+      removeEventListener('pagehide', keep);
+      removeEventListener('pageshow', back);
+    };
+  }, []);
 
   /** Changes one conversation (kept first in the list, as the newest); `persist` writes the list to localStorage. */
   const update = useCallback((id: string, change: (c: Conversation) => Conversation, persist = true) => {
@@ -156,8 +187,16 @@ export const ChatView = () => {
   const patchLast = (id: string, patch: Partial<ChatMessage>, persist = false) =>
     update(id, (c) => ({ ...c, messages: [...c.messages.slice(0, -1), { ...c.messages[c.messages.length - 1]!, ...patch }] }), persist);
 
-  /** Streams a reply to `history` into the conversation `id` (whose last message is the empty reply). */
-  const stream = async (id: string, history: readonly ChatMessage[]) => {
+  /** Changes the options of the conversation shown (in place, not as the newest) and makes them the last used. */
+  const setOptions = (patch: Partial<ConversationSettings>) => {
+    setSettings(patch);
+    if (!current) return;
+    const id = current.id;
+    commit((list) => list.map((c) => (c.id === id ? { ...c, settings: { ...c.settings, ...patch } } : c)));
+  };
+
+  /** Streams a reply to `history` into the conversation `id` (whose last message is the empty reply), with its `options`. */
+  const stream = async (id: string, history: readonly ChatMessage[], options: ConversationSettings) => {
     const controller = new AbortController();
     setStreaming({ conversationId: id, controller });
     stickToEnd.current = true;
@@ -200,15 +239,15 @@ export const ChatView = () => {
       };
     };
 
-    const system = settings.system.trim();
+    const system = options.system.trim();
     const body = {
       model,
       messages: [...(system ? [{ role: 'system', content: system }] : []), ...history.map((m) => ({ role: m.role, content: m.content }))],
       stream: true,
       stream_options: { include_usage: true },
-      ...(numberOf(settings.temperature) !== undefined ? { temperature: numberOf(settings.temperature) } : {}),
-      ...(numberOf(settings.topP) !== undefined ? { top_p: numberOf(settings.topP) } : {}),
-      ...(numberOf(settings.maxTokens) !== undefined ? { max_tokens: Math.round(numberOf(settings.maxTokens)!) } : {}),
+      ...(numberOf(options.temperature) !== undefined ? { temperature: numberOf(options.temperature) } : {}),
+      ...(numberOf(options.topP) !== undefined ? { top_p: numberOf(options.topP) } : {}),
+      ...(numberOf(options.maxTokens) !== undefined ? { max_tokens: Math.round(numberOf(options.maxTokens)!) } : {}),
     };
     try {
       const res = await postJson('/v1/chat/completions', body, controller.signal);
@@ -240,14 +279,15 @@ export const ChatView = () => {
       if (frame) cancelAnimationFrame(frame);
       draw();
       voice?.end();
-      patchLast(id, { content: text, stats: stats() }, true);
+      patchLast(id, { content: text, stats: stats(), pending: undefined }, true);
     } catch (error) {
       if (frame) cancelAnimationFrame(frame);
+      if (leaving.current) return; // the page is going: the stream broke because of it, and what came is kept as pending
       if (controller.signal.aborted) {
-        patchLast(id, { content: text, stats: stats(), stopped: true }, true);
+        patchLast(id, { content: text, stats: stats(), stopped: true, pending: undefined }, true);
       } else {
         voice?.stop();
-        patchLast(id, { content: text, stats: stats(), error: describe(error) }, true);
+        patchLast(id, { content: text, stats: stats(), error: describe(error), pending: undefined }, true);
       }
     } finally {
       setStreaming((s) => (s?.controller === controller ? undefined : s));
@@ -261,7 +301,7 @@ export const ChatView = () => {
     if (settings.speak) audioContext(); // made from this click, so it may play
     let conversation = current;
     if (!conversation) {
-      conversation = newConversation();
+      conversation = newConversation(options);
       const made = conversation;
       commit((list) => [made, ...list], false);
       setCurrentId(made.id);
@@ -269,9 +309,10 @@ export const ChatView = () => {
     }
     const history: ChatMessage[] = [...conversation.messages, { role: 'user', content: question }];
     const id = conversation.id;
-    update(id, (c) => ({ ...c, title: titleOf(history), messages: [...history, { role: 'assistant', content: '', model }], updatedAt: Date.now() }));
+    update(id, (c) => ({ ...c, title: titleOf(history), messages: [...history, { role: 'assistant', content: '', model, pending: PAGE_ID }], updatedAt: Date.now() }));
     setDraft('');
-    void stream(id, history);
+    setSettings(conversation.settings); // sent with: the last used
+    void stream(id, history, conversation.settings);
   };
 
   const regenerate = () => {
@@ -279,8 +320,9 @@ export const ChatView = () => {
     if (settings.speak) audioContext();
     const history = messages[messages.length - 1]?.role === 'assistant' ? messages.slice(0, -1) : messages;
     if (!history.length) return;
-    update(current.id, (c) => ({ ...c, messages: [...history, { role: 'assistant', content: '', model }], updatedAt: Date.now() }));
-    void stream(current.id, history);
+    update(current.id, (c) => ({ ...c, messages: [...history, { role: 'assistant', content: '', model, pending: PAGE_ID }], updatedAt: Date.now() }));
+    setSettings(current.settings);
+    void stream(current.id, history, current.settings);
   };
 
   const stop = () => {
@@ -295,7 +337,7 @@ export const ChatView = () => {
   };
 
   const startNew = () => {
-    const made = newConversation();
+    const made = newConversation(conversationSettingsOf(settings));
     commit((list) => [made, ...list.filter((c) => c.messages.length > 0)], false);
     switchTo(made.id);
   };
@@ -394,20 +436,20 @@ export const ChatView = () => {
         <summary>System prompt and sampling</summary>
         <label class="chat-wide">
           System prompt
-          <textarea rows={2} value={settings.system} placeholder="You are a helpful assistant." onInput={(e) => setSettings({ system: (e.target as HTMLTextAreaElement).value })} />
+          <textarea rows={2} value={options.system} placeholder="You are a helpful assistant." onInput={(e) => setOptions({ system: (e.target as HTMLTextAreaElement).value })} />
         </label>
         <div class="row">
           <label>
             Temperature
-            <input type="number" min="0" max="2" step="0.1" inputMode="decimal" placeholder="default" value={settings.temperature} onInput={(e) => setSettings({ temperature: (e.target as HTMLInputElement).value })} />
+            <input type="number" min="0" max="2" step="0.1" inputMode="decimal" placeholder="default" value={options.temperature} onInput={(e) => setOptions({ temperature: (e.target as HTMLInputElement).value })} />
           </label>
           <label>
             Top p
-            <input type="number" min="0" max="1" step="0.05" inputMode="decimal" placeholder="default" value={settings.topP} onInput={(e) => setSettings({ topP: (e.target as HTMLInputElement).value })} />
+            <input type="number" min="0" max="1" step="0.05" inputMode="decimal" placeholder="default" value={options.topP} onInput={(e) => setOptions({ topP: (e.target as HTMLInputElement).value })} />
           </label>
           <label>
             Max tokens
-            <input type="number" min="1" step="1" inputMode="numeric" placeholder="default" value={settings.maxTokens} onInput={(e) => setSettings({ maxTokens: (e.target as HTMLInputElement).value })} />
+            <input type="number" min="1" step="1" inputMode="numeric" placeholder="default" value={options.maxTokens} onInput={(e) => setOptions({ maxTokens: (e.target as HTMLInputElement).value })} />
           </label>
         </div>
       </details>

@@ -8,7 +8,9 @@ import './speak.css';
  * languages), speed and format. "Speak" streams raw pcm from
  * /v1/audio/speech and plays it through WebAudio as it comes; then the
  * chosen format is asked for whole, for the <audio> element and the
- * download link.
+ * download link. The voices come from the installed models' list; a model
+ * that lists none there has its voices asked for (/v1/audio/voices) only
+ * once it has spoken, because asking loads it.
  */
 
 const FORMATS = ['wav', 'mp3', 'opus', 'flac'] as const;
@@ -48,11 +50,10 @@ export const SpeakView = () => {
 
   useEffect(() => {
     const controller = new AbortController();
-    Promise.all([listModels(controller.signal), getJson<VoiceLists>('/v1/audio/voices', controller.signal).catch(() => ({ data: [] }) as VoiceLists)])
-      .then(([all, lists]) => {
+    listModels(controller.signal)
+      .then((all) => {
         const tts = all.filter((m) => m.kind === 'tts');
         setModels(tts);
-        setVoices(lists.data);
         if (tts[0]) setModel(tts[0].name);
       })
       .catch((e: unknown) => {
@@ -69,8 +70,17 @@ export const SpeakView = () => {
 
   const info = models?.find((m) => m.name === model);
   const list = voices.find((v) => v.model === model);
-  const voiceNames = list?.voices ?? info?.voices ?? [];
-  useEffect(() => setVoice(list?.default_voice ?? info?.defaultVoice ?? ''), [model, list?.default_voice]);
+  const voiceNames = info?.voices?.length ? info.voices : (list?.voices ?? []);
+  useEffect(() => setVoice(info?.defaultVoice ?? list?.default_voice ?? ''), [model, info?.defaultVoice, list?.default_voice]);
+
+  /** The voices of `name`, which has just spoken (so is loaded: asking loads nothing more), when the models' list names none. */
+  const learnVoices = (name: string, signal: AbortSignal) => {
+    const known = models?.find((m) => m.name === name);
+    if (known?.voices?.length || voices.some((v) => v.model === name)) return;
+    getJson<VoiceLists>(`/v1/audio/voices?model=${encodeURIComponent(name)}`, signal)
+      .then((lists) => setVoices((old) => [...old.filter((v) => v.model !== name), ...lists.data.filter((v) => v.model === name)]))
+      .catch(() => undefined); // the picker keeps the default voice
+  };
 
   const body = (responseFormat: string) => ({
     model,
@@ -113,6 +123,7 @@ export const SpeakView = () => {
       const blob = new Blob([await file.arrayBuffer()], { type: MIME[format] });
       setResult({ url: URL.createObjectURL(blob), name: `speech.${format}`, format, bytes: blob.size });
       setPhase('idle');
+      learnVoices(model, controller.signal);
     } catch (e) {
       if ((e as Error).name === 'AbortError') return;
       // A stream broken off mid-way is a TypeError from the reader: say what it means.
@@ -152,6 +163,7 @@ export const SpeakView = () => {
           <label>
             Voice
             <select aria-label="Voice" value={voice} onChange={(e) => setVoice((e.target as HTMLSelectElement).value)} disabled={!voiceNames.length}>
+              {!voiceNames.length && <option value="">{model ? 'the model’s default' : ''}</option>}
               {voiceNames.map((v) => (
                 <option key={v.name} value={v.name}>
                   {v.language ? `${v.name} (${v.language})` : v.name}

@@ -81,13 +81,20 @@ export const ratesOf = (scrapes: readonly Scrape[], pick: (s: Scrape) => number,
   return points;
 };
 
-/** The SVG polyline points of `points` within `windowMs` ending at `now`, in a width × height box (max at the top). */
-export const sparkline = (points: readonly Point[], now: number, windowMs: number, width: number, height: number): { path: string; max: number } => {
+/**
+ * The SVG polyline points of `points` within `windowMs` ending at `now`, in a
+ * width × height box (max at the top), and how many points it draws. One
+ * point is drawn as a level line across the box (its value until a second
+ * comes), since a polyline of one point shows nothing.
+ */
+export const sparkline = (points: readonly Point[], now: number, windowMs: number, width: number, height: number): { path: string; max: number; count: number } => {
   const shown = points.filter((p) => p.at >= now - windowMs);
   const max = Math.max(0, ...shown.map((p) => p.value));
   const scale = max > 0 ? max : 1;
-  const path = shown
-    .map((p) => `${(((p.at - (now - windowMs)) / windowMs) * width).toFixed(1)},${(height - 1 - (p.value / scale) * (height - 2)).toFixed(1)}`)
-    .join(' ');
-  return { path, max };
+  const y = (p: Point) => (height - 1 - (p.value / scale) * (height - 2)).toFixed(1);
+  const path =
+    shown.length === 1
+      ? `0,${y(shown[0]!)} ${width},${y(shown[0]!)}`
+      : shown.map((p) => `${(((p.at - (now - windowMs)) / windowMs) * width).toFixed(1)},${y(p)}`).join(' ');
+  return { path, max, count: shown.length };
 };
