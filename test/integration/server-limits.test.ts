@@ -119,7 +119,7 @@ describe('header and body timeouts', () => {
     await sleep(700);
     expect(client.isClosed).toBe(false);
     expect(client.received().length).toBeGreaterThan(soFar);
-    expect(client.received()).not.toContain('408');
+    expect(client.received()).not.toContain('HTTP/1.1 408');
   });
 
   it('does not time out a WebSocket at /v1/audio/speech/stream that outlives both timeouts', async () => {
