@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import { loadConfig, type Config } from '../src/config.js';
+import type { Config } from '../src/config.js';
+import { loadConfigWithFile } from '../src/config-file.js';
 
 /**
  * Everything a command touches outside itself, so tests can run commands
@@ -12,7 +13,7 @@ export interface CommandContext {
   readonly stderr: Writable & { isTTY?: boolean; columns?: number };
   /** Fires on Ctrl-C (SIGINT) or SIGTERM. */
   readonly signal: AbortSignal;
-  /** The config from MURMUR_* variables with the global flags applied. */
+  /** The config from MURMUR_* variables, then the config file (`overrides.configFile`, MURMUR_CONFIG or MURMUR_HOME/config.yaml), then the flags in `overrides`. */
   config(overrides?: Partial<Config>): Config;
 }
 
@@ -41,6 +42,6 @@ export const createProcessContext = (): CommandContext => {
     stdout: process.stdout,
     stderr: process.stderr,
     signal: controller.signal,
-    config: (overrides) => loadConfig(process.env, overrides),
+    config: (overrides) => loadConfigWithFile(process.env, overrides),
   };
 };

@@ -1,6 +1,7 @@
 import { Command } from './commander.js';
 import { describeVerb } from './verbs.js';
-import type { LoadedModel, ModelInfo } from '../src/types/models.js';
+import type { ModelInfo } from '../src/types/models.js';
+import type { UpstreamStatus } from '../src/routing/upstream.js';
 import type { CommandContext } from './context.js';
 import { printJson, withExamples, withJson } from './shared.js';
 
@@ -15,7 +16,7 @@ export const psCommand = (ctx: CommandContext) =>
   ).action(async (flags: { host?: string; json?: boolean }, command: Command) => {
     const [{ openDaemon }, { formatBytes, formatExpiry, formatTable }] = await Promise.all([import('./runtime.js'), import('./ui/format.js')]);
     const runtime = await openDaemon(ctx, { host: flags.host, command });
-    const [models, installed]: [LoadedModel[], ModelInfo[]] = await Promise.all([runtime.ps(), runtime.listModels().catch(() => [])]);
+    const [models, installed, upstreams] = await Promise.all([runtime.ps(), runtime.listModels().catch((): ModelInfo[] => []), runtime.upstreams?.().catch(() => []) ?? []]);
     // Models the daemon refuses after crashing their engine too often: on stderr, so --json and the table stay as they were.
     const sayBroken = () => {
       for (const m of installed.filter((i) => i.broken)) ctx.stderr.write(`${m.name} is broken and refused: ${m.broken} (pull it again: \`murmur pull ${m.name} --force\`)\n`);
@@ -38,5 +39,16 @@ export const psCommand = (ctx: CommandContext) =>
       ]);
       ctx.stdout.write(formatTable(['NAME', 'KIND', 'MEMORY', 'IN-FLIGHT', 'EXPIRES', ...(pids ? ['PID'] : [])], rows));
     }
+    // The servers routed models run on: after the local models, as `murmur status` lists them.
+    if (upstreams.length) {
+      ctx.stdout.write(`${models.length ? '\n' : ''}${formatUpstreams(upstreams, formatTable)}`);
+    }
     sayBroken();
   });
+
+/** The upstreams as a table: health (with why one is out), in flight, requests, errors, mean latency. */
+export const formatUpstreams = (upstreams: readonly UpstreamStatus[], formatTable: (headers: string[], rows: string[][]) => string): string =>
+  formatTable(
+    ['UPSTREAM', 'URL', 'HEALTH', 'IN-FLIGHT', 'REQUESTS', 'ERRORS', 'LATENCY'],
+    upstreams.map((u) => [u.name, u.url, u.healthy ? 'up' : `down${u.lastError ? ` (${u.lastError})` : ''}`, String(u.inFlight), String(u.requests), String(u.errors), u.requests ? `${Math.round(u.latencyMs)} ms` : '-']),
+  );

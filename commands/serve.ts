@@ -2,7 +2,9 @@ import { Command, Option } from './commander.js';
 import { describeVerb } from './verbs.js';
 import type { CommandContext } from './context.js';
 import type { LocalRuntime } from '../src/runtime/local-runtime.js';
-import { commandConfig, withExamples } from './shared.js';
+import type { Runtime } from '../src/runtime/types.js';
+import type { Config } from '../src/config.js';
+import { withExamples } from './shared.js';
 
 interface ServeFlags {
   bind?: string;
@@ -22,6 +24,9 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   logFormat?: string;
+  config?: string;
+  upstream?: string[];
+  route?: string[];
   /** False with --no-web; commander's default (true) otherwise, which leaves MURMUR_WEB to decide. */
   web?: boolean;
   open?: boolean;
@@ -38,8 +43,13 @@ const examples = [
   'murmur serve --tls-cert cert.pem --tls-key key.pem  # HTTPS and WSS on the same port',
   'murmur serve --open  # and open its page (chat, talk, models) in the default browser',
   'murmur serve --no-web  # the API only: no browser page at /',
+  'murmur serve --config murmur.yaml  # settings, upstreams, routes and keys from a YAML file',
+  'murmur serve --upstream gpu=http://gpu-box:8000/v1 --route "qwen3-70b=gpu"  # send one model to another server',
   'curl http://127.0.0.1:11470/v1/models  # what the daemon offers',
 ];
+
+/** Collects a repeatable flag's values (no default, so --help shows none). */
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** The certificate and key, read before anything starts; both or neither. */
 const readTls = async (cert: string | undefined, key: string | undefined): Promise<{ cert: Buffer; key: Buffer } | undefined> => {
@@ -59,6 +69,12 @@ const readTls = async (cert: string | undefined, key: string | undefined): Promi
     }
   };
   return { cert: await read(cert, 'certificate'), key: await read(key, 'key') };
+};
+
+/** The local runtime with the config's upstreams and routes in front: their health is checked in the background from now on. */
+const routed = async (local: Runtime, config: Config, warn: (line: string) => void): Promise<Runtime> => {
+  const [{ createRouting }, { createRoutingRuntime }] = await Promise.all([import('../src/routing/router.js'), import('../src/runtime/routing-runtime.js')]);
+  return createRoutingRuntime(local, createRouting({ upstreams: config.upstreams, routes: config.routes, onWarning: warn }));
 };
 
 export const serveCommand = (ctx: CommandContext) =>
@@ -82,11 +98,16 @@ export const serveCommand = (ctx: CommandContext) =>
       .option('--no-web', 'serve no browser page at / (default: MURMUR_WEB, on); a browser there gets Ollama\'s "Ollama is running"')
       .option('--open', "open the page in the default browser once listening (a warning if it cannot)")
       .option('--log-format <format>', 'json (one object a line) or pretty (default: MURMUR_LOG_FORMAT, else pretty on a terminal and json otherwise)')
-      .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted', '10s'),
+      .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted (default: 10s)')
+      .option('--config <file>', 'read settings, upstreams, routes and keys from this YAML file; flags win over it, it over MURMUR_* (default: MURMUR_CONFIG, else MURMUR_HOME/config.yaml when present)')
+      .option('--upstream <name=url>', 'a server models can be routed to, e.g. gpu=http://gpu-box:8000/v1 (repeatable; replaces the config file\'s of that name)', collect)
+      .option('--route <model=name>', 'send MODEL (a name or glob) to upstream NAME, or NAME,NAME for replicas; NAME:UPSTREAM_MODEL renames it (repeatable; before the config file\'s routes)', collect),
     examples,
   ).action(async (flags: ServeFlags, command: Command) => {
-    const [{ parseCount, parseDuration, parseGpu, parseIsolation, parseLogFormat, parsePort, DEFAULT_PORT }, { AppError, UsageError }, { openLocalRuntime }, { startServer }, { chooseLogFormat, createLogger }] = await Promise.all([
+    const [{ parseCount, parseDuration, parseGpu, parseIsolation, parseLogFormat, parsePort, DEFAULT_PORT }, { mergeRouting, parseRouteFlag, parseUpstreamFlag, routeWarnings }, { resolve }, { AppError, UsageError }, { openLocalRuntime }, { startServer }, { chooseLogFormat, createLogger }] = await Promise.all([
       import('../src/config.js'),
+      import('../src/config-file.js'),
+      import('node:path'),
       import('../src/errors.js'),
       import('./runtime.js'),
       import('../src/server/listen.js'),
@@ -94,10 +115,14 @@ export const serveCommand = (ctx: CommandContext) =>
     ]);
     const count = (raw: string | undefined, name: string, least = 1): number | undefined =>
       raw === undefined ? undefined : parseCount(raw, `--${name}`, least);
-    const base = commandConfig(ctx, command);
+    const home = (command.optsWithGlobals() as { home?: string }).home;
+    // Both reads see the same file: --config, else MURMUR_CONFIG, else MURMUR_HOME/config.yaml.
+    const files = { ...(home ? { home: resolve(home) } : {}), ...(flags.config !== undefined ? { configFile: resolve(flags.config) } : {}) };
+    const base = ctx.config(files);
     if (flags.host !== undefined) ctx.stderr.write('murmur: serve --host is now --bind; --host still works\n');
-    const bind = flags.bind ?? flags.host ?? '127.0.0.1';
+    const bind = flags.bind ?? flags.host ?? base.bind ?? '127.0.0.1';
     const overrides = {
+      ...mergeRouting(base, (flags.upstream ?? []).map(parseUpstreamFlag), (flags.route ?? []).map(parseRouteFlag)),
       ...(flags.apiKey !== undefined ? { apiKey: flags.apiKey } : {}),
       ...(flags.cors !== undefined ? { cors: flags.cors.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
       ...(flags.keepAlive !== undefined ? { keepAliveMs: parseDuration(flags.keepAlive, '--keep-alive') } : {}),
@@ -109,14 +134,15 @@ export const serveCommand = (ctx: CommandContext) =>
       // The daemon isolates its engines unless told not to; one-shot commands run them in-process.
       isolation: flags.isolation !== undefined ? parseIsolation(flags.isolation, '--isolation') : (base.isolation ?? 'process'),
     };
-    const final = ctx.config({ home: base.home, ...overrides });
-    const port = flags.port === undefined ? Number(new URL(final.host).port || DEFAULT_PORT) : Number(flags.port);
+    const final = ctx.config({ ...files, home: base.home, ...overrides });
+    for (const line of routeWarnings(final.routes)) ctx.stderr.write(`murmur: warning: ${line}\n`);
+    const port = flags.port === undefined ? (final.port ?? Number(new URL(final.host).port || DEFAULT_PORT)) : Number(flags.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, not '${flags.port}'.`);
     const ollamaPort = flags.ollamaPort !== undefined ? parsePort(flags.ollamaPort, '--ollama-port') : final.ollamaPort;
     if (ollamaPort !== undefined && ollamaPort !== 0 && ollamaPort === port) {
       throw new UsageError(`--ollama-port must differ from --port: both are ${port}.`, { hint: 'The Ollama port is a second listener; give it another port, or leave it out.' });
     }
-    const graceMs = parseDuration(flags.grace ?? '10s', '--grace');
+    const graceMs = flags.grace !== undefined ? parseDuration(flags.grace, '--grace') : (final.graceMs ?? 10_000);
     const tls = await readTls(flags.tlsCert ?? final.tlsCert, flags.tlsKey ?? final.tlsKey);
     const log = createLogger({
       format: chooseLogFormat(flags.logFormat !== undefined ? parseLogFormat(flags.logFormat, '--log-format') : final.logFormat, ctx.stderr.isTTY),
@@ -125,9 +151,11 @@ export const serveCommand = (ctx: CommandContext) =>
       probes: final.debug,
     });
 
-    const runtime = await openLocalRuntime(final);
+    const local = await openLocalRuntime(final);
+    // Routed models go to their upstreams; the rest, and speech, listening and the page, stay here.
+    const runtime = final.routes.length || final.upstreams.length ? await routed(local, final, (line) => ctx.stderr.write(`murmur: warning: ${line}\n`)) : local;
     // Loads, unloads and evictions (with why) go to the same log as the requests.
-    const stopModelLog = (runtime as Partial<Pick<LocalRuntime, 'models'>>).models?.onEvent(log.model);
+    const stopModelLog = (local as Partial<Pick<LocalRuntime, 'models'>>).models?.onEvent(log.model);
     // Stored responses (/v1/responses) open now, so a database that cannot be used is reported at start; the daemon serves on without it.
     const { defaultResponseStore } = await import('../src/server/responses-store.js');
     const responses = defaultResponseStore(final);
@@ -148,6 +176,7 @@ export const serveCommand = (ctx: CommandContext) =>
         graceMs: graceMs < 0 ? 2 ** 31 - 1 : graceMs,
         stop: { request: () => stopAsked.abort(), graceMs },
         apiKey: final.apiKey,
+        keys: final.keys,
         cors: final.cors,
         responses,
         web: final.web ?? true,

@@ -1,6 +1,7 @@
 import { Command } from './commander.js';
 import { describeVerb } from './verbs.js';
 import type { LoadedModel } from '../src/types/models.js';
+import type { UpstreamStatus } from '../src/routing/upstream.js';
 import type { CommandContext } from './context.js';
 import { daemonTarget, noDaemonError, readHealth } from './daemon-url.js';
 import { printJson, withExamples, withJson } from './shared.js';
@@ -26,9 +27,10 @@ export const statusCommand = (ctx: CommandContext) =>
     // A daemon that is stopping refuses /murmur/v1/ps (503); one with an API key this client lacks answers 401: the rest is still worth saying.
     let models: LoadedModel[] | null = null;
     let modelsError: string | undefined;
+    let upstreams: UpstreamStatus[] = [];
     if (health.status !== 'stopping') {
       try {
-        models = await runtime.ps();
+        [models, upstreams] = await Promise.all([runtime.ps(), runtime.upstreams!().catch(() => [])]);
       } catch (error) {
         const hint = (error as { hint?: string }).hint;
         modelsError = `${(error as Error).message}${hint ? ` ${hint}` : ''}`;
@@ -48,6 +50,7 @@ export const statusCommand = (ctx: CommandContext) =>
       loading: health.loading ?? [],
       models,
       ...(modelsError ? { models_error: modelsError } : {}),
+      upstreams,
     };
     if (flags.json) return printJson(ctx, answer);
 
@@ -59,12 +62,17 @@ export const statusCommand = (ctx: CommandContext) =>
       ['uptime', health.uptime_s === undefined ? '?' : formatDuration(health.uptime_s)],
       ...(health.loading?.length ? [['loading', health.loading.join(', ')] as [string, string]] : []),
       ['models', models === null ? 'unknown' : models.length ? `${models.length} loaded` : 'none loaded'],
+      ...(upstreams.length ? [['upstreams', `${upstreams.filter((u) => u.healthy).length} of ${upstreams.length} up`] as [string, string]] : []),
     ];
     const width = Math.max(...rows.map(([k]) => k.length)) + 2;
     ctx.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}${v}\n`).join(''));
     if (models?.length) {
       ctx.stdout.write('\n');
       ctx.stdout.write(formatTable(['NAME', 'KIND', 'MEMORY', 'EXPIRES'], models.map((m) => [m.name, m.kind, formatBytes(m.memoryBytes), formatExpiry(m.expiresAt)])));
+    }
+    if (upstreams.length) {
+      const { formatUpstreams } = await import('./ps.js');
+      ctx.stdout.write(`\n${formatUpstreams(upstreams, formatTable)}`);
     }
     if (modelsError) ctx.stderr.write(`murmur: cannot list the loaded models: ${modelsError}\n`);
   });

@@ -84,6 +84,12 @@ export interface Config {
   readonly routes: readonly RouteSpec[];
   /** API keys with names and limits (the config file's `keys`); with none, apiKey alone (or no key) as before. */
   readonly keys: readonly TenantSpec[];
+  /** The address `serve` listens on (the config file's `bind`; `serve --bind` wins); 127.0.0.1 when unset. */
+  readonly bind?: string;
+  /** The port `serve` listens on (the config file's `port`; `serve --port` wins); MURMUR_HOST's port when unset. */
+  readonly port?: number;
+  /** How long `serve` lets requests in flight finish on SIGTERM, in ms (the config file's `grace`; `serve --grace` wins); 10s when unset. */
+  readonly graceMs?: number;
 }
 
 type Parser<K extends keyof Config> = (raw: string, name: string) => Config[K];
@@ -202,6 +208,7 @@ const define = <K extends keyof Config>(variable: Variable<K>): Variable => vari
 /** Every MURMUR_* variable, declared once. This list also feeds `--help` and man/murmur.1. */
 export const variables: readonly Variable[] = [
   define({ name: 'MURMUR_HOME', key: 'home', shown: '~/.murmur', description: 'where models and state are kept', parse: (raw) => resolve(raw) }),
+  define({ name: 'MURMUR_CONFIG', key: 'configFile', shown: 'MURMUR_HOME/config.yaml when present', description: 'a YAML config file of settings (named as the flags are), upstreams, routes and keys; flags win over it, and it over the environment', parse: (raw) => resolve(raw) }),
   define({ name: 'MURMUR_HOST', key: 'host', shown: `http://127.0.0.1:${DEFAULT_PORT}`, description: 'the daemon that chat, speak, transcribe, load and ps talk to', parse: normaliseHost }),
   define({ name: 'MURMUR_MIRROR', key: 'mirror', shown: 'unset', description: 'fetch https://HOST/PATH from MIRROR/HOST/PATH instead (an http URL or a directory), for air-gapped machines', parse: text }),
   define({ name: 'MURMUR_CATALOG', key: 'catalog', shown: 'unset', description: 'a JSON catalog of your own that adds to or overrides the built-in one', parse: (raw) => resolve(raw) }),

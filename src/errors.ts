@@ -28,7 +28,13 @@ export type ErrorCode =
   | 'forbidden'
   | 'unsupported_media_type'
   | 'overloaded'
+  /** An API key is over one of its limits (requests or tokens per minute, concurrent streams): 429 with Retry-After. */
+  | 'rate_limited'
   | 'daemon_unreachable'
+  /** An upstream server a model is routed to failed: unreachable, garbage, refused murmur's key, or dropped a stream. */
+  | 'upstream_error'
+  /** An upstream did not answer within its timeout. */
+  | 'upstream_timeout'
   | 'aborted'
   | 'not_supported'
   | 'session_not_found'
@@ -63,6 +69,17 @@ export class UsageError extends AppError {
   constructor(message: string, options: AppErrorOptions = {}) {
     super('usage', message, options);
     this.name = 'UsageError';
+  }
+}
+
+/** A key over one of its limits; `retryAfterSeconds` (whole seconds, at least 1) is the response's Retry-After. */
+export class RateLimitedError extends AppError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number, options: AppErrorOptions = {}) {
+    super('rate_limited', message, options);
+    this.name = 'RateLimitedError';
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -5,6 +5,7 @@ import type { ChatRequest, CompletionRequest, GenerationResult } from '../types/
 import type { LoadedModel } from '../types/models.js';
 import type { PullEvent } from '../store/types.js';
 import type { ModelInfo } from '../types/models.js';
+import type { UpstreamStatus } from '../routing/upstream.js';
 import { toChatCompletionRequest } from '../api/openai/chat-request.js';
 import { toCompletionRequest } from '../api/openai/completions.js';
 import { fromEmbeddingsList, toEmbeddingsRequest } from '../api/openai/embeddings.js';
@@ -53,6 +54,8 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
       });
     } catch (error) {
       if (isAbortError(error) || signal?.aborted) throw error;
+      // A fetch of murmur's own (the router's, to an upstream) says itself what failed.
+      if (error instanceof AppError) throw error;
       throw new AppError('daemon_unreachable', `No murmur daemon answers at ${base}.`, { hint: 'Start one with `murmur serve`, or set MURMUR_HOST.', cause: error });
     }
     if (!res.ok) throw fromErrorBody(res.status, await res.json().catch(() => undefined));
@@ -116,6 +119,15 @@ export const createRemoteRuntime = (config: Config, options: RemoteRuntimeOption
       } catch (error) {
         if (!missingRoute(error)) throw error;
         return fromModelList(await getJson('GET', '/v1/models'));
+      }
+    },
+    async upstreams() {
+      try {
+        return (await getJson<{ upstreams: UpstreamStatus[] }>('GET', '/murmur/v1/upstreams')).upstreams;
+      } catch (error) {
+        // A daemon from before routing, or a plain OpenAI server: nothing routed.
+        if (missingRoute(error)) return [];
+        throw error;
       }
     },
     async getModel(name) {

@@ -42,6 +42,8 @@ export const remoteTranscribe = async (target: RemoteTarget, request: Transcribe
     });
   } catch (error) {
     if (isAbortError(error) || request.signal?.aborted) throw error;
+    // A fetch of murmur's own (the router's, to an upstream) says itself what failed.
+    if (error instanceof AppError) throw error;
     throw new AppError('daemon_unreachable', `No murmur daemon answers at ${target.base}.`, { hint: 'Start one with `murmur serve`, or set MURMUR_HOST.', cause: error });
   }
   if (!res.ok) throw fromErrorBody(res.status, await res.json().catch(() => undefined));

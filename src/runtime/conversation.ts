@@ -106,6 +106,10 @@ export interface ConversationOptions extends ConversationSettings {
   /** Listening: the speech-to-text model, the VAD, turn detection (see ListenOptions); `listen: false` for text in only. */
   readonly listen?: false | Omit<ListenOptions, 'signal'>;
   readonly signal?: AbortSignal;
+  /** Where the replies come from instead of the runtime's own chat (a routing runtime's, which sends routed models upstream). */
+  readonly chat?: (request: ChatRequest) => Promise<GenerationResult>;
+  /** The chat model is served elsewhere (routed upstream): it is not looked up among the installed ones. */
+  readonly modelElsewhere?: boolean;
 }
 
 export interface ConversationDeps extends ConversationSettings {

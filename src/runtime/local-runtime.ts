@@ -254,8 +254,9 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
     openConversation: async (options = {}) => {
       const chatModel = options.model?.trim() || (await defaultModelOf(resolving, 'chat'))?.name;
       if (!chatModel) throw new AppError('invalid_request', 'No chat model is installed and none was named.', { hint: 'Pull one (`murmur pull qwen3`) or name one.', param: 'model' });
-      const found = await installedModel(chatModel);
-      requireKind(found, ['llm'], 'chat');
+      const found = options.modelElsewhere ? { name: chatModel } : await installedModel(chatModel);
+      if (!options.modelElsewhere) requireKind(found as InstalledModel, ['llm'], 'chat');
+      const chat = options.chat ?? runtime.chat;
       // The voice is checked now, as the listening models are, rather than when the first reply fails (and it is loaded early).
       if (options.speak !== false) (await runtime.openSpeech({ ...(options.speak ?? {}), signal: options.signal })).cancel();
       const listen = options.listen === false ? undefined : await runtime.openListen!({ ...options.listen, signal: options.signal });
@@ -264,7 +265,7 @@ export const createLocalRuntime = (config: Config, deps: LocalRuntimeDeps): Loca
         model: found.name,
         listen,
         chat: (messages, settings, onToken, signal) =>
-          runtime.chat({
+          chat({
             model: settings.model ?? found.name,
             messages,
             onToken,

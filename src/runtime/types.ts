@@ -7,6 +7,8 @@ import type { PullOptions } from '../store/types.js';
 import type { SpeechSession, SpeechSessionOptions } from './speech-session.js';
 import type { ListenOptions, ListenSession } from './listen-session.js';
 import type { Conversation, ConversationOptions } from './conversation.js';
+import type { Routing } from '../routing/router.js';
+import type { UpstreamStatus } from '../routing/upstream.js';
 
 /**
  * The Runtime: what both doors (commands/ and server/) are written against.
@@ -18,8 +20,12 @@ import type { Conversation, ConversationOptions } from './conversation.js';
  */
 export interface Runtime extends AsyncDisposable, SpeechRuntime {
   readonly config: Config;
+  /** Present on a routing runtime (routing-runtime.ts): the upstreams and routes, for the pass-through routes, /metrics and ps. */
+  readonly routing?: Routing;
   /** Models installed. */
   listModels(): Promise<ModelInfo[]>;
+  /** The upstream servers routed models go to, and how each is doing; absent (or empty) where nothing is routed. */
+  upstreams?(): Promise<UpstreamStatus[]>;
   getModel(name: string): Promise<ModelInfo>;
   chat(request: ChatRequest): Promise<GenerationResult>;
   complete(request: CompletionRequest): Promise<GenerationResult>;

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
 import { createEncoderPool, type EncoderPool } from '../audio/encoder-pool.js';
+import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
 import type { RouteDeps, ServerEnv } from './context.js';
@@ -12,6 +13,7 @@ import { realtimeRoutes } from './routes/realtime.js';
 import { speechStreamRoutes } from './routes/speech-stream.js';
 import { createSessionRegistry } from './speech-sessions.js';
 import { requireApiKey } from './middleware/auth.js';
+import { chargeTokens, createTenants, tenantLimits, type Tenants } from './tenants.js';
 import { bodyLimits } from './middleware/body-limit.js';
 import { corsFor } from './middleware/cors.js';
 import { checkHost, checkOrigin, requireJsonBodies } from './middleware/doors.js';
@@ -28,6 +30,7 @@ import { healthRoutes } from './routes/health.js';
 import { modelsRoutes } from './routes/models.js';
 import { responsesRoutes } from './routes/responses.js';
 import { webRoutes } from './routes/web.js';
+import { passThrough } from './routes/pass-through.js';
 import { defaultResponseStore, type ResponseStore } from './responses-store.js';
 
 export type { EventLogEntry, RequestLogEntry } from './middleware/request-log.js';
@@ -43,8 +46,12 @@ const WEBSOCKET_PATHS: readonly string[] = ['/v1/audio/speech/stream', '/v1/real
 const WEBSOCKET_MAX_MESSAGE = 16 * 1024 * 1024;
 
 export interface AppOptions {
-  /** Bearer key required on every route but /health. */
+  /** Bearer key required on every route but /health (with `keys`, it stays valid as the tenant `default`, with no limits). */
   readonly apiKey?: string;
+  /** Named keys with limits (the config file's `keys`; default the runtime's config.keys): any of them, or apiKey, is accepted. */
+  readonly keys?: Config['keys'];
+  /** The tenants themselves, built from keys and apiKey when absent (tests pass one with a fake clock). */
+  readonly tenants?: Tenants;
   /** Allowed CORS origins ('*' for any); empty or absent turns CORS off. Any other Origin is refused (403). */
   readonly cors?: readonly string[];
   /** The address the daemon is bound to (default 127.0.0.1), for the Host check. */
@@ -111,10 +118,27 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.use('*', checkHost({ boundHost: options.boundHost ?? '127.0.0.1', allowedHosts: options.allowedHosts ?? runtime.config.allowedHosts ?? [] }));
   app.use('*', checkOrigin(options.cors ?? []));
   if (options.cors?.length) app.use('*', corsFor(options.cors));
-  if (options.apiKey) app.use('*', requireApiKey(options.apiKey, WEBSOCKET_PATHS, isAnthropicPath));
+  const tenants = options.tenants ?? createTenants(options.keys ?? runtime.config.keys ?? [], options.apiKey, { metrics });
+  if (tenants.enabled) {
+    app.use('*', requireApiKey(tenants, WEBSOCKET_PATHS, isAnthropicPath));
+    app.use('*', tenantLimits(tenants));
+  }
   app.use('*', requireJsonBodies(UPLOAD_PATHS));
   // Audio uploads have their own, larger limit (set on their routes).
   app.use('*', bodyLimits({ maxBytes: options.bodyLimitBytes, exempt: UPLOAD_PATHS }));
+  // Routed models on the OpenAI door's JSON routes go upstream as sent; the rest reach them through the routing runtime.
+  if (runtime.routing) {
+    app.use(
+      '/v1/*',
+      passThrough(deps, runtime.routing, {
+        onUsage: (c, model, usage, seconds) => {
+          metrics.observeGeneration(model, usage.completion, seconds > 0 ? usage.completion / seconds : 0);
+          metrics.observeOutcome(model, 'completed');
+          chargeTokens(c, usage.prompt, usage.completion);
+        },
+      }),
+    );
+  }
 
   app.route('/', healthRoutes(deps));
   app.route('/v1', modelsRoutes(deps));
@@ -126,8 +150,8 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   app.route('/v1', audioSpeechRoutes(deps));
   const sessions = createSessionRegistry({ idleMs: runtime.config.speechSessionIdleMs, maxSessions: runtime.config.maxSpeechSessions, shutdown: deps.shutdown });
   app.route('/v1', speechSessionRoutes(deps, sessions));
-  app.route('/v1', speechStreamRoutes(deps, sockets.upgradeWebSocket, options.apiKey));
-  app.route('/v1', realtimeRoutes(deps, sockets.upgradeWebSocket, options.apiKey, { maxSessions: runtime.config.maxRealtimeSessions, maxSessionMs: options.realtime?.maxSessionMs ?? 30 * 60_000, stallMs: options.realtime?.stallMs ?? 15_000 }));
+  app.route('/v1', speechStreamRoutes(deps, sockets.upgradeWebSocket, tenants));
+  app.route('/v1', realtimeRoutes(deps, sockets.upgradeWebSocket, tenants, { maxSessions: runtime.config.maxRealtimeSessions, maxSessionMs: options.realtime?.maxSessionMs ?? 30 * 60_000, stallMs: options.realtime?.stallMs ?? 15_000 }));
   app.route('/v1', audioTranscriptionsRoutes(deps, { maxBytes: options.uploadLimitBytes }));
   // Ollama's native API: `/` and under /api. It comes first: its /api/ps and /api/pull answer in Ollama's shapes, murmur's own are under /murmur/v1.
   // The page answers a browser at `/`; an Ollama client's probe there falls through to Ollama's answer.

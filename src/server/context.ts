@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { AppError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
 import type { Metrics } from './metrics.js';
+import type { RequestTenant } from './tenants.js';
 
 /** What every route receives from createApp. */
 export interface RouteDeps {
@@ -18,8 +19,11 @@ export interface RouteDeps {
 
 /** Per-request variables routes set for the request log. */
 export interface ServerEnv {
-  /** model: the model a request named; streamError: why a streamed reply ended in an error after its 200 went out. */
-  Variables: { model?: string; streamError?: string };
+  /**
+   * model: the model a request named; streamError: why a streamed reply ended in an error after its 200 went out;
+   * tenant: the API key the request came with (its name, and where its tokens are charged; tenants.ts), on a daemon with keys.
+   */
+  Variables: { model?: string; streamError?: string; tenant?: RequestTenant; upstream?: string };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { AppError } from '../errors.js';
+import { AppError, type RateLimitedError } from '../errors.js';
 import { toOpenAIError, unknownUrlError, type OpenAIErrorBody } from '../api/openai/errors.js';
 import { anthropicUnknownUrl, toAnthropicError } from '../api/anthropic/errors.js';
 import { toOllamaError } from '../api/ollama/wire.js';
@@ -33,6 +33,8 @@ export const toHttpError = (error: unknown): HttpError => {
   const headers: Record<string, string> = code === 'overloaded' || code === 'engine_crashed' || code === 'stopping' ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
   // The unread rest of a body over the limit is not kept: say the connection closes, so clients do not reuse it.
   if (code === 'payload_too_large') headers.Connection = 'close';
+  // A key over its limit is told when one more request would be allowed.
+  if (code === 'rate_limited') headers['Retry-After'] = String((error as Partial<RateLimitedError>).retryAfterSeconds ?? RETRY_AFTER_SECONDS);
   return { status, body, headers };
 };
 

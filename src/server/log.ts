@@ -53,7 +53,7 @@ const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 10
 /** One entry as a readable line (without the time). */
 export const describeEntry = (entry: LogEntry): string => {
   if (!('event' in entry)) {
-    const extra = [entry.model && `model=${entry.model}`, entry.headersMs !== undefined && `headers=${entry.headersMs}ms`, entry.requestId, entry.error && `error: ${entry.error}`].filter(Boolean);
+    const extra = [entry.model && `model=${entry.model}`, entry.tenant && `tenant=${entry.tenant}`, entry.headersMs !== undefined && `headers=${entry.headersMs}ms`, entry.requestId, entry.error && `error: ${entry.error}`].filter(Boolean);
     return `${entry.method} ${entry.path} ${entry.status} ${entry.ms}ms${extra.length ? ` ${extra.join(' ')}` : ''}`;
   }
   switch (entry.event) {

@@ -25,6 +25,20 @@ interface Histogram {
 
 export type RealtimeStage = 'transcription' | 'first_token' | 'first_audio';
 
+/** Per-key counts of a daemon with named keys (the config file's `keys`; see tenants.ts), by the key's name. */
+export interface TenantMetrics {
+  /** The names to write lines for (with zeros until counted); nothing is written before. */
+  declare(names: readonly string[]): void;
+  /** Counts a request the key's limits admitted. */
+  request(name: string): void;
+  /** Counts a request refused with 429, by the limit that refused it. */
+  rejected(name: string, reason: 'requests' | 'streams' | 'tokens'): void;
+  /** Counts prompt plus completion tokens charged to the key. */
+  tokens(name: string, count: number): void;
+  /** Moves the key's requests-in-flight gauge by one. */
+  streams(name: string, delta: 1 | -1): void;
+}
+
 export interface Metrics {
   /** Counts a finished request and its latency in seconds. */
   observeRequest(route: string, method: string, status: number, seconds: number): void;
@@ -38,6 +52,8 @@ export interface Metrics {
   readonly realtime: { inc(): void; dec(): void; readonly count: number };
   /** Requests being handled now. */
   readonly active: { inc(): void; dec(): void; readonly count: number };
+  /** Per-key counts (tenants.ts). */
+  readonly tenants: TenantMetrics;
   /** The exposition text, with the runtime's loaded models as gauges and its engine restarts. */
   render(loaded: readonly LoadedModel[], installed?: ReadonlySet<string>, health?: EngineHealth): string;
 }
@@ -77,6 +93,13 @@ export const createMetrics = (): Metrics => {
   let active = 0;
   let realtimeOpen = 0;
   const stages = new Map<RealtimeStage, Histogram>();
+  // Tenant names come from the config file, never from requests: no label cap is needed.
+  const perKey = new Map<string, { requests: number; rejected: Record<'requests' | 'streams' | 'tokens', number>; tokens: number; inFlight: number }>();
+  const keyCounts = (name: string) => {
+    let entry = perKey.get(name);
+    if (!entry) perKey.set(name, (entry = { requests: 0, rejected: { requests: 0, streams: 0, tokens: 0 }, tokens: 0, inFlight: 0 }));
+    return entry;
+  };
   /*
    * Model labels come from requests, so a client could mint one per request
    * (3,000 unique 20 KB names grew the page to 60 MB): a name that is not a
@@ -132,6 +155,13 @@ export const createMetrics = (): Metrics => {
         return active;
       },
     },
+    tenants: {
+      declare: (names) => names.forEach(keyCounts),
+      request: (name) => void (keyCounts(name).requests += 1),
+      rejected: (name, reason) => void (keyCounts(name).rejected[reason] += 1),
+      tokens: (name, count) => void (keyCounts(name).tokens += count),
+      streams: (name, delta) => void (keyCounts(name).inFlight += delta),
+    },
     render(loaded, installed, health) {
       const shown = (name: string) => (!installed || installed.has(name) ? name : OTHER);
       const sum = (entries: Iterable<[string, number]>, merge: (a: number, b: number) => number) => {
@@ -178,6 +208,16 @@ export const createMetrics = (): Metrics => {
       lines.push(`murmur_realtime_sessions ${realtimeOpen}`);
       lines.push(...header('murmur_realtime_stage_seconds', 'histogram', 'Realtime responses by stage: transcription (turn end to transcript), first_token and first_audio (from the response start).'));
       lines.push(...histogramLines('murmur_realtime_stage_seconds', 'stage', stages));
+      if (perKey.size) {
+        lines.push(...header('murmur_tenant_requests_total', 'counter', 'Requests admitted, by API key name (config file keys).'));
+        for (const [tenant, k] of perKey) lines.push(`murmur_tenant_requests_total${labels({ tenant })} ${k.requests}`);
+        lines.push(...header('murmur_tenant_rejected_total', 'counter', 'Requests refused with 429, by API key name and the limit (requests, streams, tokens).'));
+        for (const [tenant, k] of perKey) for (const [reason, count] of Object.entries(k.rejected)) lines.push(`murmur_tenant_rejected_total${labels({ tenant, reason })} ${count}`);
+        lines.push(...header('murmur_tenant_tokens_total', 'counter', 'Prompt plus completion tokens charged, by API key name.'));
+        for (const [tenant, k] of perKey) lines.push(`murmur_tenant_tokens_total${labels({ tenant })} ${k.tokens}`);
+        lines.push(...header('murmur_tenant_streams_in_flight', 'gauge', 'Requests (streams, WebSocket sessions) in flight now, by API key name.'));
+        for (const [tenant, k] of perKey) lines.push(`murmur_tenant_streams_in_flight${labels({ tenant })} ${k.inFlight}`);
+      }
       return `${lines.join('\n')}\n`;
     },
   };
@@ -187,11 +227,14 @@ export const createMetrics = (): Metrics => {
  * The end of one chat or completion request, for its route's `onEnd`: counts
  * the tokens and speed of a result, and the outcome (aborted when `signal`
  * fired or the error is an abort; `requested` names the model when no
- * result says which one ran).
+ * result says which one ran), and charges the tokens to `tenant` (the
+ * request's key, `c.get('tenant')`) when there is one.
  */
 export const generationRecorder =
-  (metrics: Metrics, requested: string, signal: AbortSignal) =>
+  (metrics: Metrics, requested: string, signal: AbortSignal, tenant?: { charge(promptTokens: number, completionTokens: number): void }) =>
   (result: GenerationResult | undefined, error?: unknown): void => {
     if (result) metrics.observeGeneration(result.model || requested, result.usage.completionTokens, result.timings.tokensPerSecond);
+    // The request's key (tenants.ts) is charged what the generation used, for its tokens-per-minute limit.
+    if (result) tenant?.charge(result.usage.promptTokens, result.usage.completionTokens);
     metrics.observeOutcome(result?.model || requested, result ? 'completed' : isAbortError(error) || signal.aborted ? 'aborted' : 'failed');
   };

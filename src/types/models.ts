@@ -74,6 +74,8 @@ export interface ModelInfo {
    * many times in a row: why, until it is pulled again or the daemon restarts.
    */
   readonly broken?: string;
+  /** The upstreams a routed model runs on (comma-separated replicas); absent for a model served here. */
+  readonly upstream?: string;
 }
 
 export interface LoadOptions {

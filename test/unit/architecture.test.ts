@@ -63,6 +63,11 @@ describe('the source tree keeps its import rules', () => {
     expect(violations(leaves, (i) => i.target !== undefined && upper.some((dir) => under(dir)(i.target!)))).toEqual([]);
   });
 
+  it('routing (upstreams, routes) sits under the runtime and the server: it imports neither, nor the client', () => {
+    expect(violations(['src/routing'], (i) => i.target !== undefined && ['src/runtime', 'src/server', 'src/client', 'commands', 'bin'].some((dir) => under(dir)(i.target!)))).toEqual([]);
+    expect(all.some((i) => i.file === 'src/runtime/routing-runtime.ts' && i.target?.startsWith('src/routing/'))).toBe(true);
+  });
+
   it('domain types import nothing but each other', () => {
     expect(violations(['src/types'], (i) => i.target === undefined || !under('src/types')(i.target))).toEqual([]);
   });

@@ -41,6 +41,7 @@ const mappings: Record<ErrorCode, Mapping> = {
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   unauthorized: { status: 401, type: 'invalid_request_error', code: 'invalid_api_key' },
   overloaded: { status: 503, type: 'server_error' },
+  rate_limited: { status: 429, type: 'requests', code: 'rate_limit_exceeded' },
   not_supported: { status: 400, type: 'invalid_request_error' },
   aborted: { status: 499, type: 'server_error' },
   download_failed: { status: 502, type: 'server_error' },
@@ -62,6 +63,8 @@ const mappings: Record<ErrorCode, Mapping> = {
   previous_response_not_found: { status: 404, type: 'invalid_request_error' },
   storage_unavailable: { status: 503, type: 'server_error' },
   daemon_unreachable: { status: 502, type: 'server_error' },
+  upstream_error: { status: 502, type: 'server_error' },
+  upstream_timeout: { status: 504, type: 'server_error' },
   internal: { status: 500, type: 'server_error' },
 };
 
@@ -99,7 +102,7 @@ export const isOpenAIErrorBody = (value: unknown): value is OpenAIErrorBody =>
   typeof value === 'object' && value !== null && 'error' in value && Boolean((value as { error?: unknown }).error);
 
 /** OpenAI codes that name a murmur code differently, reversed. */
-const reverse: Record<string, ErrorCode> = { invalid_api_key: 'unauthorized', invalid_request: 'invalid_request' };
+const reverse: Record<string, ErrorCode> = { invalid_api_key: 'unauthorized', invalid_request: 'invalid_request', rate_limit_exceeded: 'rate_limited' };
 
 /**
  * Rebuilds an AppError from an OpenAI-shaped error body (as RemoteRuntime
@@ -112,6 +115,6 @@ export const fromErrorBody = (status: number, body: unknown): AppError => {
   const known = Object.hasOwn(mappings, raw) ? (raw as ErrorCode) : Object.hasOwn(reverse, raw) ? reverse[raw] : undefined;
   const code: ErrorCode =
     known ??
-    (status === 401 ? 'unauthorized' : status === 404 ? 'model_not_found' : status === 413 ? 'payload_too_large' : status === 503 ? 'overloaded' : status < 500 ? 'invalid_request' : 'internal');
+    (status === 401 ? 'unauthorized' : status === 429 ? 'rate_limited' : status === 404 ? 'model_not_found' : status === 413 ? 'payload_too_large' : status === 503 ? 'overloaded' : status < 500 ? 'invalid_request' : 'internal');
   return new AppError(code, message, { hint: typeof error?.hint === 'string' ? error.hint : undefined, param: typeof error?.param === 'string' ? error.param : undefined });
 };

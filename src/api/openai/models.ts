@@ -31,6 +31,8 @@ export interface ModelSummary {
   readonly pulledAt?: string;
   readonly kind?: string;
   readonly broken?: string;
+  /** The upstreams it runs on, when routed. */
+  readonly upstream?: string;
 }
 
 /** A `model` entry of `/v1/models`. */
@@ -38,7 +40,8 @@ export const toModelEntry = (model: ModelSummary): ModelEntry => ({
   id: model.name,
   object: 'model',
   created: Math.floor((Date.parse(model.pulledAt ?? '') || 0) / 1000),
-  owned_by: 'murmur',
+  // Where it runs: here, or the upstreams it is routed to.
+  owned_by: model.upstream ?? 'murmur',
   ...(model.kind ? { kind: model.kind } : {}),
   ...(model.broken ? { broken: model.broken } : {}),
 });

@@ -17,6 +17,10 @@ export interface RequestLogEntry {
   /** For streamed replies (SSE, audio streams): time to the response headers. */
   readonly headersMs?: number;
   readonly model?: string;
+  /** The name of the API key the request came with (config file keys, or `default`); never the key. */
+  readonly tenant?: string;
+  /** The upstream a routed request went to (the last one tried). */
+  readonly upstream?: string;
   readonly error?: string;
 }
 
@@ -34,7 +38,7 @@ export interface EventLogEntry {
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** Replies whose body keeps coming after the headers: SSE and audio streams without a length. */
-const isStreamed = (res: Response): boolean => {
+export const isStreamed = (res: Response): boolean => {
   const type = res.headers.get('Content-Type') ?? '';
   return type.startsWith('text/event-stream') || type.startsWith('application/x-ndjson') || (type.startsWith('audio/') && !res.headers.has('Content-Length'));
 };
@@ -76,6 +80,8 @@ export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandl
       ms: round(ms),
       ...(headersMs !== undefined ? { headersMs: round(headersMs) } : {}),
       ...(c.get('model') ? { model: c.get('model') } : {}),
+      ...(c.get('tenant') ? { tenant: c.get('tenant')!.name } : {}),
+      ...(c.get('upstream') ? { upstream: c.get('upstream') } : {}),
       ...(c.error ? { error: c.error.message } : c.get('streamError') ? { error: c.get('streamError') } : {}),
     });
   };

@@ -63,6 +63,8 @@ const adminRoutesOf = (deps: RouteDeps) => {
   const catalogOf = () => (catalog ??= import('../../catalog/catalog.js').then(({ loadCatalog }) => loadCatalog({ userPath: deps.runtime.config.catalog })));
   return new Hono<ServerEnv>()
     .get('/models', async (c) => c.json({ models: await deps.runtime.listModels() }))
+    // The upstreams routed models go to: health, load, counts (`murmur ps`, `murmur status`); none on a daemon without routes.
+    .get('/upstreams', async (c) => c.json({ upstreams: (await deps.runtime.upstreams?.()) ?? [] }))
     // The catalog's entries, each marked installed or not (the page's Models view; read-only).
     .get('/catalog', async (c) => {
       const [entries, installed] = await Promise.all([catalogOf().then((found) => found.entries), deps.runtime.listModels()]);

@@ -20,7 +20,7 @@ export const chatCompletionsRoutes = (deps: RouteDeps) =>
     const n = choiceCount(body.n, deps.runtime.config.parallel);
     const envelope = { id: newId('chatcmpl'), created: nowSeconds(), model: body.model };
     const signal = requestSignal(c, deps);
-    const record = generationRecorder(deps.metrics, body.model, signal);
+    const record = generationRecorder(deps.metrics, body.model, signal, c.get('tenant'));
     const seedOf = (index: number) => ({ seed: choiceSeed(request.seed, index) });
 
     if (!body.stream) {

@@ -18,7 +18,7 @@ export const completionsRoutes = (deps: RouteDeps) =>
     const envelope = { id: newId('cmpl'), created: nowSeconds(), model: body.model };
     const n = choiceCount(body.n, deps.runtime.config.parallel);
     const signal = requestSignal(c, deps);
-    const record = generationRecorder(deps.metrics, body.model, signal);
+    const record = generationRecorder(deps.metrics, body.model, signal, c.get('tenant'));
     const seedOf = (index: number) => ({ seed: choiceSeed(request.seed, index) });
     const withTop = (request.logprobs ?? 0) > 0;
 

@@ -9,5 +9,6 @@ export const embeddingsRoutes = (deps: RouteDeps) =>
     const body = parseBody(embeddingSchema, await readJson(c));
     c.set('model', body.model);
     const result = await deps.runtime.embed({ ...fromEmbeddingsRequest(body), signal: requestSignal(c, deps) });
+    c.get('tenant')?.charge(result.usage.promptTokens, 0);
     return c.json(toEmbeddingsList(result, body));
   });

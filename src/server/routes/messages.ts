@@ -43,7 +43,7 @@ export const messagesRoutes = (deps: RouteDeps) =>
       const request = fromMessagesRequest(body);
       const envelope = { id: newMessageId(), model: body.model };
       const signal = requestSignal(c, deps);
-      const record = generationRecorder(deps.metrics, body.model, signal);
+      const record = generationRecorder(deps.metrics, body.model, signal, c.get('tenant'));
 
       if (!body.stream) {
         const result = await deps.runtime.chat({ ...request, signal }).catch((error: unknown) => {

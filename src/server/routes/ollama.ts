@@ -131,7 +131,7 @@ export const ollamaRoutes = (deps: RouteDeps) => {
     },
   ) => {
     const signal = requestSignal(c, deps);
-    const record = generationRecorder(deps.metrics, plan.model, signal);
+    const record = generationRecorder(deps.metrics, plan.model, signal, c.get('tenant'));
     const started = performance.now();
     const stamp = () => ({ model: plan.name, created_at: new Date().toISOString() });
     let loadMs = 0;
@@ -243,6 +243,7 @@ export const ollamaRoutes = (deps: RouteDeps) => {
             .embed({ model, input, truncate: body.truncate !== false, ...(body.dimensions ? { dimensions: body.dimensions } : {}), signal })
             .finally(() => finish(model, body.keep_alive))
         : { embeddings: [], usage: { promptTokens: 0, totalTokens: 0 } };
+      c.get('tenant')?.charge(result.usage.promptTokens, 0);
       const ns = (ms: number) => Math.round(ms * 1_000_000);
       return c.json({ model: body.model, embeddings: result.embeddings, total_duration: ns(performance.now() - started), load_duration: ns(loadMs), prompt_eval_count: result.usage.promptTokens });
     })
@@ -309,6 +310,7 @@ export const ollamaRoutes = (deps: RouteDeps) => {
       const signal = requestSignal(c, deps);
       await prepare(model, body.keep_alive, signal);
       const result = await deps.runtime.embed({ model, input: [body.prompt], signal }).finally(() => finish(model, body.keep_alive));
+      c.get('tenant')?.charge(result.usage.promptTokens, 0);
       return c.json({ embedding: result.embeddings[0] ?? [] });
     })
     // What murmur has no counterpart for says so, rather than a bare 404.

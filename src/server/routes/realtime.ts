@@ -31,7 +31,7 @@ import type { Conversation, ConversationEvent, ResponseSettings } from '../../ru
 import type { ListenEvent, ListenOptions, ListenSession } from '../../runtime/listen-session.js';
 import type { ChatMessage } from '../../types/chat.js';
 import type { RouteDeps, ServerEnv } from '../context.js';
-import { sameKey } from '../middleware/auth.js';
+import type { Tenants } from '../tenants.js';
 import { withArticle } from '../../text/article.js';
 
 /**
@@ -137,9 +137,11 @@ interface SessionOptions {
   readonly maxSessionMs: number;
   readonly stallMs: number;
   readonly onEnd: () => void;
+  /** Told each response's token use, for its key's tokens-per-minute (tenants.ts). */
+  readonly onUsage?: (promptTokens: number, completionTokens: number) => void;
 }
 
-const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSessionMs, stallMs, onEnd }: SessionOptions) => {
+const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSessionMs, stallMs, onEnd, onUsage }: SessionOptions) => {
   const runtime = deps.runtime;
   const controller = new AbortController();
   const signal = AbortSignal.any([deps.shutdown, controller.signal]);
@@ -437,6 +439,7 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
           send({ type: 'response.output_item.done', response_id: r.id, output_index: 0, item: itemOf(view, dialect) });
           send({ type: 'conversation.item.done', item: itemOf(view, dialect) });
         } else r.encoder?.dispose();
+        if (event.usage) onUsage?.(event.usage.promptTokens, event.usage.completionTokens);
         const usage = event.usage && {
           total_tokens: event.usage.totalTokens,
           input_tokens: event.usage.promptTokens,
@@ -702,10 +705,11 @@ const createRealtimeSession = async ({ deps, ws, dialect, config: initial, maxSe
 };
 
 /** Close codes past the standard ones: the request was bad (4400) or named no such model (4404), as HTTP would say. */
-const closeCodeOf = (error: unknown) => (error instanceof AppError && (error.code === 'model_not_found' || error.code === 'model_not_downloaded') ? 4404 : 4400);
+const closeCodeOf = (error: unknown) =>
+  error instanceof AppError && (error.code === 'model_not_found' || error.code === 'model_not_downloaded') ? 4404 : error instanceof AppError && error.code === 'rate_limited' ? 4429 : 4400;
 const reasonOf = (message: string) => (Buffer.byteLength(message) <= 123 ? message : `${Buffer.from(message).subarray(0, 119).toString().replace(/\uFFFD$/, '')}…`);
 
-export const realtimeRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSocket>, apiKey: string | undefined, limits: RealtimeLimits) => {
+export const realtimeRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSocket>, tenants: Tenants, limits: RealtimeLimits) => {
   let open = 0;
   return new Hono<ServerEnv>().get(
     '/realtime',
@@ -714,7 +718,11 @@ export const realtimeRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSoc
       const intent = c.req.query('intent');
       const model = c.req.query('model')?.trim();
       const key = keyOf(c);
-      const authorized = !apiKey || (key !== undefined && sameKey(key, apiKey));
+      const tenant = key !== undefined ? tenants.identify(key) : undefined;
+      const authorized = !tenants.enabled || tenant !== undefined;
+      if (tenant) c.set('tenant', tenant);
+      // The session counts as one of its key's streams for as long as its socket is open.
+      let releaseKey: (() => void) | undefined;
       if (model) c.set('model', model);
       let session: Awaited<ReturnType<typeof createRealtimeSession>> | undefined;
       let counted = false;
@@ -728,6 +736,11 @@ export const realtimeRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSoc
         onOpen: async (_event, ws) => {
           if (!authorized) {
             return refuse(ws, new AppError('unauthorized', key ? 'Incorrect API key provided.' : 'No API key: send Authorization: Bearer KEY, or the subprotocol openai-insecure-api-key.KEY.'), 1008);
+          }
+          try {
+            if (tenant) releaseKey = tenants.admit(tenant);
+          } catch (error) {
+            return refuse(ws, error);
           }
           if (intent !== undefined && intent !== 'transcription') {
             return refuse(ws, new AppError('invalid_request', `Unknown intent '${intent}'; the one there is: transcription.`, { param: 'intent' }));
@@ -757,6 +770,7 @@ export const realtimeRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSoc
               config: defaultConfig(intent === 'transcription' ? 'transcription' : 'realtime', chatModel),
               maxSessionMs: limits.maxSessionMs,
               stallMs: limits.stallMs,
+              ...(tenant ? { onUsage: (prompt: number, completion: number) => tenant.charge(prompt, completion) } : {}),
               onEnd: () => {
                 clearTimeout(timer);
                 release();
@@ -781,6 +795,7 @@ export const realtimeRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSoc
         },
         onClose: () => {
           gone = true;
+          releaseKey?.();
           void session?.gone();
         },
       };

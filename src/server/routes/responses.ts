@@ -31,10 +31,11 @@ const notFound = (id: string) => new AppError('response_not_found', `Response wi
 
 /**
  * Who a request is, for stored responses: a hash of its bearer key on a
- * daemon with a key (the auth middleware checked it), null otherwise.
+ * daemon with keys (the auth middleware checked it), null otherwise.
  */
-const ownerOf = (c: Context, apiKey: string | undefined): string | null => {
-  if (!apiKey) return null;
+const ownerOf = (c: Context<ServerEnv>, apiKey: string | undefined): string | null => {
+  // With config file keys (tenants.ts) every request has a tenant: each key sees only its own responses, as with one key.
+  if (!apiKey && !c.get('tenant')) return null;
   const key = /^Bearer\s+(.+)$/i.exec((c.req.header('Authorization') ?? '').trim())?.[1] ?? '';
   return createHash('sha256').update(`murmur-responses\0${key}`).digest('hex');
 };
@@ -100,7 +101,7 @@ export const responsesRoutes = (deps: RouteDeps, options: ResponsesRouteOptions)
       }
       // A response to be stored needs the store: say so before generating anything.
       if (stored) store.open();
-      const record = generationRecorder(deps.metrics, body.model, body.background ? deps.shutdown : requestSignal(c, deps));
+      const record = generationRecorder(deps.metrics, body.model, body.background ? deps.shutdown : requestSignal(c, deps), c.get('tenant'));
 
       if (body.background) {
         const shell = toResponseShell(body, 'queued');

@@ -17,7 +17,7 @@ import type { AsyncAudioEncoder } from '../../audio/encoder-pool.js';
 import { AppError } from '../../errors.js';
 import type { SpeechSession } from '../../runtime/speech-session.js';
 import type { RouteDeps, ServerEnv } from '../context.js';
-import { sameKey } from '../middleware/auth.js';
+import type { Tenants } from '../tenants.js';
 
 /**
  * `GET /audio/speech/stream`: a WebSocket that takes text and gives back
@@ -149,11 +149,12 @@ const createSocketState = (deps: RouteDeps, plan: StreamPlan, ws: WSContext<WebS
 };
 
 /** Close codes past the standard ones: the request was bad (4400) or named no such model (4404), as HTTP would say. */
-const closeCodeOf = (error: unknown) => (error instanceof AppError && (error.code === 'model_not_found' || error.code === 'model_not_downloaded') ? 4404 : 4400);
+const closeCodeOf = (error: unknown) =>
+  error instanceof AppError && (error.code === 'model_not_found' || error.code === 'model_not_downloaded') ? 4404 : error instanceof AppError && error.code === 'rate_limited' ? 4429 : 4400;
 /** A close reason is at most 123 bytes. */
 const reasonOf = (message: string) => (Buffer.byteLength(message) <= 123 ? message : `${Buffer.from(message).subarray(0, 119).toString().replace(/\uFFFD$/, '')}…`);
 
-export const speechStreamRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSocket>, apiKey: string | undefined) =>
+export const speechStreamRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<WebSocket>, tenants: Tenants) =>
   new Hono<ServerEnv>().get(
     '/audio/speech/stream',
     upgrade((c) => {
@@ -167,7 +168,11 @@ export const speechStreamRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<We
         refused = error;
       }
       const key = keyOf(c);
-      const authorized = !apiKey || (key !== undefined && sameKey(key, apiKey));
+      const tenant = key !== undefined ? tenants.identify(key) : undefined;
+      const authorized = !tenants.enabled || tenant !== undefined;
+      if (tenant) c.set('tenant', tenant);
+      // The socket counts as one of its key's streams for as long as it is open.
+      let release: (() => void) | undefined;
       let state: ReturnType<typeof createSocketState> | undefined;
       // Messages that arrive while the model is checked wait for it, in order.
       const early: (string | ArrayBuffer)[] = [];
@@ -178,6 +183,11 @@ export const speechStreamRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<We
       return {
         onOpen: async (_event, ws) => {
           if (!authorized) return ws.close(1008, key ? 'Incorrect API key provided.' : 'No API key: send Authorization: Bearer KEY or the subprotocol murmur-key.KEY.');
+          try {
+            if (tenant) release = tenants.admit(tenant);
+          } catch (error) {
+            return refuse(ws, error);
+          }
           if (refused !== undefined || !plan) return refuse(ws, refused);
           // The model and voice are checked now, as the HTTP door checks them at create, and named in session.created.
           let probe: SpeechSession;
@@ -201,7 +211,10 @@ export const speechStreamRoutes = (deps: RouteDeps, upgrade: UpgradeWebSocket<We
           if (state) state.receive(data);
           else if (early.length < 256) early.push(data);
         },
-        onClose: () => void state?.end(),
+        onClose: () => {
+          release?.();
+          void state?.end();
+        },
       };
     }),
     () => {

@@ -1,0 +1,142 @@
+import { AppError, isAbortError } from '../errors.js';
+import { createRemoteRuntime } from '../client/remote-runtime.js';
+import type { Routing, RouteTarget } from '../routing/router.js';
+import type { Upstream } from '../routing/upstream.js';
+import type { Runtime } from './types.js';
+
+/**
+ * A Runtime of two parts: routed models (Config.routes) run on upstream
+ * servers, through RemoteRuntime over each upstream's own fetch (its key,
+ * its timeout, the router's failover); everything else runs on `local`.
+ * The doors above (Anthropic's, Ollama's, /v1/responses, the realtime
+ * loop's chat model, speech sessions) work unchanged on either part. The
+ * OpenAI door's JSON routes pass routed requests through as sent instead
+ * (server/routes/pass-through.ts), which keeps the fields murmur does not
+ * know.
+ */
+export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime => {
+  const remotes = new Map<Upstream, Runtime>();
+  /** The upstream as a RemoteRuntime: its paths under /v1 go to its base URL, murmur's own (/murmur/v1, /health) to a murmur daemon's root. */
+  const remoteOf = (upstream: Upstream): Runtime => {
+    let remote = remotes.get(upstream);
+    if (!remote) {
+      remote = createRemoteRuntime(local.config, {
+        baseUrl: 'http://upstream',
+        fetch: async (input, init = {}) => {
+          const url = new URL(String(input));
+          const path = `${url.pathname}${url.search}`;
+          const sent = { method: init.method ?? 'GET', headers: (init.headers ?? {}) as Record<string, string>, body: init.body ?? undefined, signal: init.signal ?? undefined };
+          if (path.startsWith('/v1/')) return upstream.fetch(path.slice(3), sent);
+          if (upstream.spec.dialect === 'murmur') return upstream.fetch(path, { ...sent, fromRoot: true });
+          // A plain OpenAI server has none of murmur's routes: RemoteRuntime falls back as it does against one.
+          return Response.json({ error: { message: 'Not Found', type: 'invalid_request_error', code: 'unknown_url' } }, { status: 404 });
+        },
+      });
+      remotes.set(upstream, remote);
+    }
+    return remote;
+  };
+
+  /**
+   * Runs `call` for a routed request on its replicas: failover until the
+   * first answer; an error after it (a dropped stream, a body that is not
+   * the API's) is the upstream's error, never a murmur 500.
+   */
+  const upstreamCall = <T>(target: RouteTarget, call: (remote: Runtime, model: string, upstream: Upstream) => Promise<T>): Promise<T> =>
+    routing.dispatch(target, async (upstream) => {
+      try {
+        return await call(remoteOf(upstream), target.model, upstream);
+      } catch (error) {
+        if (error instanceof AppError || isAbortError(error)) throw error;
+        throw new AppError('upstream_error', `Upstream '${upstream.spec.name}' broke off its answer (${(error as Error).message}).`, { hint: `See the log of ${upstream.spec.url}.`, cause: error });
+      }
+    });
+
+  const routed = (model: string | undefined) => routing.resolve(model);
+  const notHere = (name: string, target: RouteTarget, what: string) =>
+    new AppError('not_supported', `'${name}' is routed to upstream ${target.route.upstreams.map((u) => `'${u}'`).join(', ')}: it cannot be ${what} here.`, { hint: 'Manage it on the upstream server itself.', param: 'model' });
+
+  const runtime: Runtime = {
+    config: local.config,
+    routing,
+    upstreams: async () => routing.status(),
+    async listModels() {
+      const remote = routing.models();
+      const names = new Set(remote.map((m) => m.name));
+      // A local model a route takes is served upstream: listed once, as routed.
+      return [...(await local.listModels()).filter((m) => !names.has(m.name) && !routed(m.name)), ...remote];
+    },
+    async getModel(name) {
+      const target = routed(name);
+      if (!target) return local.getModel(name);
+      return routing.models().find((m) => m.name === name) ?? { name, kind: 'llm', upstream: target.route.upstreams.join(',') };
+    },
+    chat: (request) => {
+      const target = routed(request.model);
+      return target ? upstreamCall(target, (remote, model) => remote.chat({ ...request, model })) : local.chat(request);
+    },
+    complete: (request) => {
+      const target = routed(request.model);
+      return target ? upstreamCall(target, (remote, model) => remote.complete({ ...request, model })) : local.complete(request);
+    },
+    countTokens: (request) => {
+      const target = routed(request.model);
+      return target ? upstreamCall(target, (remote, model) => remote.countTokens({ ...request, model })) : local.countTokens(request);
+    },
+    embed: (request) => {
+      const target = routed(request.model);
+      return target ? upstreamCall(target, (remote, model) => remote.embed({ ...request, model })) : local.embed(request);
+    },
+    speak: (request) => {
+      const target = routed(request.model);
+      return target ? upstreamCall(target, (remote, model) => remote.speak({ ...request, model })) : local.speak(request);
+    },
+    openSpeech: (options = {}) => {
+      const target = routed(options.model);
+      return target ? upstreamCall(target, (remote, model) => remote.openSpeech({ ...options, model })) : local.openSpeech(options);
+    },
+    voices: (model) => {
+      const target = routed(model);
+      return target ? upstreamCall(target, (remote, name) => remote.voices(name)) : local.voices(model);
+    },
+    transcribe: (request) => {
+      const target = routed(request.model);
+      return target ? upstreamCall(target, (remote, model) => remote.transcribe({ ...request, model })) : local.transcribe(request);
+    },
+    ...(local.openListen ? { openListen: local.openListen.bind(local) } : {}),
+    // Listening and speaking stay here; the replies come through this runtime, so a routed chat model answers from upstream.
+    ...(local.openConversation
+      ? { openConversation: (options = {}) => local.openConversation!({ ...options, chat: (request) => runtime.chat(request), ...(routed(options.model) ? { modelElsewhere: true } : {}) }) }
+      : {}),
+    load: async (name, options) => {
+      const target = routed(name);
+      if (!target) return local.load(name, options);
+      // A murmur upstream loads it (keep-alive and all); any other loads what it serves itself: the model is there when it answers.
+      return upstreamCall(target, async (remote, model, upstream) => {
+        if (upstream.spec.dialect === 'murmur') return { ...(await remote.load(model, options)), name };
+        return { name, kind: 'llm', memoryBytes: 0, inFlight: upstream.inFlight, queued: 0, loadedAt: new Date(), expiresAt: null };
+      });
+    },
+    unload: (names) => local.unload(names === 'all' ? names : names.filter((name) => !routed(name))),
+    ps: () => local.ps(),
+    ...(local.loading ? { loading: local.loading.bind(local) } : {}),
+    ...(local.engineHealth ? { engineHealth: local.engineHealth.bind(local) } : {}),
+    ...(local.onEngineCrash ? { onEngineCrash: local.onEngineCrash.bind(local) } : {}),
+    pull: async (ref, options) => {
+      const target = routed(options?.name ?? ref);
+      if (target) throw notHere(options?.name ?? ref, target, 'pulled');
+      return local.pull(ref, options);
+    },
+    remove: async (name) => {
+      const target = routed(name);
+      if (target) throw notHere(name, target, 'removed');
+      return local.remove(name);
+    },
+    copy: (source, destination) => local.copy(source, destination),
+    async [Symbol.asyncDispose]() {
+      routing.close();
+      await local[Symbol.asyncDispose]();
+    },
+  };
+  return runtime;
+};
