@@ -110,6 +110,7 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly fetch?: t
   let checkedAt: string | undefined;
   let models: UpstreamModel[] = [];
   let closed = false;
+  let checking: Promise<void> | undefined;
 
   const takeOut = (why: string) => {
     healthy = false;
@@ -138,6 +139,29 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly fetch?: t
       throw new UpstreamRetryable('upstream_error', `Upstream '${spec.name}' cannot be reached (${why}).`, `Check that it runs at ${base}.`);
     } finally {
       clearTimeout(timer);
+    }
+  };
+
+  const runCheck = async (): Promise<void> => {
+    try {
+      const response = await send('/models', {}, Math.min(spec.timeoutMs, 5_000));
+      checkedAt = new Date().toISOString();
+      if (!response.ok) {
+        const message = await upstreamMessage(response);
+        takeOut(response.status === 401 || response.status === 403 ? `refused murmur's key (HTTP ${response.status})` : `HTTP ${response.status}: ${message}`);
+        return;
+      }
+      const body = (await response.json().catch(() => undefined)) as { data?: { id?: unknown; kind?: unknown }[] } | undefined;
+      if (!body || !Array.isArray(body.data)) {
+        takeOut('its /models is not an OpenAI model list');
+        return;
+      }
+      models = body.data.flatMap((entry) => (typeof entry?.id === 'string' ? [{ id: entry.id, ...(typeof entry.kind === 'string' ? { kind: entry.kind } : {}) }] : []));
+      healthy = true;
+      lastError = undefined;
+    } catch (error) {
+      checkedAt = new Date().toISOString();
+      takeOut(error instanceof AppError ? error.message : describe(error));
     }
   };
 
@@ -181,27 +205,10 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly fetch?: t
       return response;
     },
     async check() {
-      if (closed) return;
-      try {
-        const response = await send('/models', {}, Math.min(spec.timeoutMs, 5_000));
-        checkedAt = new Date().toISOString();
-        if (!response.ok) {
-          const message = await upstreamMessage(response);
-          takeOut(response.status === 401 || response.status === 403 ? `refused murmur's key (HTTP ${response.status})` : `HTTP ${response.status}: ${message}`);
-          return;
-        }
-        const body = (await response.json().catch(() => undefined)) as { data?: { id?: unknown; kind?: unknown }[] } | undefined;
-        if (!body || !Array.isArray(body.data)) {
-          takeOut('its /models is not an OpenAI model list');
-          return;
-        }
-        models = body.data.flatMap((entry) => (typeof entry?.id === 'string' ? [{ id: entry.id, ...(typeof entry.kind === 'string' ? { kind: entry.kind } : {}) }] : []));
-        healthy = true;
-        lastError = undefined;
-      } catch (error) {
-        checkedAt = new Date().toISOString();
-        takeOut(error instanceof AppError ? error.message : describe(error));
-      }
+      // One check at a time: a slow upstream's checks do not pile up behind each other.
+      if (closed || checking) return checking;
+      checking = runCheck().finally(() => (checking = undefined));
+      return checking;
     },
     status: () => ({
       name: spec.name,
