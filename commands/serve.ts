@@ -4,6 +4,7 @@ import type { CommandContext } from './context.js';
 import type { LocalRuntime } from '../src/runtime/local-runtime.js';
 import type { Runtime } from '../src/runtime/types.js';
 import type { Config } from '../src/config.js';
+import type { UpstreamHealthEvent } from '../src/routing/upstream.js';
 import { withExamples } from './shared.js';
 
 interface ServeFlags {
@@ -72,9 +73,9 @@ const readTls = async (cert: string | undefined, key: string | undefined): Promi
 };
 
 /** The local runtime with the config's upstreams and routes in front: their health is checked in the background from now on. */
-const routed = async (local: Runtime, config: Config, warn: (line: string) => void): Promise<Runtime> => {
+const routed = async (local: Runtime, config: Config, tell: { warn: (line: string) => void; onHealth: (event: UpstreamHealthEvent) => void }): Promise<Runtime> => {
   const [{ createRouting }, { createRoutingRuntime }] = await Promise.all([import('../src/routing/router.js'), import('../src/runtime/routing-runtime.js')]);
-  return createRoutingRuntime(local, createRouting({ upstreams: config.upstreams, routes: config.routes, onWarning: warn }));
+  return createRoutingRuntime(local, createRouting({ upstreams: config.upstreams, routes: config.routes, onWarning: tell.warn, onHealth: tell.onHealth }));
 };
 
 export const serveCommand = (ctx: CommandContext) =>
@@ -100,7 +101,7 @@ export const serveCommand = (ctx: CommandContext) =>
       .option('--log-format <format>', 'json (one object a line) or pretty (default: MURMUR_LOG_FORMAT, else pretty on a terminal and json otherwise)')
       .option('--grace <duration>', 'on SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted (default: 10s)')
       .option('--config <file>', 'read settings, upstreams, routes and keys from this YAML file; flags win over it, it over MURMUR_* (default: MURMUR_CONFIG, else MURMUR_HOME/config.yaml when present)')
-      .option('--upstream <name=url>', 'a server models can be routed to, e.g. gpu=http://gpu-box:8000/v1 (repeatable; replaces the config file\'s of that name)', collect)
+      .option('--upstream <name=url>', 'a server models can be routed to, e.g. gpu=http://gpu-box:8000/v1 (repeatable; for one the config file declares, only its URL: its key and timeout stay)', collect)
       .option('--route <model=name>', 'send MODEL (a name or glob) to upstream NAME, or NAME,NAME for replicas; NAME:UPSTREAM_MODEL renames it (repeatable; before the config file\'s routes)', collect),
     examples,
   ).action(async (flags: ServeFlags, command: Command) => {
@@ -153,7 +154,14 @@ export const serveCommand = (ctx: CommandContext) =>
 
     const local = await openLocalRuntime(final);
     // Routed models go to their upstreams; the rest, and speech, listening and the page, stay here.
-    const runtime = final.routes.length || final.upstreams.length ? await routed(local, final, (line) => ctx.stderr.write(`murmur: warning: ${line}\n`)) : local;
+    const runtime =
+      final.routes.length || final.upstreams.length
+        ? await routed(local, final, {
+            warn: (line) => ctx.stderr.write(`murmur: warning: ${line}\n`),
+            // An upstream taken out or back is a log line, as a model's load and unload are.
+            onHealth: ({ upstream, healthy, reason }) => log({ time: new Date().toISOString(), event: healthy ? 'upstream_up' : 'upstream_down', upstream, ...(reason ? { reason } : {}) }),
+          })
+        : local;
     // Loads, unloads and evictions (with why) go to the same log as the requests.
     const stopModelLog = (local as Partial<Pick<LocalRuntime, 'models'>>).models?.onEvent(log.model);
     // Stored responses (/v1/responses) open now, so a database that cannot be used is reported at start; the daemon serves on without it.

@@ -59,7 +59,8 @@ export const parseDialect = (raw: string, name: string): UpstreamDialect => {
 
 /** Parses a duration (`30s`, `2m`, a number of seconds) that must be above zero; returns ms. */
 export const parsePositiveDuration = (raw: string, name: string): number => {
-  const ms = parseDuration(raw, name);
+  // parseDuration's own refusal speaks of keep-alives (-1 forever): this one is a plain duration.
+  const ms = /^\s*\d+(\.\d+)?(ms|s|m|h|d)?\s*$/.test(raw) ? parseDuration(raw, name) : 0;
   if (ms <= 0) throw new UsageError(`${name} must be a duration above zero, such as 30s or 2m, not '${raw}'.`);
   return ms;
 };
@@ -119,8 +120,8 @@ export const unknownUpstreamHint = (known: readonly string[]): string =>
     : 'Declare it under `upstreams:` in the config file (NAME: {url: http://HOST:PORT/v1}) or with serve --upstream NAME=URL.';
 
 /**
- * The file's upstreams and routes with the flags': a flag upstream replaces
- * the file's of the same name, flag routes come first (the first match
+ * The file's upstreams and routes with the flags': a flag upstream gives a
+ * new URL to the file's of the same name (its other fields stay), flag routes come first (the first match
  * wins). Every flag route must name a known upstream.
  */
 export const mergeRouting = (
@@ -133,7 +134,11 @@ export const mergeRouting = (
     if (given.has(upstream.name)) throw new UsageError(`--upstream ${upstream.name} is given twice.`, { hint: 'Give each upstream once; list replicas under different names.' });
     given.add(upstream.name);
   }
-  const merged = [...file.upstreams.filter((u) => !given.has(u.name)), ...upstreams];
+  // A flag gives only a URL: an upstream the file declares keeps its key, timeout, dialect and checks.
+  const merged = [...file.upstreams.filter((u) => !given.has(u.name)), ...upstreams.map((flag) => {
+    const declared = file.upstreams.find((u) => u.name === flag.name);
+    return declared ? { ...declared, url: flag.url } : flag;
+  })];
   const known = merged.map((u) => u.name);
   for (const route of routes) {
     const missing = route.upstreams.find((name) => !known.includes(name));

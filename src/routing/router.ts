@@ -2,7 +2,7 @@ import { AppError, isAbortError } from '../errors.js';
 import { matchesRoute } from '../config-routing.js';
 import type { ModelInfo, ModelKind } from '../types/models.js';
 import type { RouteSpec, UpstreamSpec } from '../types/routing.js';
-import { createUpstream, UpstreamRetryable, type Upstream, type UpstreamStatus } from './upstream.js';
+import { createUpstream, UpstreamRetryable, type Upstream, type UpstreamHealthEvent, type UpstreamStatus } from './upstream.js';
 
 /**
  * Routes: which upstream servers serve a model name, and the tries across
@@ -53,12 +53,14 @@ export interface RoutingOptions {
   readonly onWarning?: (message: string) => void;
   /** Start the background health checks (default true). */
   readonly checks?: boolean;
+  /** Told each time an upstream is taken out (with why) or put back. */
+  readonly onHealth?: (event: UpstreamHealthEvent) => void;
 }
 
 const isGlob = (pattern: string) => /[*?]/.test(pattern);
 
 export const createRouting = (options: RoutingOptions): Routing => {
-  const upstreams = new Map(options.upstreams.map((spec) => [spec.name, createUpstream(spec, options.fetch ? { fetch: options.fetch } : {})]));
+  const upstreams = new Map(options.upstreams.map((spec) => [spec.name, createUpstream(spec, { ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onHealth ? { onHealth: options.onHealth } : {}) })]));
   const routes = options.routes;
   for (const route of routes) {
     for (const name of route.upstreams) {
@@ -85,7 +87,7 @@ export const createRouting = (options: RoutingOptions): Routing => {
   };
 
   const dispatchHeld: Routing['dispatchHeld'] = async (target, attempt) => {
-    let last: unknown;
+    const failed: { upstream: string; error: UpstreamRetryable }[] = [];
     for (const upstream of candidates(target.route)) {
       const end = upstream.begin();
       try {
@@ -93,10 +95,19 @@ export const createRouting = (options: RoutingOptions): Routing => {
       } catch (error) {
         end(!isAbortError(error));
         if (!(error instanceof UpstreamRetryable)) throw error;
-        last = error;
+        failed.push({ upstream: upstream.spec.name, error });
       }
     }
-    throw last;
+    const last = failed.at(-1)!.error;
+    if (failed.length === 1) throw last;
+    // Every replica was tried: say what each did, so one down and one slow are told apart.
+    const timedOut = failed.every((f) => f.error.code === 'upstream_timeout');
+    throw new UpstreamRetryable(
+      timedOut ? 'upstream_timeout' : 'upstream_error',
+      `No replica of '${target.route.pattern}' answered: ${failed.map((f) => `${f.upstream} (${f.error.reason})`).join(', ')}.`,
+      last.hint ?? 'Check the upstreams (`murmur ps`).',
+      'no replica answered',
+    );
   };
 
   const checkAll = async () => {

@@ -48,6 +48,7 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
         return await call(remoteOf(upstream), target.model, upstream);
       } catch (error) {
         if (error instanceof AppError || isAbortError(error)) throw error;
+        upstream.markDown('broke off an answer');
         throw new AppError('upstream_error', `Upstream '${upstream.spec.name}' broke off its answer (${(error as Error).message}).`, { hint: `See the log of ${upstream.spec.url}.`, cause: error });
       }
     });

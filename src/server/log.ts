@@ -23,13 +23,21 @@ export interface ErrorLogEntry {
   readonly hint?: string;
 }
 
+/** An upstream server taken out of its routes (with why) or put back (routing/upstream.ts). */
+export interface UpstreamLogEntry {
+  readonly time: string;
+  readonly event: 'upstream_down' | 'upstream_up';
+  readonly upstream: string;
+  readonly reason?: string;
+}
+
 /** The daemon going: asked to stop (SIGTERM, SIGINT, `murmur stop`), then gone. */
 export interface LifecycleLogEntry {
   readonly time: string;
   readonly event: 'shutdown' | 'stopped';
 }
 
-export type LogEntry = RequestLogEntry | EventLogEntry | ModelLogEntry | ErrorLogEntry | LifecycleLogEntry;
+export type LogEntry = RequestLogEntry | EventLogEntry | ModelLogEntry | ErrorLogEntry | LifecycleLogEntry | UpstreamLogEntry;
 
 export interface DaemonLogger {
   /** Writes one entry (the request log and app.ts's crash lines call this). */
@@ -53,7 +61,7 @@ const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 10
 /** One entry as a readable line (without the time). */
 export const describeEntry = (entry: LogEntry): string => {
   if (!('event' in entry)) {
-    const extra = [entry.model && `model=${entry.model}`, entry.tenant && `tenant=${entry.tenant}`, entry.headersMs !== undefined && `headers=${entry.headersMs}ms`, entry.requestId, entry.error && `error: ${entry.error}`].filter(Boolean);
+    const extra = [entry.model && `model=${entry.model}`, entry.upstream && `upstream=${entry.upstream}`, entry.tenant && `tenant=${entry.tenant}`, entry.headersMs !== undefined && `headers=${entry.headersMs}ms`, entry.requestId, entry.error && `error: ${entry.error}`].filter(Boolean);
     return `${entry.method} ${entry.path} ${entry.status} ${entry.ms}ms${extra.length ? ` ${extra.join(' ')}` : ''}`;
   }
   switch (entry.event) {
@@ -71,6 +79,10 @@ export const describeEntry = (entry: LogEntry): string => {
       return `the engine of ${entry.model} crashed (${entry.reason}), ${entry.inARow} in a row${entry.broken ? '; it is refused as broken now' : '; it loads afresh on the next request'}`;
     case 'error':
       return `error: ${entry.message}${entry.hint ? ` (${entry.hint})` : ''}`;
+    case 'upstream_down':
+      return `upstream ${entry.upstream} is down (${entry.reason ?? 'failed'}); its routes use the other replicas until it answers again`;
+    case 'upstream_up':
+      return `upstream ${entry.upstream} answers again`;
     case 'shutdown':
       return 'shutting down';
     case 'stopped':

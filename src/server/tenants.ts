@@ -140,7 +140,9 @@ export interface Tenants {
   admit(tenant: Tenant): () => void;
 }
 
-const LIMIT_WORDS: Record<LimitReason, string> = { requests: 'requests per minute', streams: 'concurrent streams', tokens: 'tokens per minute' };
+/** A limit in words, singular or plural by its number. */
+const limitWords = (reason: LimitReason, limit: number): string =>
+  ({ requests: `${limit} request${limit === 1 ? '' : 's'} per minute`, streams: `${limit} concurrent stream${limit === 1 ? '' : 's'}`, tokens: `${limit} token${limit === 1 ? '' : 's'} per minute` })[reason];
 
 /**
  * The daemon's tenants: `keys` (the config file's) and `apiKey`
@@ -182,7 +184,7 @@ export const createTenants = (keys: readonly TenantSpec[], apiKey: string | unde
       if (!admission.ok) {
         counts?.rejected(tenant.name, admission.reason);
         const { reason, limit, retryAfterSeconds } = admission;
-        throw new RateLimitedError(`Key '${tenant.name}' is over its ${limit} ${LIMIT_WORDS[reason]}; retry in ${retryAfterSeconds} s.`, retryAfterSeconds, {
+        throw new RateLimitedError(`Key '${tenant.name}' is over its ${limitWords(reason, limit)}; retry in ${retryAfterSeconds} s.`, retryAfterSeconds, {
           hint: reason === 'streams' ? 'Wait for one of its requests to finish.' : 'Wait for Retry-After, or ask for a higher limit in the config file\'s keys.',
         });
       }

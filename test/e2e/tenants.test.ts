@@ -108,7 +108,7 @@ describe.skipIf(skip)(`tenants on a shared daemon${skip ? ` (skipped: ${skip})` 
       expect((await chunks.next()).done).toBe(false);
       const refused = await bob.chat.completions.create({ ...ask, stream: true }).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
-      expect((refused as Error).message).toContain("Key 'bob' is over its 1 concurrent streams");
+      expect((refused as Error).message).toContain("Key 'bob' is over its 1 concurrent stream");
       expect((refused as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('1');
       // Another key streams meanwhile (its reply, too, ends once the gate opens).
       const dave = client('dave-key').chat.completions.create({ ...ask, stream: true });
@@ -172,7 +172,7 @@ describe.skipIf(skip)(`tenants on a shared daemon${skip ? ` (skipped: ${skip})` 
     expect(first.usage!.total_tokens).toBeGreaterThan(1);
     const refused = await carol.chat.completions.create(ask).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
-    expect((refused as Error).message).toContain("Key 'carol' is over its 1 tokens per minute");
+    expect((refused as Error).message).toContain("Key 'carol' is over its 1 token per minute");
   });
 
   it('refuses a wrong key with a 401', async () => {
@@ -217,7 +217,7 @@ describe('keys from the config file of a real `murmur serve`', () => {
       await client('alice-key').models.list();
       const refused = await client('alice-key').models.list().catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
-      expect((refused as Error).message).toContain("Key 'alice' is over its 1 requests per minute");
+      expect((refused as Error).message).toContain("Key 'alice' is over its 1 request per minute");
       await client('bob-key').models.list();
       await client('old-key').models.list();
       expect(await client('nope').models.list().catch((error: unknown) => error)).toBeInstanceOf(OpenAI.AuthenticationError);

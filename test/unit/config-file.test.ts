@@ -184,10 +184,12 @@ describe('serve --upstream and --route', () => {
     expect(() => parseRouteFlag('qwen3=a,,b')).toThrow('--route qwen3 must name upstreams as NAME or NAME,NAME');
   });
 
-  it('merge with the file: a flag upstream replaces one of its name, flag routes come first, each naming a known upstream', () => {
+  it('merge with the file: a flag upstream gives one of its name a new URL (its key and the rest stay), flag routes come first, each naming a known upstream', () => {
     const file = parse(`${UP}  cpu: http://cpu:8080/v1\nroutes: { qwen3: cpu }`);
     const merged = mergeRouting({ upstreams: file.upstreams!, routes: file.routes! }, [parseUpstreamFlag('gpu=http://other:9000/v1')], [parseRouteFlag('qwen3=gpu')]);
     expect(merged.upstreams.map((u) => `${u.name} ${u.url}`)).toEqual(['cpu http://cpu:8080/v1', 'gpu http://other:9000/v1']);
+    const declared = file.upstreams!.find((u) => u.name === 'gpu')!;
+    expect(merged.upstreams.find((u) => u.name === 'gpu')).toEqual({ ...declared, url: 'http://other:9000/v1' });
     expect(merged.routes.map((r) => `${r.pattern} ${r.upstreams.join(',')} ${r.source}`)).toEqual(['qwen3 gpu --route', `qwen3 cpu ${FILE}:4`]);
     expect(() => mergeRouting({ upstreams: [], routes: [] }, [], [parseRouteFlag('a=gpu')])).toThrow("--route a names the upstream 'gpu', which is not declared.");
     expect(() => mergeRouting({ upstreams: [], routes: [] }, [parseUpstreamFlag('a=http://h:1'), parseUpstreamFlag('a=http://h:2')], [])).toThrow('--upstream a is given twice.');

@@ -110,7 +110,7 @@ describe('tenants', () => {
       refused = error;
     }
     expect(refused).toBeInstanceOf(RateLimitedError);
-    expect((refused as Error).message).toBe("Key 'alice' is over its 1 requests per minute; retry in 60 s.");
+    expect((refused as Error).message).toBe("Key 'alice' is over its 1 request per minute; retry in 60 s.");
     expect((refused as Error).message).not.toContain('alice-key');
     const http = toHttpError(refused);
     expect(http.status).toBe(429);
@@ -125,7 +125,7 @@ describe('tenants', () => {
     const tenants = createTenants(keys, 'old-key', { metrics });
     const bob = tenants.identify('bob-key')!;
     const release = tenants.admit(bob);
-    expect(() => tenants.admit(bob)).toThrow(/over its 1 concurrent streams/);
+    expect(() => tenants.admit(bob)).toThrow(/over its 1 concurrent stream/);
     bob.charge(7, 5);
     let page = metrics.render([]);
     expect(page).toContain('murmur_tenant_requests_total{tenant="bob"} 1');

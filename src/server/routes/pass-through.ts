@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from 'hono';
 import { AppError, isAbortError, RateLimitedError } from '../../errors.js';
 import { fromErrorBody, isOpenAIErrorBody, toOpenAIError } from '../../api/openai/errors.js';
 import type { Routing } from '../../routing/router.js';
-import { UpstreamRetryable, type Upstream } from '../../routing/upstream.js';
+import type { IncomingMessage } from 'node:http';
+import { readBody, UpstreamRetryable, type Upstream } from '../../routing/upstream.js';
 import { requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { SSE_HEADERS, sseFrame } from '../sse.js';
 
@@ -32,10 +33,10 @@ const PASSED: ReadonlyMap<string, { readonly json: boolean }> = new Map([
 const utf8 = new TextDecoder();
 
 /** Headers of the upstream's answer that go on to the client: what the body is, and nothing hop-by-hop or of its own transfer. */
-const answerHeaders = (response: Response, upstream: Upstream): Record<string, string> => {
+const answerHeaders = (incoming: IncomingMessage, upstream: Upstream): Record<string, string> => {
   const headers: Record<string, string> = { 'X-Murmur-Upstream': upstream.spec.name };
   for (const name of ['content-type', 'content-disposition', 'cache-control', 'x-murmur-model']) {
-    const value = response.headers.get(name);
+    const value = header(incoming, name);
     if (value) headers[name] = value;
   }
   return headers;
@@ -78,65 +79,75 @@ export const passThrough = (deps: RouteDeps, routing: Routing, hooks: PassThroug
 
   return routing.dispatchHeld(target, async (upstream, end) => {
     c.set('upstream', upstream.spec.name);
-    const response = await upstream.fetch(path, {
+    const incoming = await upstream.request(path, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: c.req.header('Accept') ?? '*/*' },
-      body,
+      body: typeof body === 'string' ? body : new Uint8Array(body),
       signal,
     });
-    const type = response.headers.get('content-type') ?? '';
-    if (!response.ok) {
+    const status = incoming.statusCode ?? 502;
+    const type = header(incoming, 'content-type') ?? '';
+    const broke = (error: unknown) => {
+      throw new UpstreamRetryable('upstream_error', `Upstream '${upstream.spec.name}' broke off its answer (${(error as Error).message}).`, `See the log of ${upstream.spec.url}.`, 'broke off its answer');
+    };
+    if (status < 200 || status >= 300) {
       // A client's mistake as the upstream saw it (400, 404, 422, 429…): its status and words, in OpenAI's shape.
-      const text = await response.text().catch(() => '');
+      const text = await readBody(incoming).catch(() => '');
       let error: unknown;
       try {
         error = JSON.parse(text);
       } catch {
-        error = { error: { message: `Upstream '${upstream.spec.name}' answered HTTP ${response.status}: ${text.trim().slice(0, 300) || 'no body'}.` } };
+        error = { error: { message: `Upstream '${upstream.spec.name}' answered HTTP ${status}: ${text.trim().slice(0, 300) || 'no body'}.` } };
       }
       end();
-      if (response.status === 429) {
-        const wait = Number(response.headers.get('retry-after'));
+      if (status === 429) {
+        const wait = Number(header(incoming, 'retry-after'));
         throw new RateLimitedError(`Upstream '${upstream.spec.name}' is rate limiting (${isOpenAIErrorBody(error) ? error.error.message : 'HTTP 429'}).`, Number.isFinite(wait) && wait > 0 ? Math.ceil(wait) : 1, { hint: 'Retry after the time Retry-After says.' });
       }
-      const { status, body: shaped } = toOpenAIError(fromErrorBody(response.status, error));
-      return c.json(shaped, (response.status >= 400 && response.status < 500 ? response.status : status) as 400);
+      const { status: mapped, body: shaped } = toOpenAIError(fromErrorBody(status, error));
+      return c.json(shaped, (status >= 400 && status < 500 ? status : mapped) as 400);
     }
     const eventStream = type.includes('text/event-stream');
     if (!eventStream && kind.json) {
       // A whole answer: read it all (it is small), check it is the API's, count its tokens.
-      const text = await response.text().catch((error: unknown) => {
-        throw new UpstreamRetryable('upstream_error', `Upstream '${upstream.spec.name}' broke off its answer (${(error as Error).message}).`, `See the log of ${upstream.spec.url}.`);
-      });
+      const text = await readBody(incoming).catch(broke);
       let answer: unknown;
       try {
         answer = JSON.parse(text);
       } catch {
-        throw new UpstreamRetryable('upstream_error', `Upstream '${upstream.spec.name}' answered something that is not JSON (${type || 'no content type'}).`, `Check that ${upstream.spec.url} is an OpenAI-compatible API.`);
+        throw new UpstreamRetryable('upstream_error', `Upstream '${upstream.spec.name}' answered something that is not JSON (${type || 'no content type'}).`, `Check that ${upstream.spec.url} is an OpenAI-compatible API.`, 'answered something that is not JSON');
       }
       end();
       const usage = usageOf(answer);
       if (usage) hooks.onUsage?.(c, model, usage, (performance.now() - started) / 1000);
-      return c.body(text, response.status as 200, answerHeaders(response, upstream));
+      return c.body(text, status as 200, answerHeaders(incoming, upstream));
     }
     if (streamed && kind.json && !eventStream) {
-      throw new UpstreamRetryable('upstream_error', `Upstream '${upstream.spec.name}' answered a stream with ${type || 'no content type'}, not server-sent events.`, `Check that ${upstream.spec.url} is an OpenAI-compatible API.`);
+      incoming.destroy();
+      throw new UpstreamRetryable('upstream_error', `Upstream '${upstream.spec.name}' answered a stream with ${type || 'no content type'}, not server-sent events.`, `Check that ${upstream.spec.url} is an OpenAI-compatible API.`, 'a stream that is not server-sent events');
     }
-    return new Response(relay(response, upstream, end, eventStream ? (usage) => hooks.onUsage?.(c, model, usage, (performance.now() - started) / 1000) : undefined), {
-      status: response.status,
-      headers: eventStream ? { ...SSE_HEADERS, 'X-Murmur-Upstream': upstream.spec.name } : answerHeaders(response, upstream),
+    return new Response(relay(incoming, upstream, end, eventStream ? (usage) => hooks.onUsage?.(c, model, usage, (performance.now() - started) / 1000) : undefined), {
+      status,
+      // Chunked said outright: @hono/node-server otherwise waits a timer's turn for more of the body before the headers go out.
+      headers: eventStream ? { ...SSE_HEADERS, 'Transfer-Encoding': 'chunked', 'X-Murmur-Upstream': upstream.spec.name } : answerHeaders(incoming, upstream),
     });
   });
 };
 
+/** A response header of the upstream's, as one string. */
+const header = (incoming: IncomingMessage, name: string): string | undefined => {
+  const value = incoming.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+};
+
 /**
- * The upstream's body, chunk by chunk as it comes. An SSE stream is watched
- * for its `usage` (told at the end) and, if it breaks off, ends with an
- * OpenAI error frame rather than a hang or a bare cut. Cancelling it (the
- * client went away) cancels the upstream's.
+ * The upstream's body, chunk by chunk as it comes off the socket. An SSE
+ * stream is watched for its `usage` (told at the end) and, if it breaks
+ * off, ends with an OpenAI error frame rather than a hang or a bare cut
+ * (and the replica is taken out until it passes a check). Cancelling it
+ * (the client went away) closes the upstream's.
  */
-const relay = (response: Response, upstream: Upstream, end: (failed?: boolean) => void, onUsage?: (usage: { prompt: number; completion: number }) => void): ReadableStream<Uint8Array> => {
-  const reader = response.body!.getReader();
+const relay = (incoming: IncomingMessage, upstream: Upstream, end: (failed?: boolean) => void, onUsage?: (usage: { prompt: number; completion: number }) => void): ReadableStream<Uint8Array> => {
   let usage: { prompt: number; completion: number } | undefined;
   let chunks = 0;
   /** The unfinished last line of the text so far: usage is looked for in whole lines only. */
@@ -158,44 +169,54 @@ const relay = (response: Response, upstream: Upstream, end: (failed?: boolean) =
       }
     }
   };
+  let finished = false;
   return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          end();
-          // Without a usage chunk (the client did not ask for one), each content chunk is about one token.
-          if (onUsage) onUsage(usage ?? { prompt: 0, completion: Math.max(0, chunks - 2) });
-          controller.close();
-          return;
-        }
-        if (onUsage) watch(value);
-        controller.enqueue(value);
-      } catch (error) {
+    start(controller) {
+      const fail = (error: unknown) => {
+        if (finished) return;
+        finished = true;
         end(!isAbortError(error));
         if (isAbortError(error)) {
           // The client went away (or the daemon is stopping): nobody reads what would follow.
-          try {
-            controller.close();
-          } catch {
-            // already cancelled
-          }
-          return;
+          return controller.close();
         }
-        if (onUsage) {
-          const failure = new AppError('upstream_error', `Upstream '${upstream.spec.name}' dropped the stream (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}).`, {
-            hint: 'Retry the request; another replica takes it if this one is down.',
-          });
-          // A blank line first ends any frame the upstream left half-written.
-          controller.enqueue(new TextEncoder().encode('\n'));
-          controller.enqueue(sseFrame(toOpenAIError(failure).body));
-          controller.close();
-        } else controller.error(error);
-      }
+        // A body that breaks off is a replica that died or dropped us: no more requests for it until it passes a check.
+        upstream.markDown('dropped a stream');
+        if (!onUsage) return controller.error(error);
+        const failure = new AppError('upstream_error', `Upstream '${upstream.spec.name}' dropped the stream (${(error as { code?: string }).code ?? (error as Error).message}).`, {
+          hint: 'Retry the request; another replica takes it if this one is down.',
+        });
+        // A blank line first ends any frame the upstream left half-written.
+        controller.enqueue(new TextEncoder().encode('\n'));
+        controller.enqueue(sseFrame(toOpenAIError(failure).body));
+        controller.close();
+      };
+      incoming.on('data', (chunk: Buffer) => {
+        const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        if (onUsage) watch(bytes);
+        controller.enqueue(bytes);
+        if ((controller.desiredSize ?? 1) <= 0) incoming.pause();
+      });
+      incoming.once('end', () => {
+        if (finished) return;
+        finished = true;
+        end();
+        // Without a usage chunk (the client did not ask for one), each content chunk is about one token.
+        if (onUsage) onUsage(usage ?? { prompt: 0, completion: Math.max(0, chunks - 2) });
+        controller.close();
+      });
+      incoming.once('error', fail);
+      incoming.once('close', () => {
+        if (!incoming.complete) fail(Object.assign(new Error('the connection closed before the end of the body'), { code: 'ECONNRESET' }));
+      });
     },
-    async cancel(reason) {
-      end();
-      await reader.cancel(reason).catch(() => {});
+    pull() {
+      incoming.resume();
+    },
+    cancel() {
+      if (!finished) end();
+      finished = true;
+      incoming.destroy();
     },
   });
 };
