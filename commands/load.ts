@@ -30,6 +30,8 @@ export const loadCommand = (ctx: CommandContext) =>
     const name = await ensureInstalled(ctx, runtime, model);
     const loaded = await runtime.load(name, { keepAliveMs, signal: ctx.signal });
     if (flags.json) return printJson(ctx, loaded);
+    // A routed model: an OpenAI upstream loads it itself (nothing to say of memory or expiry); a murmur one says as a daemon here does.
+    if (loaded.upstream && loaded.known === false) return void ctx.stderr.write(`${loaded.name} runs on upstream '${loaded.upstream}', which loads its models itself\n`);
     const until = loaded.expiresAt ? `until ${loaded.expiresAt.toLocaleTimeString()} if idle` : 'until unloaded';
-    ctx.stderr.write(`loaded ${loaded.name} (${loaded.kind}, ${formatBytes(loaded.memoryBytes)}), kept ${until}\n`);
+    ctx.stderr.write(`loaded ${loaded.name}${loaded.upstream ? ` on upstream '${loaded.upstream}'` : ''} (${loaded.kind}, ${formatBytes(loaded.memoryBytes)}), kept ${until}\n`);
   });

@@ -35,6 +35,8 @@ export interface Routing {
    * `end` it is given is called (a stream passed through ends later).
    */
   dispatchHeld<T>(target: RouteTarget, attempt: (upstream: Upstream, end: (failed?: boolean) => void) => Promise<T>): Promise<T>;
+  /** The upstreams of a route, in its order. */
+  upstreamsOf(route: RouteSpec): Upstream[];
   /** The routed models as entries for the model lists, each naming its upstreams. */
   models(): ModelInfo[];
   status(): UpstreamStatus[];
@@ -144,6 +146,7 @@ export const createRouting = (options: RoutingOptions): Routing => {
         return value;
       }),
     dispatchHeld,
+    upstreamsOf: (route) => route.upstreams.map((name) => upstreams.get(name)!),
     models() {
       const listed = new Map<string, ModelInfo>();
       const add = (name: string, route: RouteSpec, kind?: string) => {

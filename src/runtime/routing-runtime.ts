@@ -96,9 +96,14 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
       const target = routed(options.model);
       return target ? upstreamCall(target, (remote, model) => remote.openSpeech({ ...options, model })) : local.openSpeech(options);
     },
-    voices: (model) => {
+    voices: async (model) => {
       const target = routed(model);
-      return target ? upstreamCall(target, (remote, name) => remote.voices(name)) : local.voices(model);
+      if (target) return upstreamCall(target, async (remote, name) => (await remote.voices(name)).map((list) => ({ ...list, model: model! })));
+      if (model) return local.voices(model);
+      // Every voice: the local models', then each routed voice model's as its upstream lists them (one that does not answer is left out).
+      const remote = routing.models().filter((m) => m.kind === 'tts');
+      const lists = await Promise.all(remote.map((m) => runtime.voices(m.name).catch(() => [])));
+      return [...(await local.voices()), ...lists.flat()];
     },
     transcribe: (request) => {
       const target = routed(request.model);
@@ -114,11 +119,26 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
       if (!target) return local.load(name, options);
       // A murmur upstream loads it (keep-alive and all); any other loads what it serves itself: the model is there when it answers.
       return upstreamCall(target, async (remote, model, upstream) => {
-        if (upstream.spec.dialect === 'murmur') return { ...(await remote.load(model, options)), name };
-        return { name, kind: 'llm', memoryBytes: 0, inFlight: upstream.inFlight, queued: 0, loadedAt: new Date(), expiresAt: null };
+        if (upstream.spec.dialect === 'murmur') return { ...(await remote.load(model, options)), name, upstream: upstream.spec.name };
+        return { name, kind: 'llm', memoryBytes: 0, inFlight: upstream.inFlight, queued: 0, loadedAt: new Date(), expiresAt: null, upstream: upstream.spec.name, known: false };
       });
     },
-    unload: (names) => local.unload(names === 'all' ? names : names.filter((name) => !routed(name))),
+    unload: async (names) => {
+      if (names === 'all') return local.unload(names);
+      const here = names.filter((name) => !routed(name));
+      // A routed model is unloaded on each murmur replica of its route that holds it; an OpenAI upstream unloads its models itself.
+      const there = await Promise.all(
+        names
+          .filter((name) => routed(name))
+          .map(async (name) => {
+            const target = routed(name)!;
+            const replicas = routing.upstreamsOf(target.route).filter((u) => u.spec.dialect === 'murmur');
+            const done = await Promise.all(replicas.map((u) => remoteOf(u).unload([target.model]).catch(() => [])));
+            return done.some((list) => list.length > 0) ? [name] : [];
+          }),
+      );
+      return [...(here.length ? await local.unload(here) : []), ...there.flat()];
+    },
     ps: () => local.ps(),
     ...(local.loading ? { loading: local.loading.bind(local) } : {}),
     ...(local.engineHealth ? { engineHealth: local.engineHealth.bind(local) } : {}),

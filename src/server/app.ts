@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
 import type { RouteDeps, ServerEnv } from './context.js';
-import { handleError, handleNotFound, isAnthropicPath } from './errors.js';
+import { handleError, handleNotFound, isAnthropicPath, isOllamaPath } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { speechSessionRoutes } from './routes/speech-sessions.js';
 import { realtimeRoutes } from './routes/realtime.js';
@@ -123,7 +123,7 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
     app.use('*', requireApiKey(tenants, WEBSOCKET_PATHS, isAnthropicPath));
     app.use('*', tenantLimits(tenants));
   }
-  app.use('*', requireJsonBodies(UPLOAD_PATHS));
+  app.use('*', requireJsonBodies(UPLOAD_PATHS, isOllamaPath));
   // Audio uploads have their own, larger limit (set on their routes).
   app.use('*', bodyLimits({ maxBytes: options.bodyLimitBytes, exempt: UPLOAD_PATHS }));
   // Routed models on the OpenAI door's JSON routes go upstream as sent; the rest reach them through the routing runtime.

@@ -102,6 +102,10 @@ export interface LoadedModel {
   readonly loadedAt: Date;
   /** When it will be unloaded if unused; null when kept forever. */
   readonly expiresAt: Date | null;
+  /** The upstream it was loaded on, for a routed model (routing-runtime.ts); an OpenAI upstream loads its models itself, and this says only where it runs. */
+  readonly upstream?: string;
+  /** False where the upstream says nothing of what it holds (an OpenAI server): memory and expiry are unknown. */
+  readonly known?: boolean;
 }
 
 /** An engine that died under a model (the daemon logs it and counts a restart). */

@@ -81,6 +81,21 @@ describe('the doors against web pages', () => {
     expect((await app.request(new Request('http://127.0.0.1:11470/v1/audio/transcriptions', { method: 'POST', body: form }))).status).not.toBe(415);
   });
 
+  it("reads Ollama's curl examples (curl -d sends a form type) as JSON, but not from a browser (an Origin)", async () => {
+    const app = createApp(createFakeRuntime());
+    const chat = JSON.stringify({ model: 'stories', stream: false, messages: [{ role: 'user', content: 'hi' }] });
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+      const res = await app.request(request('/api/chat', { headers: { 'Content-Type': type }, body: chat }));
+      expect(res.status, type).toBe(200);
+      expect(((await res.json()) as { done: boolean }).done).toBe(true);
+      // A page's simple request always carries its Origin: refused as before, the same-site one included.
+      const browser = await app.request(request('/api/chat', { headers: { 'Content-Type': type, Origin: 'http://127.0.0.1:11470' }, body: chat }));
+      expect(browser.status, type).toBe(415);
+    }
+    // OpenAI's door keeps asking for JSON.
+    expect((await app.request(request('/v1/chat/completions', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: chat }))).status).toBe(415);
+  });
+
   it('reads the host out of any Host header form', () => {
     expect(hostOf('[::1]:8080')).toBe('::1');
     expect(hostOf('Example.COM.:80')).toBe('example.com');

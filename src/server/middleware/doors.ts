@@ -88,9 +88,13 @@ export const checkOrigin = (corsOrigins: readonly string[]): MiddlewareHandler =
 /**
  * Refuses (415) a request body that is not JSON, except multipart or
  * form-encoded bodies on `uploadPaths`: a browser can send text/plain
- * across sites without asking, JSON it cannot.
+ * across sites without asking, JSON it cannot. On paths `curlDefault`
+ * accepts (Ollama's, whose documented examples are `curl -d '{…}'` with
+ * curl's default form type), an untyped, text/plain or form-encoded body
+ * is read as JSON when the request carries no Origin: a browser always
+ * sends one with a POST, curl and scripts never do.
  */
-export const requireJsonBodies = (uploadPaths: readonly string[]): MiddlewareHandler => async (c, next) => {
+export const requireJsonBodies = (uploadPaths: readonly string[], curlDefault: (path: string) => boolean = () => false): MiddlewareHandler => async (c, next) => {
   const length = c.req.header('Content-Length');
   // Over HTTP a body is announced by its length or chunking (a bare `curl -X POST` has neither); a request made in process says it by having one.
   const served = (c.env as { incoming?: unknown } | undefined)?.incoming !== undefined;
@@ -99,7 +103,8 @@ export const requireJsonBodies = (uploadPaths: readonly string[]): MiddlewareHan
   const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
   const json = type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
   const upload = uploadPaths.includes(c.req.path) && (type === 'multipart/form-data' || type === 'application/x-www-form-urlencoded');
-  if (!json && !upload) {
+  const curl = curlDefault(c.req.path) && c.req.header('Origin') === undefined && ['', 'text/plain', 'application/x-www-form-urlencoded'].includes(type);
+  if (!json && !upload && !curl) {
     throw new AppError('unsupported_media_type', `Request bodies must be JSON (Content-Type: application/json)${uploadPaths.includes(c.req.path) ? ', or multipart/form-data for uploads' : ''}, not ${type ? `'${type}'` : 'untyped'}.`, {
       hint: "Send the header 'Content-Type: application/json'.",
     });
