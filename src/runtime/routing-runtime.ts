@@ -54,6 +54,11 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
     });
 
   const routed = (model: string | undefined) => routing.resolve(model);
+  /** A request by the model it names: upstream (renamed as its route says) when routed, else here. */
+  const either = <R extends { readonly model?: string }, T>(request: R, here: (request: R) => Promise<T>, there: (remote: Runtime, request: R) => Promise<T>): Promise<T> => {
+    const target = routed(request.model);
+    return target ? upstreamCall(target, (remote, model) => there(remote, { ...request, model })) : here(request);
+  };
   const notHere = (name: string, target: RouteTarget, what: string) =>
     new AppError('not_supported', `'${name}' is routed to upstream ${target.route.upstreams.map((u) => `'${u}'`).join(', ')}: it cannot be ${what} here.`, { hint: 'Manage it on the upstream server itself.', param: 'model' });
 
@@ -72,30 +77,12 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
       if (!target) return local.getModel(name);
       return routing.models().find((m) => m.name === name) ?? { name, kind: 'llm', upstream: target.route.upstreams.join(',') };
     },
-    chat: (request) => {
-      const target = routed(request.model);
-      return target ? upstreamCall(target, (remote, model) => remote.chat({ ...request, model })) : local.chat(request);
-    },
-    complete: (request) => {
-      const target = routed(request.model);
-      return target ? upstreamCall(target, (remote, model) => remote.complete({ ...request, model })) : local.complete(request);
-    },
-    countTokens: (request) => {
-      const target = routed(request.model);
-      return target ? upstreamCall(target, (remote, model) => remote.countTokens({ ...request, model })) : local.countTokens(request);
-    },
-    embed: (request) => {
-      const target = routed(request.model);
-      return target ? upstreamCall(target, (remote, model) => remote.embed({ ...request, model })) : local.embed(request);
-    },
-    speak: (request) => {
-      const target = routed(request.model);
-      return target ? upstreamCall(target, (remote, model) => remote.speak({ ...request, model })) : local.speak(request);
-    },
-    openSpeech: (options = {}) => {
-      const target = routed(options.model);
-      return target ? upstreamCall(target, (remote, model) => remote.openSpeech({ ...options, model })) : local.openSpeech(options);
-    },
+    chat: (request) => either(request, (r) => local.chat(r), (remote, r) => remote.chat(r)),
+    complete: (request) => either(request, (r) => local.complete(r), (remote, r) => remote.complete(r)),
+    countTokens: (request) => either(request, (r) => local.countTokens(r), (remote, r) => remote.countTokens(r)),
+    embed: (request) => either(request, (r) => local.embed(r), (remote, r) => remote.embed(r)),
+    speak: (request) => either(request, (r) => local.speak(r), (remote, r) => remote.speak(r)),
+    openSpeech: (options = {}) => either(options, (o) => local.openSpeech(o), (remote, o) => remote.openSpeech(o)),
     voices: async (model) => {
       const target = routed(model);
       if (target) return upstreamCall(target, async (remote, name) => (await remote.voices(name)).map((list) => ({ ...list, model: model! })));
@@ -105,10 +92,7 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
       const lists = await Promise.all(remote.map((m) => runtime.voices(m.name).catch(() => [])));
       return [...(await local.voices()), ...lists.flat()];
     },
-    transcribe: (request) => {
-      const target = routed(request.model);
-      return target ? upstreamCall(target, (remote, model) => remote.transcribe({ ...request, model })) : local.transcribe(request);
-    },
+    transcribe: (request) => either(request, (r) => local.transcribe(r), (remote, r) => remote.transcribe(r)),
     ...(local.openListen ? { openListen: local.openListen.bind(local) } : {}),
     // Listening and speaking stay here; the replies come through this runtime, so a routed chat model answers from upstream.
     ...(local.openConversation
