@@ -134,6 +134,8 @@ export const SpeakView = () => {
     }
   };
 
+  const readDuration = (e: Event) => setDuration((e.target as HTMLAudioElement).duration);
+
   const busy = phase !== 'idle';
   return (
     <section aria-labelledby="speak-title" class="speak">
@@ -207,11 +209,12 @@ export const SpeakView = () => {
       )}
       {result && (
         <div class="speak-result">
-          <audio controls src={result.url} onLoadedMetadata={(e) => setDuration((e.target as HTMLAudioElement).duration)} />
+          {/* WebKitGTK (GStreamer) says 0 for an mp3's duration at loadedmetadata and durationchange, and has it by the next progress event, which fires no durationchange. */}
+          <audio controls src={result.url} onLoadedMetadata={readDuration} onDurationChange={readDuration} onProgress={readDuration} />
           <a href={result.url} download={result.name}>
             Download {result.format} ({(result.bytes / 1000).toFixed(1)} kB)
           </a>
-          {duration !== undefined && Number.isFinite(duration) && <span class="muted">{duration.toFixed(2)} s</span>}
+          {duration !== undefined && Number.isFinite(duration) && duration > 0 && <span class="muted">{duration.toFixed(2)} s</span>}
         </div>
       )}
     </section>
