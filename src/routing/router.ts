@@ -2,6 +2,7 @@ import { AppError, isAbortError } from '../errors.js';
 import { matchesRoute } from '../config-routing.js';
 import type { ModelInfo, ModelKind } from '../types/models.js';
 import type { RouteSpec, UpstreamSpec } from '../types/routing.js';
+import { noteUpstream } from './context.js';
 import { createUpstream, UpstreamRetryable, type Upstream, type UpstreamHealthEvent, type UpstreamStatus } from './upstream.js';
 
 /**
@@ -91,6 +92,7 @@ export const createRouting = (options: RoutingOptions): Routing => {
   const dispatchHeld: Routing['dispatchHeld'] = async (target, attempt) => {
     const failed: { upstream: string; error: UpstreamRetryable }[] = [];
     for (const upstream of candidates(target.route)) {
+      noteUpstream(upstream.spec.name);
       const end = upstream.begin();
       try {
         return await attempt(upstream, end);

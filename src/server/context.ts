@@ -23,7 +23,7 @@ export interface ServerEnv {
    * model: the model a request named; streamError: why a streamed reply ended in an error after its 200 went out;
    * tenant: the API key the request came with (its name, and where its tokens are charged; tenants.ts), on a daemon with keys.
    */
-  Variables: { model?: string; streamError?: string; tenant?: RequestTenant; upstream?: string };
+  Variables: { model?: string; streamError?: string; tenant?: RequestTenant };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -215,6 +215,10 @@ describe.skipIf(skip)(`murmur serve routing models to upstreams${skip ? ` (skipp
     const chat = await post('/api/chat', { model: 'tiny', stream: false, messages: [{ role: 'user', content: 'hi' }], options: { num_predict: 3 } });
     expect(chat.status).toBe(200);
     expect(((await chat.json()) as { eval_count: number }).eval_count).toBe(3);
+    // Each door's log line names the replica, wherever the routing happened.
+    for (const path of ['/v1/messages', '/api/chat', '/v1/chat/completions']) {
+      expect(front.log().findLast((line) => line.path === path && line.model === 'tiny')?.upstream, path).toMatch(/^[ab]$/);
+    }
   });
 
   it("a realtime conversation listens and speaks here while its chat model answers from upstream", async () => {

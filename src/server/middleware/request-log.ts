@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { trackUpstream } from '../../routing/context.js';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { ServerEnv } from '../context.js';
@@ -67,6 +68,7 @@ export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandl
   const requestId = newRequestId();
   metrics.active.inc();
   let streaming = false;
+  const routed: { upstream?: string } = {};
   const finish = (headersMs?: number) => {
     metrics.active.dec();
     const ms = performance.now() - start;
@@ -82,12 +84,13 @@ export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandl
       ...(headersMs !== undefined ? { headersMs: round(headersMs) } : {}),
       ...(c.get('model') ? { model: c.get('model') } : {}),
       ...(c.get('tenant') ? { tenant: c.get('tenant')!.name } : {}),
-      ...(c.get('upstream') ? { upstream: c.get('upstream') } : {}),
+      ...(routed.upstream ? { upstream: routed.upstream } : {}),
       ...(c.error ? { error: c.error.message } : c.get('streamError') ? { error: c.get('streamError') } : {}),
     });
   };
   try {
-    await next();
+    // The upstream a routed request went to is noted wherever the routing happens (routing/context.ts).
+    await trackUpstream(routed, next);
     try {
       c.header(REQUEST_ID_HEADER, requestId);
     } catch {

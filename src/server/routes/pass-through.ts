@@ -78,7 +78,6 @@ export const passThrough = (deps: RouteDeps, routing: Routing, hooks: PassThroug
   const path = c.req.path.slice('/v1'.length);
 
   return routing.dispatchHeld(target, async (upstream, end) => {
-    c.set('upstream', upstream.spec.name);
     const incoming = await upstream.request(path, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: c.req.header('Accept') ?? '*/*' },
