@@ -1,6 +1,6 @@
 import { Command } from './commander.js';
 import { describeVerb } from './verbs.js';
-import type { ModelInfo } from '../src/types/models.js';
+import type { LoadedModel, ModelInfo } from '../src/types/models.js';
 import type { UpstreamStatus } from '../src/routing/upstream.js';
 import type { CommandContext } from './context.js';
 import { printJson, withExamples, withJson } from './shared.js';
@@ -21,16 +21,21 @@ export const psCommand = (ctx: CommandContext) =>
     const sayBroken = () => {
       for (const m of installed.filter((i) => i.broken)) ctx.stderr.write(`${m.name} is broken and refused: ${m.broken} (pull it again: \`murmur pull ${m.name} --force\`)\n`);
     };
+    // What the daemon's murmur upstreams hold (routed models), each marked with its upstream.
+    const remote: LoadedModel[] = upstreams.flatMap((u) =>
+      (u.loaded ?? []).map((m) => ({ ...m, queued: 0, loadedAt: new Date(0), expiresAt: m.expiresAt ? new Date(m.expiresAt) : null, kind: m.kind as LoadedModel['kind'], upstream: u.name })),
+    );
     if (flags.json) {
-      printJson(ctx, models);
+      printJson(ctx, [...models, ...remote]);
       return sayBroken();
     }
-    if (!models.length) ctx.stderr.write('no models loaded (load one with `murmur load <model>`)\n');
+    if (!models.length && !remote.length) ctx.stderr.write('no models loaded (load one with `murmur load <model>`)\n');
     else {
+      models.push(...remote);
       // The engine process of each model, where the daemon isolates them.
       const pids = models.some((m) => m.pid !== undefined);
       const rows = models.map((m) => [
-        m.name,
+        m.upstream ? `${m.name} (on ${m.upstream})` : m.name,
         m.kind,
         formatBytes(m.memoryBytes),
         m.queued ? `${m.inFlight} (+${m.queued} queued)` : String(m.inFlight),

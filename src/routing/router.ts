@@ -36,6 +36,8 @@ export interface Routing {
    * `end` it is given is called (a stream passed through ends later).
    */
   dispatchHeld<T>(target: RouteTarget, attempt: (upstream: Upstream, end: (failed?: boolean) => void) => Promise<T>): Promise<T>;
+  /** The upstream of that name. */
+  upstream(name: string): Upstream | undefined;
   /** The upstreams of a route, in its order. */
   upstreamsOf(route: RouteSpec): Upstream[];
   /** The routed models as entries for the model lists, each naming its upstreams. */
@@ -109,7 +111,7 @@ export const createRouting = (options: RoutingOptions): Routing => {
     throw new UpstreamRetryable(
       timedOut ? 'upstream_timeout' : 'upstream_error',
       `No replica of '${target.route.pattern}' answered: ${failed.map((f) => `${f.upstream} (${f.error.reason})`).join(', ')}.`,
-      last.hint ?? 'Check the upstreams (`murmur ps`).',
+      'Check the upstreams: `murmur ps` says which are down and why.',
       'no replica answered',
     );
   };
@@ -121,7 +123,9 @@ export const createRouting = (options: RoutingOptions): Routing => {
       for (const { id } of upstream.models) {
         const matching = routes.filter((r) => matchesRoute(r.pattern, id) && r.upstreams.includes(upstream.spec.name));
         const all = routes.filter((r) => matchesRoute(r.pattern, id));
-        if (all.length > 1 && matching.length > 0 && !warned.has(id)) {
+        // A later literal name, or the same glob again, was warned about at start (routeWarnings): only other globs are news here.
+        const news = all.slice(1).some((r, i) => isGlob(r.pattern) && !all.slice(0, i + 1).some((e) => e.pattern === r.pattern));
+        if (news && matching.length > 0 && !warned.has(id)) {
           warned.add(id);
           options.onWarning(`'${id}' matches ${all.length} routes (${all.map((r) => `'${r.pattern}'${r.source ? ` at ${r.source}` : ''}`).join(', ')}); the first wins`);
         }
@@ -148,6 +152,7 @@ export const createRouting = (options: RoutingOptions): Routing => {
         return value;
       }),
     dispatchHeld,
+    upstream: (name) => upstreams.get(name),
     upstreamsOf: (route) => route.upstreams.map((name) => upstreams.get(name)!),
     models() {
       const listed = new Map<string, ModelInfo>();
@@ -180,7 +185,7 @@ export const createRouting = (options: RoutingOptions): Routing => {
         ...family('murmur_upstream_requests_in_flight', 'gauge', 'Requests an upstream is serving now.', (s) => s.inFlight),
         ...family('murmur_upstream_requests_total', 'counter', 'Requests sent to an upstream, retried ones included.', (s) => s.requests),
         ...family('murmur_upstream_errors_total', 'counter', 'Requests to an upstream that failed (down, timed out, 5xx, refused key, dropped stream).', (s) => s.errors),
-        ...family('murmur_upstream_latency_seconds', 'gauge', "Mean time to an upstream's response headers.", (s) => s.latencyMs / 1000),
+        ...family('murmur_upstream_latency_seconds', 'gauge', "Mean time to an upstream's response headers.", (s) => Math.round(s.latencyMs) / 1000),
       ];
     },
     checkAll,

@@ -40,6 +40,8 @@ export interface UpstreamStatus {
   readonly checkedAt?: string;
   /** The models its /v1/models listed at the last check. */
   readonly models: readonly string[];
+  /** What a murmur upstream holds loaded, asked when the status is (absent for an OpenAI one, or one that did not answer). */
+  readonly loaded?: readonly { readonly name: string; readonly kind: string; readonly memoryBytes: number; readonly inFlight: number; readonly expiresAt: string | null }[];
 }
 
 /** A model an upstream lists: its id, and murmur's `kind` where the upstream is a murmur daemon. */
@@ -97,7 +99,8 @@ const messageOf = (status: number, text: string): string => {
   try {
     const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown };
     const message = typeof body.error === 'string' ? body.error : (body.error?.message ?? body.message ?? body.detail);
-    if (typeof message === 'string' && message) return message.slice(0, 300);
+    // Without its last full stop: the message is quoted inside murmur's own sentence.
+    if (typeof message === 'string' && message) return message.slice(0, 300).replace(/\.$/, '');
   } catch {
     // not JSON: the text itself, if short
   }
@@ -278,8 +281,12 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly fetch?: t
     return new UpstreamRetryable(
       'upstream_error',
       keyRefused ? `Upstream '${spec.name}' refused murmur's key (HTTP ${status}: ${message}).` : `Upstream '${spec.name}' failed (HTTP ${status}: ${message}).`,
-      keyRefused ? `Check the api-key (or api-key-env) of upstream '${spec.name}' in the config file.` : `See the log of ${base}.`,
-      keyRefused ? `refused murmur's key (HTTP ${status})` : `HTTP ${status}`,
+      keyRefused
+        ? spec.apiKey
+          ? `Check the api-key (or api-key-env) of upstream '${spec.name}' in the config file.`
+          : `murmur sent it no key: declare upstream '${spec.name}' in a config file with api-key or api-key-env (a --upstream flag cannot carry one).`
+        : `See the log of ${base}.`,
+      keyRefused ? `HTTP ${status}: ${spec.apiKey ? "refused murmur's key" : 'wants a key'}` : `HTTP ${status}`,
     );
   };
 
@@ -289,7 +296,7 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly fetch?: t
       checkedAt = new Date().toISOString();
       if (!response.ok) {
         const message = await upstreamMessage(response);
-        takeOut(response.status === 401 || response.status === 403 ? `refused murmur's key (HTTP ${response.status})` : `HTTP ${response.status}: ${message}`);
+        takeOut(response.status === 401 || response.status === 403 ? `HTTP ${response.status}: ${spec.apiKey ? "refused murmur's key" : 'wants a key'}` : `HTTP ${response.status}: ${message}`);
         return;
       }
       const body = (await response.json().catch(() => undefined)) as { data?: { id?: unknown; kind?: unknown }[] } | undefined;

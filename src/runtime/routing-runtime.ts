@@ -1,7 +1,8 @@
 import { AppError, isAbortError } from '../errors.js';
 import { createRemoteRuntime } from '../client/remote-runtime.js';
 import type { Routing, RouteTarget } from '../routing/router.js';
-import type { Upstream } from '../routing/upstream.js';
+import { UpstreamRetryable, type Upstream, type UpstreamStatus } from '../routing/upstream.js';
+import { fromUpstream } from '../routing/refusal.js';
 import type { Runtime } from './types.js';
 
 /**
@@ -47,6 +48,8 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
       try {
         return await call(remoteOf(upstream), target.model, upstream);
       } catch (error) {
+        // The upstream's own refusal (a model it lacks, a bad field) is said as the upstream's.
+        if (error instanceof AppError && !(error instanceof UpstreamRetryable) && error.code !== 'aborted') throw fromUpstream(upstream.spec.name, error);
         if (error instanceof AppError || isAbortError(error)) throw error;
         upstream.markDown('broke off an answer');
         throw new AppError('upstream_error', `Upstream '${upstream.spec.name}' broke off its answer (${(error as Error).message}).`, { hint: `See the log of ${upstream.spec.url}.`, cause: error });
@@ -65,7 +68,21 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
   const runtime: Runtime = {
     config: local.config,
     routing,
-    upstreams: async () => routing.status(),
+    // With what each healthy murmur upstream holds, asked now (2 s at most each): `murmur ps` shows it beside what is loaded here.
+    upstreams: async () =>
+      Promise.all(
+        routing.status().map(async (status) => {
+          const upstream = routing.upstream(status.name);
+          if (!upstream || upstream.spec.dialect !== 'murmur' || !status.healthy) return status;
+          try {
+            const response = await upstream.fetch('/murmur/v1/ps', { fromRoot: true, signal: AbortSignal.timeout(2_000) });
+            const body = (await response.json()) as { models?: UpstreamStatus['loaded'] };
+            return Array.isArray(body.models) ? { ...status, loaded: body.models.map(({ name, kind, memoryBytes, inFlight, expiresAt }) => ({ name, kind, memoryBytes, inFlight, expiresAt })) } : status;
+          } catch {
+            return status;
+          }
+        }),
+      ),
     async listModels() {
       const remote = routing.models();
       const names = new Set(remote.map((m) => m.name));
@@ -75,7 +92,14 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
     async getModel(name) {
       const target = routed(name);
       if (!target) return local.getModel(name);
-      return routing.models().find((m) => m.name === name) ?? { name, kind: 'llm', upstream: target.route.upstreams.join(',') };
+      const listed = routing.models().find((m) => m.name === name);
+      if (listed) return listed;
+      // A glob routes any name; one its upstreams' listings do not have is not a model (while none has a listing, say what routes it).
+      const known = routing.upstreamsOf(target.route).some((u) => u.models.length > 0);
+      if (/[*?]/.test(target.route.pattern) && known) {
+        throw new AppError('model_not_found', `No upstream of route '${target.route.pattern}' (${target.route.upstreams.join(', ')}) lists a model '${name}'.`, { hint: 'GET /v1/models lists what the routes serve.', param: 'model' });
+      }
+      return { name, kind: 'llm', upstream: target.route.upstreams.join(',') };
     },
     chat: (request) => either(request, (r) => local.chat(r), (remote, r) => remote.chat(r)),
     complete: (request) => either(request, (r) => local.complete(r), (remote, r) => remote.complete(r)),
@@ -117,8 +141,11 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
           .map(async (name) => {
             const target = routed(name)!;
             const replicas = routing.upstreamsOf(target.route).filter((u) => u.spec.dialect === 'murmur');
-            const done = await Promise.all(replicas.map((u) => remoteOf(u).unload([target.model]).catch(() => [])));
-            return done.some((list) => list.length > 0) ? [name] : [];
+            const done = await Promise.allSettled(replicas.map((u) => remoteOf(u).unload([target.model])));
+            // Every replica failing to answer is not "not loaded": say why.
+            const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+            if (failed && done.every((d) => d.status === 'rejected')) throw failed.reason;
+            return done.some((d) => d.status === 'fulfilled' && d.value.length > 0) ? [name] : [];
           }),
       );
       return [...(here.length ? await local.unload(here) : []), ...there.flat()];

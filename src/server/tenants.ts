@@ -211,6 +211,9 @@ export const tenantLimits = (tenants: Tenants): MiddlewareHandler<ServerEnv> => 
   const tenant = c.get('tenant');
   const found = tenant && tenants.list.find((t) => t === tenant);
   if (!found) return next();
+  // Look-ups (the model list, a model's entry, ps, status, metrics) are not what limits are for: a CLI's `murmur chat` asks one before its chat.
+  // WebSocket upgrades (GETs too) are counted by their routes, for the socket's life.
+  if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
   const release = tenants.admit(found);
   let later = false;
   try {

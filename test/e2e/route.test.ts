@@ -138,6 +138,7 @@ describe.skipIf(skip)(`murmur serve routing models to upstreams${skip ? ` (skipp
         '  - { model: nowhere, upstream: gone }',
         '  - { model: echo, upstream: echo, as: echoed-name }',
         '  - { model: busy, upstream: busy }',
+        '  - { model: "story-*", upstream: a }',
       ].join('\n'),
     );
     front = await startDaemon({ ...frontEnv(), ROUTE_TEST_KEY: UP_KEY }, ['--config', config]);
@@ -264,6 +265,16 @@ describe.skipIf(skip)(`murmur serve routing models to upstreams${skip ? ` (skipp
     expect(local.usage?.completion_tokens).toBe(3);
   });
 
+  it("a model a glob route's upstream does not have is the upstream's 404, said as the upstream's", async () => {
+    await expect(client.models.retrieve('story-nope')).rejects.toMatchObject({ status: 404, message: expect.stringMatching(/No upstream of route 'story-\*' \(a\) lists a model 'story-nope'/) });
+    const res = await post('/v1/chat/completions', { model: 'story-nope', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('x-murmur-upstream')).toBe('a');
+    const body = (await res.json()) as { error: { message: string; hint: string } };
+    expect(body.error.message).toMatch(/^Upstream 'a': Unknown model 'story-nope'/);
+    expect(body.error.hint).toMatch(/Upstream 'a' does not serve it/);
+  });
+
   it("an upstream's 429 comes back as a 429 with its Retry-After", async () => {
     const res = await post('/v1/chat/completions', { model: 'busy', messages: [{ role: 'user', content: 'hi' }] });
     expect(res.status).toBe(429);
@@ -300,6 +311,10 @@ describe.skipIf(skip)(`murmur serve routing models to upstreams${skip ? ` (skipp
   it('murmur ps and /metrics show the upstreams', async () => {
     const { stdout } = await runCli(frontEnv(), 'ps');
     expect(stdout).toMatch(/UPSTREAM/);
+    // The murmur upstreams' loaded models, beside the front's own (tiny has answered on both by now).
+    expect(stdout).toMatch(/tiny \(on a\)/);
+    const json = JSON.parse((await runCli(frontEnv(), 'ps', '--json')).stdout) as { name: string; upstream?: string }[];
+    expect(json).toContainEqual(expect.objectContaining({ name: 'tiny', upstream: 'a' }));
     expect(stdout).toMatch(/gone .*down/);
     const metrics = await (await fetch(`${front.url}/metrics`, { headers })).text();
     expect(metrics).toMatch(/murmur_upstream_up\{upstream="a"\} 1/);

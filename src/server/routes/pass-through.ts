@@ -3,6 +3,7 @@ import { AppError, isAbortError, RateLimitedError } from '../../errors.js';
 import { fromErrorBody, isOpenAIErrorBody, toOpenAIError } from '../../api/openai/errors.js';
 import type { Routing } from '../../routing/router.js';
 import type { IncomingMessage } from 'node:http';
+import { fromUpstream } from '../../routing/refusal.js';
 import { readBody, UpstreamRetryable, type Upstream } from '../../routing/upstream.js';
 import { requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { SSE_HEADERS, sseFrame } from '../sse.js';
@@ -103,8 +104,8 @@ export const passThrough = (deps: RouteDeps, routing: Routing, hooks: PassThroug
         const wait = Number(header(incoming, 'retry-after'));
         throw new RateLimitedError(`Upstream '${upstream.spec.name}' is rate limiting (${isOpenAIErrorBody(error) ? error.error.message : 'HTTP 429'}).`, Number.isFinite(wait) && wait > 0 ? Math.ceil(wait) : 1, { hint: 'Retry after the time Retry-After says.' });
       }
-      const { status: mapped, body: shaped } = toOpenAIError(fromErrorBody(status, error));
-      return c.json(shaped, (status >= 400 && status < 500 ? status : mapped) as 400);
+      const { status: mapped, body: shaped } = toOpenAIError(fromUpstream(upstream.spec.name, fromErrorBody(status, error)));
+      return c.json(shaped, (status >= 400 && status < 500 ? status : mapped) as 400, { 'X-Murmur-Upstream': upstream.spec.name });
     }
     const eventStream = type.includes('text/event-stream');
     if (!eventStream && kind.json) {
@@ -125,7 +126,8 @@ export const passThrough = (deps: RouteDeps, routing: Routing, hooks: PassThroug
       incoming.destroy();
       throw new UpstreamRetryable('upstream_error', `Upstream '${upstream.spec.name}' answered a stream with ${type || 'no content type'}, not server-sent events.`, `Check that ${upstream.spec.url} is an OpenAI-compatible API.`, 'a stream that is not server-sent events');
     }
-    return new Response(relay(incoming, upstream, end, eventStream ? (usage) => hooks.onUsage?.(c, model, usage, (performance.now() - started) / 1000) : undefined), {
+    const usage = eventStream ? (counted: { prompt: number; completion: number }) => hooks.onUsage?.(c, model, counted, (performance.now() - started) / 1000) : undefined;
+    return new Response(relay(incoming, upstream, end, (why) => c.set('streamError', why), usage), {
       status,
       // Chunked said outright: @hono/node-server otherwise waits a timer's turn for more of the body before the headers go out.
       headers: eventStream ? { ...SSE_HEADERS, 'Transfer-Encoding': 'chunked', 'X-Murmur-Upstream': upstream.spec.name } : answerHeaders(incoming, upstream),
@@ -146,7 +148,7 @@ const header = (incoming: IncomingMessage, name: string): string | undefined => 
  * (and the replica is taken out until it passes a check). Cancelling it
  * (the client went away) closes the upstream's.
  */
-const relay = (incoming: IncomingMessage, upstream: Upstream, end: (failed?: boolean) => void, onUsage?: (usage: { prompt: number; completion: number }) => void): ReadableStream<Uint8Array> => {
+const relay = (incoming: IncomingMessage, upstream: Upstream, end: (failed?: boolean) => void, onBroken: (why: string) => void, onUsage?: (usage: { prompt: number; completion: number }) => void): ReadableStream<Uint8Array> => {
   let usage: { prompt: number; completion: number } | undefined;
   let chunks = 0;
   /** The unfinished last line of the text so far: usage is looked for in whole lines only. */
@@ -181,10 +183,12 @@ const relay = (incoming: IncomingMessage, upstream: Upstream, end: (failed?: boo
         }
         // A body that breaks off is a replica that died or dropped us: no more requests for it until it passes a check.
         upstream.markDown('dropped a stream');
-        if (!onUsage) return controller.error(error);
         const failure = new AppError('upstream_error', `Upstream '${upstream.spec.name}' dropped the stream (${(error as { code?: string }).code ?? (error as Error).message}).`, {
-          hint: 'Retry the request; another replica takes it if this one is down.',
+          hint: 'Retry the request: a replica that is down is skipped until it answers again.',
         });
+        // The request's log line says why its 200 ended early.
+        onBroken(failure.message);
+        if (!onUsage) return controller.error(error);
         // A blank line first ends any frame the upstream left half-written.
         controller.enqueue(new TextEncoder().encode('\n'));
         controller.enqueue(sseFrame(toOpenAIError(failure).body));
