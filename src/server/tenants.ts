@@ -3,7 +3,7 @@ import { RateLimitedError } from '../errors.js';
 import type { TenantSpec } from '../types/routing.js';
 import type { ServerEnv } from './context.js';
 import type { Metrics } from './metrics.js';
-import { isStreamed } from './middleware/request-log.js';
+import { isStreamed, whenBodyEnds } from './middleware/request-log.js';
 import { sameKey } from './middleware/auth.js';
 
 /*
@@ -220,9 +220,7 @@ export const tenantLimits = (tenants: Tenants): MiddlewareHandler<ServerEnv> => 
     await next();
     const body = c.res.body;
     if (body && isStreamed(c.res)) {
-      const tap = new TransformStream<Uint8Array, Uint8Array>({ flush: release });
-      body.pipeTo(tap.writable).catch(release);
-      c.res = new Response(tap.readable, c.res);
+      c.res = whenBodyEnds(c.res, release);
       later = true;
     }
   } finally {

@@ -50,6 +50,13 @@ export interface RequestLogOptions {
   readonly log?: (entry: RequestLogEntry) => void;
 }
 
+/** `response` with `end` called once its body has been read to the end, or has failed (the client went away). */
+export const whenBodyEnds = (response: Response, end: () => void): Response => {
+  const tap = new TransformStream<Uint8Array, Uint8Array>({ flush: end });
+  response.body!.pipeTo(tap.writable).catch(end);
+  return new Response(tap.readable, response);
+};
+
 /** The header every response carries, as OpenAI's do. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -100,14 +107,11 @@ export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandl
     if (body && isStreamed(c.res)) {
       const headersMs = performance.now() - start;
       let done = false;
-      const end = () => {
+      c.res = whenBodyEnds(c.res, () => {
         if (done) return;
         done = true;
         finish(headersMs);
-      };
-      const tap = new TransformStream<Uint8Array, Uint8Array>({ flush: end });
-      body.pipeTo(tap.writable).catch(end);
-      c.res = new Response(tap.readable, c.res);
+      });
       streaming = true;
     }
   } finally {
