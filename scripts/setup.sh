@@ -13,10 +13,11 @@ sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # bzip2: the speech models ship as .tar.bz2 (murmur unpacks them itself; tests build archives with tar -cj)
 # chromium: the browser the tests of the page (murmur serve at /) drive, through playwright-core
 # firefox-esr, webkit2gtk-driver (WebKitWebDriver, Safari's engine), xvfb and xauth (its display): the page's tests in Firefox and WebKit
+# systemd: systemd-analyze, which checks the unit `murmur service install` writes (present on most hosts already)
 if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   sudo_ apt-get update -y || echo "setup: apt-get update failed; trying the install with the package lists at hand" >&2
-  sudo_ apt-get install -y --no-install-recommends libasound2-dev alsa-utils espeak-ng-data bzip2 python3 make g++ chromium firefox-esr webkit2gtk-driver xvfb xauth
+  sudo_ apt-get install -y --no-install-recommends libasound2-dev alsa-utils espeak-ng-data bzip2 python3 make g++ chromium firefox-esr webkit2gtk-driver xvfb xauth systemd
 else
   echo "setup: no apt-get here; install ALSA headers (for playback), arecord (alsa-utils, for talk) and espeak-ng data yourself" >&2
 fi

@@ -147,7 +147,8 @@ export const mergeRouting = (
   return { upstreams: merged, routes: [...routes, ...file.routes] };
 };
 
-const isGlob = (pattern: string): boolean => /[*?]/.test(pattern);
+/** Whether a route's pattern is a glob (`*`, `?`) rather than one name. */
+export const isGlob = (pattern: string): boolean => /[*?]/.test(pattern);
 const globs = new Map<string, RegExp>();
 
 /**

@@ -1,5 +1,5 @@
 import { AppError, isAbortError } from '../errors.js';
-import { matchesRoute } from '../config-routing.js';
+import { isGlob, matchesRoute } from '../config-routing.js';
 import type { ModelInfo, ModelKind } from '../types/models.js';
 import type { RouteSpec, UpstreamSpec } from '../types/routing.js';
 import { noteUpstream } from './context.js';
@@ -53,7 +53,6 @@ export interface Routing {
 export interface RoutingOptions {
   readonly upstreams: readonly UpstreamSpec[];
   readonly routes: readonly RouteSpec[];
-  readonly fetch?: typeof fetch;
   /** Told once per model that more than one route matches (seen in an upstream's listing). */
   readonly onWarning?: (message: string) => void;
   /** Start the background health checks (default true). */
@@ -62,10 +61,9 @@ export interface RoutingOptions {
   readonly onHealth?: (event: UpstreamHealthEvent) => void;
 }
 
-const isGlob = (pattern: string) => /[*?]/.test(pattern);
 
 export const createRouting = (options: RoutingOptions): Routing => {
-  const upstreams = new Map(options.upstreams.map((spec) => [spec.name, createUpstream(spec, { ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onHealth ? { onHealth: options.onHealth } : {}) })]));
+  const upstreams = new Map(options.upstreams.map((spec) => [spec.name, createUpstream(spec, options.onHealth ? { onHealth: options.onHealth } : {})]));
   const routes = options.routes;
   for (const route of routes) {
     for (const name of route.upstreams) {

@@ -121,37 +121,56 @@ export const readBody = (incoming: IncomingMessage): Promise<string> =>
     });
   });
 
+/** What a body stream tells as it goes (bodyStream). */
+export interface BodyHooks {
+  /** Each chunk, before it is passed on. */
+  readonly chunk?: (bytes: Uint8Array) => void;
+  /** The body's end; the stream closes after. */
+  readonly end?: (controller: ReadableStreamDefaultController<Uint8Array>) => void;
+  /** The body breaking off (the upstream died, the client's abort); the stream errors unless this closes it. */
+  readonly fail?: (error: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => void;
+  /** The reader cancelling (the client went away); the body is destroyed after. */
+  readonly cancel?: () => void;
+}
+
 /**
- * A response body as a web stream, chunk for chunk (Readable.toWeb costs
- * more per chunk here). A body that stops before its end (the upstream
- * died) errors the stream; cancelling it destroys the body.
+ * A response body as a web stream, chunk for chunk as it comes off the
+ * socket (Readable.toWeb costs more per chunk here), with backpressure. A
+ * body that stops before its end (the upstream died) fails the stream;
+ * cancelling it destroys the body. Each of end, fail and cancel happens at
+ * most once, and only one of them.
  */
-const webStream = (incoming: IncomingMessage): ReadableStream<Uint8Array> => {
-  let ended = false;
+export const bodyStream = (incoming: IncomingMessage, hooks: BodyHooks = {}): ReadableStream<Uint8Array> => {
+  let settled = false;
+  const settle = () => !settled && (settled = true);
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      const fail = (error: unknown) => {
+        if (!settle()) return;
+        if (hooks.fail) hooks.fail(error, controller);
+        else controller.error(error);
+      };
       incoming.on('data', (chunk: Buffer) => {
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        hooks.chunk?.(bytes);
+        controller.enqueue(bytes);
         if ((controller.desiredSize ?? 1) <= 0) incoming.pause();
       });
       incoming.once('end', () => {
-        ended = true;
+        if (!settle()) return;
+        hooks.end?.(controller);
         controller.close();
       });
-      incoming.once('error', (error) => {
-        if (!ended) controller.error(error);
-        ended = true;
-      });
+      incoming.once('error', fail);
       incoming.once('close', () => {
-        if (!ended) controller.error(Object.assign(new Error('the connection closed before the end of the body'), { code: 'ECONNRESET' }));
-        ended = true;
+        if (!incoming.complete) fail(Object.assign(new Error('the connection closed before the end of the body'), { code: 'ECONNRESET' }));
       });
     },
     pull() {
       incoming.resume();
     },
     cancel(reason) {
-      ended = true;
+      if (settle()) hooks.cancel?.();
       incoming.destroy(reason instanceof Error ? reason : undefined);
     },
   });
@@ -164,8 +183,7 @@ export interface UpstreamHealthEvent {
   readonly reason?: string;
 }
 
-export const createUpstream = (spec: UpstreamSpec, options: { readonly fetch?: typeof fetch; readonly onHealth?: (event: UpstreamHealthEvent) => void } = {}): Upstream => {
-  const doFetch = options.fetch ?? fetch;
+export const createUpstream = (spec: UpstreamSpec, options: { readonly onHealth?: (event: UpstreamHealthEvent) => void } = {}): Upstream => {
   const base = spec.url.replace(/\/+$/, '');
   const root = base.replace(/\/v1$/, '');
   let healthy = true;
@@ -200,13 +218,13 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly fetch?: t
 
   const headersOf = (init: UpstreamInit): Record<string, string> => ({ ...init.headers, ...(spec.apiKey ? { Authorization: `Bearer ${spec.apiKey}` } : {}) });
 
-  /** Through fetch: for bodies node:http cannot send as they are (forms, blobs, streams), and for a fetch given in options (tests). */
+  /** Through fetch: for bodies node:http cannot send as they are (forms, blobs, streams: a transcription's upload). */
   const sendByFetch = async (url: string, init: UpstreamInit, timeoutMs: number): Promise<Response> => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DOMException('timeout', 'TimeoutError')), timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal;
     try {
-      return await doFetch(url, { method: init.method ?? 'GET', headers: headersOf(init), body: init.body, signal });
+      return await fetch(url, { method: init.method ?? 'GET', headers: headersOf(init), body: init.body, signal });
     } catch (error) {
       return failed(error, init, controller.signal.aborted, timeoutMs);
     } finally {
@@ -261,13 +279,13 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly fetch?: t
     const status = incoming.statusCode ?? 502;
     const empty = status === 204 || status === 304 || init.method === 'HEAD';
     if (empty) incoming.resume();
-    return new Response(empty ? null : webStream(incoming), { status, headers });
+    return new Response(empty ? null : bodyStream(incoming), { status, headers });
   };
 
   const send = (path: string, init: UpstreamInit, timeoutMs: number): Promise<Response> => {
     const url = `${init.fromRoot ? root : base}${path}`;
     const body = init.body;
-    if (!options.fetch && (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer)) {
+    if (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer) {
       return sendByHttp(url, init, body instanceof ArrayBuffer ? new Uint8Array(body) : (body ?? undefined), timeoutMs);
     }
     return sendByFetch(url, init, timeoutMs);

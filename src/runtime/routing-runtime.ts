@@ -3,6 +3,7 @@ import { createRemoteRuntime } from '../client/remote-runtime.js';
 import type { Routing, RouteTarget } from '../routing/router.js';
 import { UpstreamRetryable, type Upstream, type UpstreamStatus } from '../routing/upstream.js';
 import { fromUpstream } from '../routing/refusal.js';
+import { isGlob } from '../config-routing.js';
 import type { Runtime } from './types.js';
 
 /**
@@ -96,7 +97,7 @@ export const createRoutingRuntime = (local: Runtime, routing: Routing): Runtime 
       if (listed) return listed;
       // A glob routes any name; one its upstreams' listings do not have is not a model (while none has a listing, say what routes it).
       const known = routing.upstreamsOf(target.route).some((u) => u.models.length > 0);
-      if (/[*?]/.test(target.route.pattern) && known) {
+      if (isGlob(target.route.pattern) && known) {
         throw new AppError('model_not_found', `No upstream of route '${target.route.pattern}' (${target.route.upstreams.join(', ')}) lists a model '${name}'.`, { hint: 'GET /v1/models lists what the routes serve.', param: 'model' });
       }
       return { name, kind: 'llm', upstream: target.route.upstreams.join(',') };

@@ -189,15 +189,22 @@ describe.skipIf(skip)(`murmur serve routing models to upstreams${skip ? ` (skipp
   });
 
   it('embeddings, responses and completions reach the upstream', async () => {
+    const upstreamCalls = (path: string) => [...upA.log(), ...upB.log()].filter((line) => line.path === path).length;
+    const before = { embeddings: upstreamCalls('/v1/embeddings'), chats: upstreamCalls('/v1/chat/completions'), completions: upstreamCalls('/v1/completions') };
     const embedded = await client.embeddings.create({ model: 'tiny', input: ['one', 'two'] });
     expect(embedded.data).toHaveLength(2);
     const response = await client.responses.create({ model: 'tiny', input: 'Once upon a time', max_output_tokens: 6 });
     expect(response.output_text.length).toBeGreaterThan(0);
     // Stored at the front: the next turn finds it.
     const next = await client.responses.create({ model: 'tiny', input: 'and then', previous_response_id: response.id, max_output_tokens: 4 });
-    expect(next.status).toBeDefined();
+    expect(next.previous_response_id).toBe(response.id);
+    expect(next.output_text.length).toBeGreaterThan(0);
     const completion = await client.completions.create({ model: 'tiny', prompt: 'Once', max_tokens: 4 });
     expect(completion.choices[0]!.text.length).toBeGreaterThan(0);
+    // Each was answered upstream (the two responses as chat completions there), none by a model of the front's.
+    expect(upstreamCalls('/v1/embeddings')).toBe(before.embeddings + 1);
+    expect(upstreamCalls('/v1/chat/completions')).toBe(before.chats + 2);
+    expect(upstreamCalls('/v1/completions')).toBe(before.completions + 1);
   });
 
   it('speech and transcription with models the upstream serves', async () => {

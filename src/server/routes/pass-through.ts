@@ -4,7 +4,7 @@ import { fromErrorBody, isOpenAIErrorBody, toOpenAIError } from '../../api/opena
 import type { Routing } from '../../routing/router.js';
 import type { IncomingMessage } from 'node:http';
 import { fromUpstream } from '../../routing/refusal.js';
-import { readBody, UpstreamRetryable, type Upstream } from '../../routing/upstream.js';
+import { bodyStream, readBody, UpstreamRetryable, type Upstream } from '../../routing/upstream.js';
 import { requestSignal, type RouteDeps, type ServerEnv } from '../context.js';
 import { SSE_HEADERS, sseFrame } from '../sse.js';
 
@@ -170,56 +170,30 @@ const relay = (incoming: IncomingMessage, upstream: Upstream, end: (failed?: boo
       }
     }
   };
-  let finished = false;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const fail = (error: unknown) => {
-        if (finished) return;
-        finished = true;
-        end(!isAbortError(error));
-        if (isAbortError(error)) {
-          // The client went away (or the daemon is stopping): nobody reads what would follow.
-          return controller.close();
-        }
-        // A body that breaks off is a replica that died or dropped us: no more requests for it until it passes a check.
-        upstream.markDown('dropped a stream');
-        const failure = new AppError('upstream_error', `Upstream '${upstream.spec.name}' dropped the stream (${(error as { code?: string }).code ?? (error as Error).message}).`, {
-          hint: 'Retry the request: a replica that is down is skipped until it answers again.',
-        });
-        // The request's log line says why its 200 ended early.
-        onBroken(failure.message);
-        if (!onUsage) return controller.error(error);
-        // A blank line first ends any frame the upstream left half-written.
-        controller.enqueue(new TextEncoder().encode('\n'));
-        controller.enqueue(sseFrame(toOpenAIError(failure).body));
-        controller.close();
-      };
-      incoming.on('data', (chunk: Buffer) => {
-        const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        if (onUsage) watch(bytes);
-        controller.enqueue(bytes);
-        if ((controller.desiredSize ?? 1) <= 0) incoming.pause();
-      });
-      incoming.once('end', () => {
-        if (finished) return;
-        finished = true;
-        end();
-        // Without a usage chunk (the client did not ask for one), each content chunk is about one token.
-        if (onUsage) onUsage(usage ?? { prompt: 0, completion: Math.max(0, chunks - 2) });
-        controller.close();
-      });
-      incoming.once('error', fail);
-      incoming.once('close', () => {
-        if (!incoming.complete) fail(Object.assign(new Error('the connection closed before the end of the body'), { code: 'ECONNRESET' }));
-      });
+  return bodyStream(incoming, {
+    ...(onUsage ? { chunk: watch } : {}),
+    end: () => {
+      end();
+      // Without a usage chunk (the client did not ask for one), each content chunk is about one token.
+      onUsage?.(usage ?? { prompt: 0, completion: Math.max(0, chunks - 2) });
     },
-    pull() {
-      incoming.resume();
+    fail: (error, controller) => {
+      end(!isAbortError(error));
+      // The client went away (or the daemon is stopping): nobody reads what would follow.
+      if (isAbortError(error)) return controller.close();
+      // A body that breaks off is a replica that died or dropped us: no more requests for it until it passes a check.
+      upstream.markDown('dropped a stream');
+      const failure = new AppError('upstream_error', `Upstream '${upstream.spec.name}' dropped the stream (${(error as { code?: string }).code ?? (error as Error).message}).`, {
+        hint: 'Retry the request: a replica that is down is skipped until it answers again.',
+      });
+      // The request's log line says why its 200 ended early.
+      onBroken(failure.message);
+      if (!onUsage) return controller.error(error);
+      // A blank line first ends any frame the upstream left half-written.
+      controller.enqueue(new TextEncoder().encode('\n'));
+      controller.enqueue(sseFrame(toOpenAIError(failure).body));
+      controller.close();
     },
-    cancel() {
-      if (!finished) end();
-      finished = true;
-      incoming.destroy();
-    },
+    cancel: () => end(),
   });
 };

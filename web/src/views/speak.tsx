@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, getJson, listModels, postJson, type ModelInfo } from '../api.js';
+import { ApiError, getJson, postJson } from '../api.js';
+import { useModelChoice } from './use-models.js';
 import { createPcmPlayer, type PcmPlayer } from './speak-player.js';
 import './speak.css';
 
@@ -33,9 +34,7 @@ interface Result {
 }
 
 export const SpeakView = () => {
-  const [models, setModels] = useState<ModelInfo[] | undefined>();
   const [voices, setVoices] = useState<VoiceLists['data']>([]);
-  const [model, setModel] = useState('');
   const [voice, setVoice] = useState('');
   const [speed, setSpeed] = useState(1);
   const [format, setFormat] = useState<Format>('wav');
@@ -48,23 +47,14 @@ export const SpeakView = () => {
   const abort = useRef<AbortController | undefined>(undefined);
   const player = useRef<PcmPlayer | undefined>(undefined);
 
-  useEffect(() => {
-    const controller = new AbortController();
-    listModels(controller.signal)
-      .then((all) => {
-        const tts = all.filter((m) => m.kind === 'tts');
-        setModels(tts);
-        if (tts[0]) setModel(tts[0].name);
-      })
-      .catch((e: unknown) => {
-        if ((e as Error).name !== 'AbortError') setError(messageOf(e));
-      });
-    return () => {
-      controller.abort();
+  const { models, model, setModel } = useModelChoice((m) => m.kind === 'tts', (e) => setError(messageOf(e)));
+  useEffect(
+    () => () => {
       abort.current?.abort();
       player.current?.stop();
-    };
-  }, []);
+    },
+    [],
+  );
   // The object URL of the last file lives as long as it is shown.
   useEffect(() => () => void (result && URL.revokeObjectURL(result.url)), [result]);
 

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { apiKey, ApiError, listModels, request, type ModelInfo } from '../api.js';
+import { apiKey, ApiError, request } from '../api.js';
+import { useModelChoice } from './use-models.js';
 import { createPlayer, fromBase64, microphoneProblem, openMicrophone, type Microphone, type Player } from './talk-audio.js';
 import './talk.css';
 
@@ -118,37 +119,23 @@ const noteOf = (response: NonNullable<ServerEvent['response']>): string | undefi
 };
 
 export const TalkView = () => {
-  const [models, setModels] = useState<ModelInfo[] | undefined>();
-  const [model, setModel] = useState(localStorage.getItem(MODEL_KEY) ?? '');
   const [limit, setLimit] = useState(localStorage.getItem(LIMIT_KEY) ?? '');
   const [phase, setPhase] = useState<Phase>('idle');
   const [activity, setActivity] = useState<Activity>('listening');
   const [entries, setEntries] = useState<Entry[]>([]);
   const [problem, setProblem] = useState<string | undefined>();
+  const { models, model, setModel } = useModelChoice(
+    (m) => m.kind === 'llm' && !m.broken,
+    (error) => setProblem(error instanceof ApiError ? `${error.message}${error.hint ? ` ${error.hint}` : ''}` : String(error)),
+    localStorage.getItem(MODEL_KEY) ?? '',
+  );
   const [notice, setNotice] = useState<string | undefined>();
   const [meter, setMeter] = useState<Meter>(NO_METER);
   const level = useRef<HTMLSpanElement>(null);
   const log = useRef<HTMLOListElement>(null);
   const live = useRef<{ ws?: WebSocket; mic?: Microphone; context?: AudioContext; player?: Player; closing?: boolean; speakingItem?: string; speakingResponse?: string; truncates: number }>({ truncates: 0 });
 
-  useEffect(() => {
-    const controller = new AbortController();
-    listModels(controller.signal)
-      .then((all) => {
-        const chat = all.filter((m) => m.kind === 'llm' && !m.broken);
-        setModels(chat);
-        setModel((current) => (chat.some((m) => m.name === current) ? current : (chat[0]?.name ?? '')));
-      })
-      .catch((error: unknown) => {
-        if ((error as Error).name === 'AbortError') return;
-        setModels([]);
-        setProblem(error instanceof ApiError ? `${error.message}${error.hint ? ` ${error.hint}` : ''}` : String(error));
-      });
-    return () => {
-      controller.abort();
-      teardown();
-    };
-  }, []);
+  useEffect(() => () => teardown(), []);
 
   // The newest line in view as the conversation grows.
   useEffect(() => {

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, listModels, request, sseData, type ModelInfo } from '../api.js';
+import { ApiError, request, sseData } from '../api.js';
+import { useModelChoice } from './use-models.js';
 import { startRecording, type Recording } from './transcribe-audio.js';
 import { shortClock, toJson, toSrt, toText, toVtt, type Segment } from './transcribe-formats.js';
 import './transcribe.css';
@@ -43,8 +44,6 @@ const baseName = (name: string) => name.replace(/\.[^./\\]+$/, '') || 'transcrip
 type Phase = 'idle' | 'recording' | 'decoding' | 'timing';
 
 export const TranscribeView = () => {
-  const [models, setModels] = useState<ModelInfo[] | undefined>();
-  const [model, setModel] = useState('');
   const [language, setLanguage] = useState('');
   const [phase, setPhase] = useState<Phase>('idle');
   const [source, setSource] = useState<string | undefined>();
@@ -59,23 +58,14 @@ export const TranscribeView = () => {
   const recording = useRef<Recording | undefined>(undefined);
   const input = useRef<HTMLInputElement>(null);
 
-  useEffect(() => {
-    const controller = new AbortController();
-    listModels(controller.signal)
-      .then((all) => {
-        const asr = all.filter((m) => m.kind === 'asr');
-        setModels(asr);
-        if (asr[0]) setModel(asr[0].name);
-      })
-      .catch((e: unknown) => {
-        if ((e as Error).name !== 'AbortError') setError(messageOf(e));
-      });
-    return () => {
-      controller.abort();
+  const { models, model, setModel } = useModelChoice((m) => m.kind === 'asr', (e) => setError(messageOf(e)));
+  useEffect(
+    () => () => {
       abort.current?.abort();
       recording.current?.cancel();
-    };
-  }, []);
+    },
+    [],
+  );
   useEffect(() => {
     if (phase !== 'recording') return;
     const timer = setInterval(() => setRecorded(recording.current?.seconds ?? 0), 200);
