@@ -101,7 +101,7 @@ export const createApp = (runtime: Runtime, options: AppOptions = {}) => {
   sockets.wss.options.maxPayload = WEBSOCKET_MAX_MESSAGE;
   deps.shutdown.addEventListener('abort', () => sockets.wss.clients.forEach((ws) => ws.close(1001, 'The daemon is shutting down.')), { once: true });
 
-  app.use('*', requestLog({ metrics, log: options.log }));
+  app.use('*', requestLog({ metrics, log: options.log, upstreams: runtime.routing !== undefined }));
   const log = options.log;
   if (log && runtime.onEngineCrash) {
     const stop = runtime.onEngineCrash((crash) => log({ time: new Date().toISOString(), event: 'engine_crashed', ...crash }));

@@ -48,6 +48,8 @@ export interface RequestLogOptions {
   readonly metrics: Metrics;
   /** Receives one entry per request. */
   readonly log?: (entry: RequestLogEntry) => void;
+  /** Note the upstream of routed requests (a daemon with routes): it runs each request in an AsyncLocalStorage, which a daemon without routes is spared. */
+  readonly upstreams?: boolean;
 }
 
 /** `response` with `end` called once its body has been read to the end, or has failed (the client went away). */
@@ -70,7 +72,7 @@ export const newRequestId = (): string => `req_${randomUUID().replaceAll('-', ''
  * with its latency) and logs it once it is over: for a streamed reply, at its
  * last byte or when the client goes, not at the headers.
  */
-export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandler<ServerEnv> => async (c, next) => {
+export const requestLog = ({ metrics, log, upstreams = false }: RequestLogOptions): MiddlewareHandler<ServerEnv> => async (c, next) => {
   const start = performance.now();
   const requestId = newRequestId();
   metrics.active.inc();
@@ -97,7 +99,7 @@ export const requestLog = ({ metrics, log }: RequestLogOptions): MiddlewareHandl
   };
   try {
     // The upstream a routed request went to is noted wherever the routing happens (routing/context.ts).
-    await trackUpstream(routed, next);
+    await (upstreams ? trackUpstream(routed, next) : next());
     try {
       c.header(REQUEST_ID_HEADER, requestId);
     } catch {
