@@ -1,6 +1,7 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, formatBytes, getJson, listModels, postJson, request, type ModelInfo } from '../api.js';
 import { cancelPull, dismissPull, fractionOf, onPull, pullState, resumePull, startPull, type PullState } from './models-pull.js';
+import { newestOnly } from '../newest-only.js';
 import './models.css';
 
 /*
@@ -109,12 +110,18 @@ export const ModelsView = () => {
   const [ref, setRef] = useState('');
   const [now, setNow] = useState(Date.now());
   const pull = usePull();
+  // The background poll and the look-up after an action both ask what is loaded: only the newest answer shows.
+  const askLoaded = useRef(
+    newestOnly((ps: LoadedInfo[]) => {
+      setLoaded(ps);
+      setNow(Date.now());
+    }),
+  ).current;
 
   const refresh = async () => {
     try {
-      const [models, ps, entries] = await Promise.all([listModels(), listLoaded(), getJson<{ models: CatalogRow[] }>('/murmur/v1/catalog').then((r) => r.models)]);
+      const [models, , entries] = await Promise.all([listModels(), askLoaded(listLoaded), getJson<{ models: CatalogRow[] }>('/murmur/v1/catalog').then((r) => r.models)]);
       setInstalled(models);
-      setLoaded(ps);
       setCatalog(entries);
       setProblem(undefined);
     } catch (error) {
@@ -126,14 +133,7 @@ export const ModelsView = () => {
     void refresh();
     resumePull();
     // What is loaded changes under the page (requests load models, keep-alives expire): ps again every few seconds, while shown.
-    const poll = setInterval(() => {
-      listLoaded()
-        .then((ps) => {
-          setLoaded(ps);
-          setNow(Date.now());
-        })
-        .catch(() => undefined);
-    }, 3000);
+    const poll = setInterval(() => askLoaded(listLoaded).catch(() => undefined), 3000);
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => {
       clearInterval(poll);
@@ -160,8 +160,9 @@ export const ModelsView = () => {
     } catch (error) {
       setRowError((e) => ({ ...e, [name]: messageOf(error) }));
     } finally {
-      setBusy(({ [name]: _, ...rest }) => rest);
+      // The row says what it is doing until the new state is known: cleared first, it showed the old buttons for a moment.
       await refresh();
+      setBusy(({ [name]: _, ...rest }) => rest);
       setRefocus(name);
     }
   };
