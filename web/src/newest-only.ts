@@ -8,7 +8,13 @@ export const newestOnly = <T>(apply: (value: T) => void) => {
   let applied = 0;
   return async (ask: () => Promise<T>): Promise<void> => {
     const mine = ++sent;
-    const value = await ask();
+    let value: T;
+    try {
+      value = await ask();
+    } catch (error) {
+      if (mine < applied) return; // a newer answer is already shown: an older failure says nothing about now
+      throw error;
+    }
     if (mine < applied) return;
     applied = mine;
     apply(value);

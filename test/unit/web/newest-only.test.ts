@@ -38,4 +38,16 @@ describe('newestOnly (the page keeps the newest answer of overlapping look-ups)'
     await pb;
     expect(shown).toEqual([1, 2, 3]);
   });
+
+  it('keeps quiet about an older request that fails after a newer one answered', async () => {
+    const shown: string[] = [];
+    const ask = newestOnly((value: string) => shown.push(value));
+    const slow = held<string>();
+    let fail!: (error: Error) => void;
+    const first = ask(() => Promise.race([slow.promise, new Promise<string>((_, reject) => (fail = reject))]));
+    await ask(async () => 'fresh');
+    fail(new Error('timed out'));
+    await expect(first).resolves.toBeUndefined();
+    expect(shown).toEqual(['fresh']);
+  });
 });

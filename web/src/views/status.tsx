@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, formatBytes, getJson, request } from '../api.js';
+import { newestOnly } from '../newest-only.js';
 import { listLoaded, type LoadedInfo } from './models.js';
 import { ratesOf, scrapeOf, sparkline, type Point, type Scrape } from './status-metrics.js';
 import './status.css';
@@ -66,22 +67,27 @@ export const StatusView = () => {
   useEffect(() => {
     let stopped = false;
     const controller = new AbortController();
+    // A slow scrape (a busy daemon) can answer after the next one: only the newest is kept, so the history stays in order.
+    const newest = newestOnly(([h, ps, text]: [Health, LoadedInfo[], string]) => {
+      if (stopped) return;
+      const at = Date.now();
+      history.push(scrapeOf(text, at));
+      while (history.length > 2 && history[0]!.at < at - WINDOW_MS - EVERY_MS) history.shift();
+      setHealth(h);
+      setLoaded(ps);
+      setScrapes([...history]);
+      setNow(at);
+      setProblem(undefined);
+    });
     const poll = async () => {
       try {
-        const [h, ps, text] = await Promise.all([
-          getJson<Health>('/health', controller.signal),
-          listLoaded(controller.signal),
-          request('/metrics', { signal: controller.signal }).then((r) => r.text()),
-        ]);
-        if (stopped) return;
-        const at = Date.now();
-        history.push(scrapeOf(text, at));
-        while (history.length > 2 && history[0]!.at < at - WINDOW_MS - EVERY_MS) history.shift();
-        setHealth(h);
-        setLoaded(ps);
-        setScrapes([...history]);
-        setNow(at);
-        setProblem(undefined);
+        await newest(() =>
+          Promise.all([
+            getJson<Health>('/health', controller.signal),
+            listLoaded(controller.signal),
+            request('/metrics', { signal: controller.signal }).then((r) => r.text()),
+          ]),
+        );
       } catch (error) {
         if (!stopped) setProblem(messageOf(error));
       }
