@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bodyLines } from './lines.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '21' }, warmup: { type: 'string', default: '5' }, tokens: { type: 'string', default: '200' }, model: { type: 'string' } } });
@@ -41,17 +42,9 @@ const post = (path, body) => fetch(`${url}${path}`, { method: 'POST', headers: {
 /** Reads a body as lines (SSE `data:` lines, or NDJSON), calling `onData` with each parsed payload. */
 const readLines = async (res, onData) => {
   if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const bytes of res.body) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let cut;
-    while ((cut = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, cut).trim();
-      buffer = buffer.slice(cut + 1);
-      const data = line.startsWith('data: ') ? line.slice(6) : line.startsWith('{') ? line : undefined;
-      if (data && data !== '[DONE]') onData(JSON.parse(data));
-    }
+  for await (const line of bodyLines(res.body)) {
+    const data = line.startsWith('data: ') ? line.slice(6) : line.startsWith('{') ? line : undefined;
+    if (data && data !== '[DONE]') onData(JSON.parse(data));
   }
 };
 const timed = async (generate) => {

@@ -26,6 +26,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bodyLines } from './lines.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '9' }, seconds: { type: 'string', default: '20' }, voice: { type: 'string' }, tokens: { type: 'string', default: '200' } } });
@@ -77,21 +78,13 @@ const post = (url, path, body) => fetch(`${url}${path}`, { method: 'POST', heade
 const streamChat = async (url) => {
   const start = performance.now();
   const res = await post(url, '/v1/chat/completions', { model: 'tiny', messages: [{ role: 'user', content: 'Once upon a time' }], temperature: 0, seed: 1, max_tokens: Number(values.tokens), stream: true, stream_options: { include_usage: true } });
-  const decoder = new TextDecoder();
-  let buffer = '';
   let first;
   let tokens = 0;
-  for await (const bytes of res.body) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let cut;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const data = buffer.slice(6, cut);
-      buffer = buffer.slice(cut + 2);
-      if (data === '[DONE]') continue;
-      const chunk = JSON.parse(data);
-      if (chunk.choices[0]?.delta?.content) first ??= performance.now();
-      if (chunk.usage) tokens = chunk.usage.completion_tokens;
-    }
+  for await (const line of bodyLines(res.body)) {
+    if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+    const chunk = JSON.parse(line.slice(6));
+    if (chunk.choices[0]?.delta?.content) first ??= performance.now();
+    if (chunk.usage) tokens = chunk.usage.completion_tokens;
   }
   const end = performance.now();
   return { tps: ((tokens - 1) * 1000) / (end - first), ttft: first - start };

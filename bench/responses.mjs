@@ -18,6 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bodyLines } from './lines.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -64,17 +65,8 @@ const post = (path, body) => fetch(`${url}${path}`, { method: 'POST', headers: {
  */
 const readStream = async (res, onFrame) => {
   if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const bytes of res.body) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let cut;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const data = frame.slice(frame.indexOf('data: ') + 6);
-      if (data !== '[DONE]') onFrame(JSON.parse(data));
-    }
+  for await (const line of bodyLines(res.body)) {
+    if (line.startsWith('data: ') && line !== 'data: [DONE]') onFrame(JSON.parse(line.slice(6)));
   }
 };
 

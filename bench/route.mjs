@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bodyLines } from './lines.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -134,25 +135,17 @@ const stream = async (url, model, tokens) => {
       record.failure = `http ${res.status}${code ? ` ${code}` : ''}`;
       return record;
     }
-    const decoder = new TextDecoder();
-    let buffer = '';
     let finished = false;
-    for await (const bytes of res.body) {
-      buffer += decoder.decode(bytes, { stream: true });
-      let cut;
-      while ((cut = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, cut).trim();
-        buffer = buffer.slice(cut + 1);
-        if (!line.startsWith('data: ')) continue;
-        if (line === 'data: [DONE]') {
-          finished = true;
-          continue;
-        }
-        const chunk = JSON.parse(line.slice(6));
-        if (chunk.error) record.failure = 'stream error';
-        if (chunk.choices?.[0]?.delta?.content) record.first ??= performance.now();
-        if (chunk.usage) record.tokens = chunk.usage.completion_tokens;
+    for await (const line of bodyLines(res.body)) {
+      if (!line.startsWith('data: ')) continue;
+      if (line === 'data: [DONE]') {
+        finished = true;
+        continue;
       }
+      const chunk = JSON.parse(line.slice(6));
+      if (chunk.error) record.failure = 'stream error';
+      if (chunk.choices?.[0]?.delta?.content) record.first ??= performance.now();
+      if (chunk.usage) record.tokens = chunk.usage.completion_tokens;
     }
     if (!finished && !record.failure) record.failure = 'cut';
   } catch (error) {

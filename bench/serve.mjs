@@ -9,6 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bodyLines } from './lines.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, warmup: { type: 'string', default: '5' }, tokens: { type: 'string', default: '200' }, model: { type: 'string' } } });
@@ -80,20 +81,12 @@ const openServe = async () => {
   const run = () =>
     timed(async (mark) => {
       const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
-      const decoder = new TextDecoder();
-      let buffer = '';
       let tokens = 0;
-      for await (const bytes of res.body) {
-        buffer += decoder.decode(bytes, { stream: true });
-        let cut;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const data = buffer.slice(6, cut);
-          buffer = buffer.slice(cut + 2);
-          if (data === '[DONE]') continue;
-          const chunk = JSON.parse(data);
-          if (chunk.choices[0]?.delta?.content) mark();
-          if (chunk.usage) tokens = chunk.usage.completion_tokens;
-        }
+      for await (const line of bodyLines(res.body)) {
+        if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+        const chunk = JSON.parse(line.slice(6));
+        if (chunk.choices[0]?.delta?.content) mark();
+        if (chunk.usage) tokens = chunk.usage.completion_tokens;
       }
       return tokens;
     });
