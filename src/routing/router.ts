@@ -42,9 +42,8 @@ export interface Routing {
   upstreamsOf(route: RouteSpec): Upstream[];
   /** The routed models as entries for the model lists, each naming its upstreams. */
   models(): ModelInfo[];
+  /** Each upstream's health and counts (ps, /murmur/v1/upstreams, and /metrics' murmur_upstream_* families). */
   status(): UpstreamStatus[];
-  /** Prometheus lines for the upstreams (see metrics.ts). */
-  metricsLines(): string[];
   /** Checks every upstream now; resolves when all have answered or failed. */
   checkAll(): Promise<void>;
   close(): void;
@@ -60,7 +59,6 @@ export interface RoutingOptions {
   /** Told each time an upstream is taken out (with why) or put back. */
   readonly onHealth?: (event: UpstreamHealthEvent) => void;
 }
-
 
 export const createRouting = (options: RoutingOptions): Routing => {
   const upstreams = new Map(options.upstreams.map((spec) => [spec.name, createUpstream(spec, options.onHealth ? { onHealth: options.onHealth } : {})]));
@@ -170,22 +168,6 @@ export const createRouting = (options: RoutingOptions): Routing => {
       return [...listed.values()];
     },
     status: () => [...upstreams.values()].map((u) => u.status()),
-    metricsLines() {
-      const all = [...upstreams.values()].map((u) => u.status());
-      if (all.length === 0) return [];
-      const family = (name: string, type: string, help: string, value: (s: UpstreamStatus) => number) => [
-        `# HELP ${name} ${help}`,
-        `# TYPE ${name} ${type}`,
-        ...all.map((s) => `${name}{upstream="${s.name.replace(/["\\\n]/g, '_')}"} ${value(s)}`),
-      ];
-      return [
-        ...family('murmur_upstream_up', 'gauge', 'Whether an upstream passes its health check (1) or is taken out (0).', (s) => (s.healthy ? 1 : 0)),
-        ...family('murmur_upstream_requests_in_flight', 'gauge', 'Requests an upstream is serving now.', (s) => s.inFlight),
-        ...family('murmur_upstream_requests_total', 'counter', 'Requests sent to an upstream, retried ones included.', (s) => s.requests),
-        ...family('murmur_upstream_errors_total', 'counter', 'Requests to an upstream that failed (down, timed out, 5xx, refused key, dropped stream).', (s) => s.errors),
-        ...family('murmur_upstream_latency_seconds', 'gauge', "Mean time to an upstream's response headers.", (s) => Math.round(s.latencyMs) / 1000),
-      ];
-    },
     checkAll,
     close() {
       for (const timer of timers) clearInterval(timer);

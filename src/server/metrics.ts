@@ -1,6 +1,7 @@
 import { isAbortError } from '../errors.js';
 import { isValidModelName } from '../store/paths.js';
 import type { GenerationResult } from '../types/chat.js';
+import type { UpstreamStatus } from '../routing/upstream.js';
 import type { EngineHealth, LoadedModel } from '../types/models.js';
 
 /**
@@ -55,7 +56,8 @@ export interface Metrics {
   /** Per-key counts (tenants.ts). */
   readonly tenants: TenantMetrics;
   /** The exposition text, with the runtime's loaded models as gauges and its engine restarts. */
-  render(loaded: readonly LoadedModel[], installed?: ReadonlySet<string>, health?: EngineHealth): string;
+  /** The page; `upstreams` (a routing daemon's, from its router's status) adds the murmur_upstream_* families. */
+  render(loaded: readonly LoadedModel[], installed?: ReadonlySet<string>, health?: EngineHealth, upstreams?: readonly UpstreamStatus[]): string;
 }
 
 const escape = (value: string): string => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -162,7 +164,7 @@ export const createMetrics = (): Metrics => {
       tokens: (name, count) => void (keyCounts(name).tokens += count),
       streams: (name, delta) => void (keyCounts(name).inFlight += delta),
     },
-    render(loaded, installed, health) {
+    render(loaded, installed, health, upstreams = []) {
       const shown = (name: string) => (!installed || installed.has(name) ? name : OTHER);
       const sum = (entries: Iterable<[string, number]>, merge: (a: number, b: number) => number) => {
         const out = new Map<string, number>();
@@ -217,6 +219,17 @@ export const createMetrics = (): Metrics => {
         for (const [tenant, k] of perKey) lines.push(`murmur_tenant_tokens_total${labels({ tenant })} ${k.tokens}`);
         lines.push(...header('murmur_tenant_streams_in_flight', 'gauge', 'Requests (streams, WebSocket sessions) in flight now, by API key name.'));
         for (const [tenant, k] of perKey) lines.push(`murmur_tenant_streams_in_flight${labels({ tenant })} ${k.inFlight}`);
+      }
+      if (upstreams.length) {
+        const family = (name: string, type: string, help: string, value: (s: UpstreamStatus) => number) => {
+          lines.push(...header(name, type, help));
+          for (const s of upstreams) lines.push(`${name}${labels({ upstream: s.name })} ${value(s)}`);
+        };
+        family('murmur_upstream_up', 'gauge', 'Whether an upstream passes its health check (1) or is taken out (0).', (s) => (s.healthy ? 1 : 0));
+        family('murmur_upstream_requests_in_flight', 'gauge', 'Requests an upstream is serving now.', (s) => s.inFlight);
+        family('murmur_upstream_requests_total', 'counter', 'Requests sent to an upstream, retried ones included.', (s) => s.requests);
+        family('murmur_upstream_errors_total', 'counter', 'Requests to an upstream that failed (down, timed out, 5xx, refused key, dropped stream).', (s) => s.errors);
+        family('murmur_upstream_latency_seconds', 'gauge', "Mean time to an upstream's response headers.", (s) => Math.round(s.latencyMs) / 1000);
       }
       return `${lines.join('\n')}\n`;
     },

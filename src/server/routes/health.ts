@@ -27,8 +27,6 @@ export const healthRoutes = (deps: RouteDeps) => {
     .get('/metrics', async (c) => {
       const loaded = await deps.runtime.ps();
       const installed = new Set((await deps.runtime.listModels()).map((m) => m.name));
-      const upstreams = deps.runtime.routing?.metricsLines() ?? [];
-      const text = deps.metrics.render(loaded, installed, deps.runtime.engineHealth?.());
-      return c.body(upstreams.length ? `${text}${upstreams.join('\n')}\n` : text, 200, { 'Content-Type': METRICS_CONTENT_TYPE });
+      return c.body(deps.metrics.render(loaded, installed, deps.runtime.engineHealth?.(), deps.runtime.routing?.status()), 200, { 'Content-Type': METRICS_CONTENT_TYPE });
     });
 };

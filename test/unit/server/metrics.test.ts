@@ -30,3 +30,21 @@ describe('bounded work on client input', () => {
     expect(sameKey('s3cret-and-more', 's3cret')).toBe(false);
   });
 });
+
+describe('the upstream families', () => {
+  const status = (name: string, healthy: boolean) => ({ name, url: 'http://127.0.0.1:1/v1', dialect: 'openai' as const, healthy, inFlight: 2, requests: 7, errors: 1, latencyMs: 12.6, models: [] });
+
+  it('are drawn from the router’s status, one line per upstream, each family typed once', () => {
+    const page = createMetrics().render([], new Set(), undefined, [status('a', true), status('gone', false)]);
+    expect(page).toContain('murmur_upstream_up{upstream="a"} 1\nmurmur_upstream_up{upstream="gone"} 0');
+    expect(page).toContain('murmur_upstream_requests_in_flight{upstream="a"} 2');
+    expect(page).toContain('murmur_upstream_requests_total{upstream="gone"} 7');
+    expect(page).toContain('murmur_upstream_errors_total{upstream="a"} 1');
+    expect(page).toContain('murmur_upstream_latency_seconds{upstream="a"} 0.013');
+    expect(page.match(/^# TYPE murmur_upstream_up gauge$/gm)).toHaveLength(1);
+  });
+
+  it('are absent on a daemon with no upstreams', () => {
+    expect(createMetrics().render([], new Set(), undefined, [])).not.toContain('murmur_upstream');
+  });
+});
