@@ -13,6 +13,7 @@ export default defineConfig({
     expect: { poll: { timeout: 20_000 } },
     // ink draws only the final frame when it sees CI set (is-in-ci); the chat
     // UI tests drive it frame by frame, so the test processes unset it.
-    env: { CI: 'false' },
+    // Whether the run is CI's is handed on as MURMUR_TEST_IN_CI: there nothing may skip for want of something .ci/run installs (test/helpers/ci.ts).
+    env: { CI: 'false', MURMUR_TEST_IN_CI: process.env.CI && process.env.CI !== 'false' ? '1' : '0' },
   },
 });

@@ -14,10 +14,11 @@ sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # chromium: the browser the tests of the page (murmur serve at /) drive, through playwright-core
 # firefox-esr, webkit2gtk-driver (WebKitWebDriver, Safari's engine), xvfb and xauth (its display): the page's tests in Firefox and WebKit
 # systemd: systemd-analyze, which checks the unit `murmur service install` writes (present on most hosts already)
+# ffmpeg: transcribe's decoder for what it cannot read itself (m4a, webm, aiff…); optional, and its tests need it
 if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   sudo_ apt-get update -y || echo "setup: apt-get update failed; trying the install with the package lists at hand" >&2
-  sudo_ apt-get install -y --no-install-recommends libasound2-dev alsa-utils espeak-ng-data bzip2 python3 make g++ chromium firefox-esr webkit2gtk-driver xvfb xauth systemd
+  sudo_ apt-get install -y --no-install-recommends libasound2-dev alsa-utils espeak-ng-data bzip2 python3 make g++ chromium firefox-esr webkit2gtk-driver xvfb xauth systemd ffmpeg
 else
   echo "setup: no apt-get here; install ALSA headers (for playback), arecord (alsa-utils, for talk) and espeak-ng data yourself" >&2
 fi

@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import { checkAudioShape } from './wav-read.js';
 import { ByteReader, fileBytes, memoryBytes } from './decoders/byte-reader.js';
 import { detectAudioFormat, formatName, SNIFF_BYTES, type AudioFormat } from './decoders/detect.js';
-import { findFfmpeg, openFfmpegStream, type FfmpegSource } from './decoders/ffmpeg.js';
+import { FfmpegFailedError, findFfmpeg, openFfmpegStream, type FfmpegSource } from './decoders/ffmpeg.js';
 import type { AudioStream } from './decoders/types.js';
 import { openWasmStream, WASM_FORMATS, type WasmFormat } from './decoders/wasm.js';
 import { openWavStream } from './decoders/wav-stream.js';
@@ -56,12 +56,16 @@ const openReader = async (input: AudioInput): Promise<{ reader: ByteReader; tota
   }
 };
 
+/** Bytes no decoder here knows; `ffmpegSaid`, what ffmpeg said when it was tried too. */
+const notAudio = (label: string, ffmpegSaid?: string): AppError =>
+  new AppError('invalid_request', `${label[0].toUpperCase()}${label.slice(1)} is not an audio file murmur recognizes${ffmpegSaid ? `, and ffmpeg could not read it either (${ffmpegSaid})` : ''}.`, {
+    hint: ffmpegSaid ? 'Send wav, mp3, flac, ogg, m4a, webm or another format ffmpeg plays.' : 'Send wav, mp3, flac or ogg (opus/vorbis); with ffmpeg installed, m4a, webm and most other formats work too.',
+    param: 'file',
+  });
+
 const needsFfmpeg = (format: AudioFormat, label: string): AppError =>
   format === 'unknown'
-    ? new AppError('invalid_request', `${label[0].toUpperCase()}${label.slice(1)} is not an audio file murmur recognizes.`, {
-        hint: 'Send wav, mp3, flac or ogg (opus/vorbis); with ffmpeg installed, m4a, webm and most other formats work too.',
-        param: 'file',
-      })
+    ? notAudio(label)
     : new AppError('not_supported', `Decoding ${formatName(format)} audio (${label}) needs ffmpeg, which is not installed.`, {
         hint: 'Install ffmpeg (`apt-get install ffmpeg`, `brew install ffmpeg` or `winget install ffmpeg`) to decode m4a/aac, webm and the like, or convert the file to wav, mp3, flac or ogg.',
         param: 'file',
@@ -104,7 +108,13 @@ export const openAudioStream = async (input: AudioInput, options: OpenAudioOptio
   if ('path' in input) source = { path: input.path };
   if ('bytes' in input) source = { bytes: input.bytes };
   if (!('reader' in source)) await reader.close();
-  return checked(await openFfmpegStream(ffmpeg, source, chunkSeconds, label));
+  try {
+    return checked(await openFfmpegStream(ffmpeg, source, chunkSeconds, label));
+  } catch (error) {
+    // Bytes nothing here recognized, and ffmpeg could not open either: not audio, said as it is without ffmpeg (a text file is not an ffmpeg problem).
+    if (format === 'unknown' && error instanceof FfmpegFailedError && error.atOpen) throw notAudio(label, error.detail);
+    throw error;
+  }
 };
 
 /** A decoder's stream, refused (and closed) when its rate or channels are outside what murmur takes. */

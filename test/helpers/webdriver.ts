@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { unlessCi } from './ci.js';
 
 /*
  * Two more engines for the page's tests, beside playwright-core's chromium
@@ -22,10 +23,10 @@ export const WEBKIT_DRIVER = process.env.MURMUR_TEST_WEBKIT_DRIVER ?? '/usr/bin/
 const XVFB_RUN = '/usr/bin/xvfb-run';
 
 /** Why the Firefox tests cannot run here, or undefined when they can. */
-export const missingFirefox = (): string | undefined => (existsSync(FIREFOX) ? undefined : `no firefox at ${FIREFOX} (apt-get install firefox-esr)`);
+export const missingFirefox = (): string | undefined => unlessCi(existsSync(FIREFOX) ? undefined : `no firefox at ${FIREFOX} (apt-get install firefox-esr)`);
 /** Why the WebKit tests cannot run here, or undefined when they can. */
 export const missingWebKit = (): string | undefined =>
-  !existsSync(WEBKIT_DRIVER) ? `no WebKitWebDriver at ${WEBKIT_DRIVER} (apt-get install webkit2gtk-driver)` : !existsSync(XVFB_RUN) ? `no xvfb-run (apt-get install xvfb xauth)` : undefined;
+  unlessCi(!existsSync(WEBKIT_DRIVER) ? `no WebKitWebDriver at ${WEBKIT_DRIVER} (apt-get install webkit2gtk-driver)` : !existsSync(XVFB_RUN) ? `no xvfb-run (apt-get install xvfb xauth)` : undefined);
 
 /** What page-side functions touch: DOM objects, which the tests' tsconfig (Node's types) does not describe. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

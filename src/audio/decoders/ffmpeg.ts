@@ -12,6 +12,23 @@ import { openWavStream } from './wav-stream.js';
 export const findFfmpeg = (path = process.env.PATH ?? ''): string | undefined =>
   findOnPath(process.platform === 'win32' ? ['ffmpeg.exe', 'ffmpeg'] : ['ffmpeg'], path);
 
+/** ffmpeg refused the input; `detail` is what it said (its last lines, with the input named as the caller's label, never a temporary path). */
+export class FfmpegFailedError extends AppError {
+  readonly detail: string;
+  /** True when ffmpeg could not read the input at all (no audio came out), false when it failed part way. */
+  readonly atOpen: boolean;
+
+  constructor(label: string, code: number | null, detail: string, atOpen: boolean) {
+    super('invalid_request', `ffmpeg could not decode ${label} (exit code ${code}): ${detail}.`, {
+      hint: 'Check that the file is audio and plays; ffmpeg names the problem above.',
+      param: 'file',
+    });
+    this.name = 'FfmpegFailedError';
+    this.detail = detail;
+    this.atOpen = atOpen;
+  }
+}
+
 /** Where ffmpeg reads from: a file it can seek (m4a keeps its index at the end), or bytes piped in. */
 export type FfmpegSource = { path: string } | { bytes: Uint8Array } | { reader: ByteReader };
 
@@ -58,11 +75,9 @@ export const openFfmpegStream = async (ffmpeg: string, source: FfmpegSource, chu
     if ('reader' in source) await source.reader.close();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
   };
-  const failure = (code: number | null) =>
-    new AppError('invalid_request', `ffmpeg could not decode ${label} (exit code ${code}): ${stderr.trim().split('\n').slice(-3).join(' ') || 'no details'}.`, {
-      hint: 'Check that the file is audio and plays; ffmpeg names the problem above.',
-      param: 'file',
-    });
+  // ffmpeg names its input (`/tmp/murmur-audio-…/input: Invalid data…`): said as the label, a temporary path means nothing to the user.
+  const failure = (code: number | null, atOpen: boolean) =>
+    new FfmpegFailedError(label, code, stderr.trim().split('\n').slice(-3).join(' ').replaceAll(`${input}: `, '').replaceAll(input, label) || 'no details', atOpen);
 
   const reader = new ByteReader(child.stdout, cleanup);
   let stream: AudioStream;
@@ -71,7 +86,7 @@ export const openFfmpegStream = async (ffmpeg: string, source: FfmpegSource, chu
   } catch (error) {
     await reader.close();
     const code = await exited;
-    throw code === 0 ? error : failure(code);
+    throw code === 0 ? error : failure(code, true);
   }
   const inner = stream.chunks;
   return {
@@ -81,10 +96,10 @@ export const openFfmpegStream = async (ffmpeg: string, source: FfmpegSource, chu
         yield* inner();
       } catch (error) {
         const code = await exited;
-        throw code === 0 ? error : failure(code);
+        throw code === 0 ? error : failure(code, false);
       }
       const code = await exited;
-      if (code !== 0) throw failure(code);
+      if (code !== 0) throw failure(code, false);
     },
   };
 };

@@ -10,6 +10,7 @@ import { AppError } from '../../../src/errors.js';
 import { installFakeFfmpeg, makeFakeM4a } from '../../fixtures/audio/fake-ffmpeg.js';
 import { makeFlac } from '../../fixtures/audio/make-flac.js';
 import { makeWav, quantizationError, tone, toneAmplitude } from '../../fixtures/audio/make-wav.js';
+import { unlessCi } from '../../helpers/ci.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'murmur-decode-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -227,7 +228,18 @@ describe('openAudioStream: formats that need ffmpeg', () => {
     it('ffmpeg failing is an invalid_request carrying its message', async () => {
       const error = await rejection(decodeAudio({ bytes: m4aHead, filename: 'bad.m4a' }, { ffmpegPath }));
       expect(error.code).toBe('invalid_request');
-      expect(error.message).toMatch(/ffmpeg could not decode 'bad.m4a'.*Invalid data found/);
+      expect(error.message).toMatch(/ffmpeg could not decode 'bad.m4a' \(exit code 1\): Invalid data found/);
+      // ffmpeg named the temporary file it was given: the message names the upload instead.
+      expect(error.message).not.toContain('murmur-audio-');
+    });
+
+    it('bytes nothing here recognizes, which ffmpeg cannot open either, are "not an audio file", as without ffmpeg', async () => {
+      for (const input of [{ bytes: ascii('{"text": "definitely not audio, just JSON"}'), filename: 'notes.txt' }, { stream: pieces(ascii('plain words, no audio at all'), 7), filename: 'notes.txt' }]) {
+        const error = await rejection(decodeAudio(input, { ffmpegPath }));
+        expect(error.code).toBe('invalid_request');
+        expect(error.message).toBe("'notes.txt' is not an audio file murmur recognizes, and ffmpeg could not read it either (Invalid data found when processing input).");
+        expect(error.hint).toMatch(/another format ffmpeg plays/);
+      }
     });
   });
 });
@@ -245,8 +257,9 @@ describe('round trip through src/audio/encode.ts', () => {
 });
 
 const FFMPEG = findFfmpeg();
+const noFfmpeg = unlessCi(FFMPEG ? undefined : 'ffmpeg is not on the PATH (apt-get install ffmpeg)');
 
-describe.skipIf(!FFMPEG)('real ffmpeg (skipped: ffmpeg is not on the PATH)', () => {
+describe.skipIf(noFfmpeg)(`real ffmpeg${noFfmpeg ? ` (skipped: ${noFfmpeg})` : ''}`, () => {
   it.each([
     ['m4a', ['-c:a', 'aac']],
     ['webm', ['-c:a', 'libopus']],
@@ -261,5 +274,11 @@ describe.skipIf(!FFMPEG)('real ffmpeg (skipped: ffmpeg is not on the PATH)', () 
       expect(Math.abs(audio.duration - 2)).toBeLessThan(0.1);
       expect(toneAmplitude(audio.samples, audio.sampleRate, 440)).toBeGreaterThan(0.3);
     }
+  });
+
+  it('a text file: not an audio file, in ffmpeg\'s words, with no temporary path', async () => {
+    const error = await rejection(decodeAudio({ bytes: ascii('plain words, no audio at all\n'.repeat(20)), filename: 'notes.txt' }));
+    expect(error.message).toMatch(/^'notes\.txt' is not an audio file murmur recognizes, and ffmpeg could not read it either \(.*Invalid data/);
+    expect(error.message).not.toMatch(/murmur-audio-|\/tmp\//);
   });
 });
