@@ -109,6 +109,9 @@ const messageOf = (status: number, text: string): string => {
 
 const upstreamMessage = async (response: Response): Promise<string> => messageOf(response.status, await response.text().catch(() => ''));
 
+/** A body that stopped before its end (the upstream died): told as the reset it is. */
+const cutOff = () => Object.assign(new Error('the connection closed before the end of the body'), { code: 'ECONNRESET' });
+
 /** A whole body, read from the socket. */
 export const readBody = (incoming: IncomingMessage): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -117,7 +120,7 @@ export const readBody = (incoming: IncomingMessage): Promise<string> =>
     incoming.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     incoming.once('error', reject);
     incoming.once('close', () => {
-      if (!incoming.complete) reject(Object.assign(new Error('the connection closed before the end of the body'), { code: 'ECONNRESET' }));
+      if (!incoming.complete) reject(cutOff());
     });
   });
 
@@ -163,7 +166,7 @@ export const bodyStream = (incoming: IncomingMessage, hooks: BodyHooks = {}): Re
       });
       incoming.once('error', fail);
       incoming.once('close', () => {
-        if (!incoming.complete) fail(Object.assign(new Error('the connection closed before the end of the body'), { code: 'ECONNRESET' }));
+        if (!incoming.complete) fail(cutOff());
       });
     },
     pull() {
@@ -291,6 +294,8 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly onHealth?
     return sendByFetch(url, init, timeoutMs);
   };
 
+  /** Why it refused a request's key, in a few words (a status line's, the log's). */
+  const keyRefusedReason = (status: number) => `HTTP ${status}: ${spec.apiKey ? "refused murmur's key" : 'wants a key'}`;
   /** The statuses another replica may not answer: its own failure (5xx) and its refusal of murmur's key. */
   const isFailure = (status: number) => status >= 500 || status === 401 || status === 403;
   const refusal = (status: number, message: string): UpstreamRetryable => {
@@ -304,7 +309,7 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly onHealth?
           ? `Check the api-key (or api-key-env) of upstream '${spec.name}' in the config file.`
           : `murmur sent it no key: declare upstream '${spec.name}' in a config file with api-key or api-key-env (a --upstream flag cannot carry one).`
         : `See the log of ${base}.`,
-      keyRefused ? `HTTP ${status}: ${spec.apiKey ? "refused murmur's key" : 'wants a key'}` : `HTTP ${status}`,
+      keyRefused ? keyRefusedReason(status) : `HTTP ${status}`,
     );
   };
 
@@ -314,7 +319,7 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly onHealth?
       checkedAt = new Date().toISOString();
       if (!response.ok) {
         const message = await upstreamMessage(response);
-        takeOut(response.status === 401 || response.status === 403 ? `HTTP ${response.status}: ${spec.apiKey ? "refused murmur's key" : 'wants a key'}` : `HTTP ${response.status}: ${message}`);
+        takeOut(response.status === 401 || response.status === 403 ? keyRefusedReason(response.status) : `HTTP ${response.status}: ${message}`);
         return;
       }
       const body = (await response.json().catch(() => undefined)) as { data?: { id?: unknown; kind?: unknown }[] } | undefined;
@@ -330,6 +335,15 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly onHealth?
       checkedAt = new Date().toISOString();
       takeOut(error instanceof UpstreamRetryable ? error.reason : describe(error));
     }
+  };
+
+  /** Counts the time to a request's response headers into its mean latency. */
+  const timed = async <T>(sending: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const value = await sending();
+    latencyTotal += performance.now() - started;
+    latencyCount += 1;
+    return value;
   };
 
   const upstream: Upstream = {
@@ -355,18 +369,12 @@ export const createUpstream = (spec: UpstreamSpec, options: { readonly onHealth?
       };
     },
     async fetch(path, init) {
-      const started = performance.now();
-      const response = await send(path, init, spec.timeoutMs);
-      latencyTotal += performance.now() - started;
-      latencyCount += 1;
+      const response = await timed(() => send(path, init, spec.timeoutMs));
       if (isFailure(response.status)) throw refusal(response.status, await upstreamMessage(response));
       return response;
     },
     async request(path, init) {
-      const started = performance.now();
-      const incoming = await rawByHttp(`${init.fromRoot ? root : base}${path}`, init, init.body, spec.timeoutMs);
-      latencyTotal += performance.now() - started;
-      latencyCount += 1;
+      const incoming = await timed(() => rawByHttp(`${init.fromRoot ? root : base}${path}`, init, init.body, spec.timeoutMs));
       const status = incoming.statusCode ?? 502;
       if (isFailure(status)) throw refusal(status, messageOf(status, await readBody(incoming).catch(() => '')));
       return incoming;
