@@ -20,7 +20,7 @@ if command -v apt-get >/dev/null 2>&1; then
   sudo_ apt-get update -y || echo "setup: apt-get update failed; trying the install with the package lists at hand" >&2
   sudo_ apt-get install -y --no-install-recommends libasound2-dev alsa-utils espeak-ng-data bzip2 python3 make g++ chromium firefox-esr webkit2gtk-driver xvfb xauth systemd ffmpeg
 else
-  echo "setup: no apt-get here; install ALSA headers (for playback), arecord (alsa-utils, for talk) and espeak-ng data yourself" >&2
+  echo "setup: no apt-get here; install ALSA headers (for playback), arecord (alsa-utils, for talk), espeak-ng data and, for m4a, webm and the like, ffmpeg yourself" >&2
 fi
 
 npm ci --no-audit --no-fund   # runs `prepare`, which compiles TypeScript to dist/
