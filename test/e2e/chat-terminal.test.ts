@@ -58,6 +58,8 @@ describe.skipIf(missingPython() ?? missingModels(GGUF))('murmur chat on a termin
     expect(count(lines, /^› my draft/), lines.join('\n')).toBe(1);
     expect(count(lines, /^› Once upon a time/), lines.join('\n')).toBe(1);
     expect(count(lines, /^Chatting with/), lines.join('\n')).toBe(1);
+    // Nor a ghost prompt holding another piece of the draft, or none of it.
+    expect(count(lines, /^›/), lines.join('\n')).toBe(2);
 
     // A draft that outgrows the screen after those resizes: the conversation is still drawn once.
     t.type(' and on'.repeat(120));
@@ -74,7 +76,7 @@ describe.skipIf(missingPython() ?? missingModels(GGUF))('murmur chat on a termin
     expect((await t.screen()).length).toBeLessThanOrEqual(12);
   }, 120_000);
 
-  it("a reply's tokens/s line stays on screen after the next message and notice", async () => {
+  it("a reply's tokens/s line is not erased by the next message and notice: it stays right under the reply", async () => {
     // A reply longer than the screen is tall: the frame drawn while it streams fills the terminal.
     const t = await chat(400, 60, 8);
     t.type('Once upon a time\r');

@@ -2,12 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resample } from '../../src/audio/resample.js';
 import { createRemoteRuntime } from '../../src/client/remote-runtime.js';
 import { loadConfig } from '../../src/config.js';
 import type { ConversationEvent } from '../../src/runtime/conversation.js';
 import type { ListenEvent } from '../../src/runtime/listen-session.js';
-import { readTestWav, SILERO, YESNO } from '../helpers/asr.js';
+import { readTestWav, SILERO, spokenTurn, YESNO } from '../helpers/asr.js';
 import { runCli, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { missingModels, testModel } from '../helpers/models.js';
 
@@ -28,13 +27,7 @@ let home: string;
 let daemon: Daemon;
 const env = () => ({ ...process.env, MURMUR_HOME: home, MURMUR_THREADS: '1', MURMUR_API_KEY: 'k', MURMUR_TLS_CERT: '', MURMUR_TLS_KEY: '' });
 
-const speech = () => {
-  const wav = readTestWav(testModel(CLIP)!);
-  const clip = resample(wav.samples, wav.sampleRate, RATE);
-  const out = new Float32Array(clip.length + RATE * 1.75);
-  out.set(clip, RATE / 4);
-  return out;
-};
+const speech = () => spokenTurn(testModel(CLIP)!, RATE);
 
 describe.skipIf(skip)(`RemoteRuntime over the realtime door${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(async () => {

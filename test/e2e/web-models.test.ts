@@ -71,13 +71,23 @@ describe.skipIf(skip)(`the page's Models and Status views${skip ? ` (skipped: ${
     await page.context().close();
   });
 
-  it("says when an installed model answers to a catalog entry's name or alias", async () => {
+  it("says when an installed model answers to a catalog entry's alias; one named as the entry is the entry, installed", async () => {
     await runCli(env(), 'pull', testModel(GGUF)!, '--name', 'qwen3');
     const page = await open('models');
     await expect.poll(() => catalogRow(page, 'qwen3-0.6b').textContent(), { timeout: 10_000 }).toContain('the installed “qwen3” answers to this name');
     expect(await catalogRow(page, PULLED).textContent()).not.toContain('answers to this name');
     await page.context().close();
     await runCli(env(), 'rm', 'qwen3', '--local');
+    // An import named as the entry itself is that name's model: the entry shows as installed (the daemon's catalog says so), with no notice.
+    await runCli(env(), 'pull', testModel(GGUF)!, '--name', 'qwen3-0.6b');
+    try {
+      const again = await open('models');
+      await expect.poll(() => catalogRow(again, 'qwen3-0.6b').locator('.models-badge').textContent(), { timeout: 10_000 }).toBe('installed');
+      expect(await catalogRow(again, 'qwen3-0.6b').textContent()).not.toContain('answers to this name');
+      await again.context().close();
+    } finally {
+      await runCli(env(), 'rm', 'qwen3-0.6b', '--local');
+    }
   });
 
   it('keeps keyboard focus on the row after an action, and Escape cancels a removal', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
+import { resample } from '../../src/audio/resample.js';
 import { readWav } from '../../src/audio/wav-read.js';
 import type { PipelineAudio } from '../../src/runtime/transcribe.js';
 import type { InstalledModel } from '../../src/store/types.js';
@@ -53,6 +54,15 @@ export const yesnoWavs = (): { path: string; expected: string }[] => {
 };
 
 export const readTestWav = (path: string) => readWav(new Uint8Array(readFileSync(path)));
+
+/** A clip as one spoken turn at `rate`: a quarter second of silence before it and 1.75 s after, so VAD hears it start and end. */
+export const spokenTurn = (path: string, rate: number): Float32Array => {
+  const wav = readTestWav(path);
+  const clip = resample(wav.samples, wav.sampleRate, rate);
+  const out = new Float32Array(clip.length + rate * 1.75);
+  out.set(clip, rate / 4);
+  return out;
+};
 
 /** Samples served as a PipelineAudio in chunks (default 0.5 s). */
 export const memoryAudio = (samples: Float32Array, sampleRate: number, chunkSeconds = 0.5): PipelineAudio & { closed: boolean } => {

@@ -36,7 +36,7 @@ describe('settings', () => {
   });
 
   it('take YAML lists for comma lists, and paths relative to the file', () => {
-    expect(parse('cors: [https://a.example, https://b.example]\nallowed-hosts: box.lan').cors).toEqual(['https://a.example', 'https://b.example']);
+    expect(parse('cors: [https://a.example, https://b.example]\nallowed-hosts: box.lan')).toEqual({ cors: ['https://a.example', 'https://b.example'], allowedHosts: ['box.lan'] });
     expect(parse('tls-cert: certs/cert.pem\nimport-dirs: [models, /abs]')).toEqual({ tlsCert: join(dir, 'certs/cert.pem'), importDirs: [join(dir, 'models'), '/abs'] });
   });
 
@@ -219,6 +219,8 @@ describe('loadConfigWithFile', () => {
   });
 
   it('leaves loadConfig reading no file', () => {
+    writeFileSync(join(home, 'config.yaml'), 'max-loaded: 2\n');
+    expect(loadConfigWithFile({ MURMUR_HOME: home }).maxLoaded).toBe(2);
     expect(loadConfig({ MURMUR_HOME: home })).toMatchObject({ maxLoaded: 4 });
     expect(loadConfig({ MURMUR_HOME: home }).configFile).toBeUndefined();
     expect(variables.find((v) => v.name === 'MURMUR_CONFIG')?.key).toBe('configFile');

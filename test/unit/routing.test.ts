@@ -69,12 +69,35 @@ describe('routing', () => {
     const served = [];
     for (let i = 0; i < 4; i++) served.push(await routing.dispatch(target, async (upstream) => (await upstream.fetch('/models', {})).ok && upstream.spec.name));
     expect(served).toEqual(['up', 'up', 'up', 'up']);
-    expect(routing.status().find((s) => s.name === 'down')).toMatchObject({ healthy: false });
+    // Out after its first refusal: the three requests after it went straight to `up`.
+    expect(routing.status().find((s) => s.name === 'down')).toMatchObject({ healthy: false, requests: 1, errors: 1 });
     await routing.checkAll();
+    expect(routing.status().find((s) => s.name === 'down')).toMatchObject({ healthy: false });
     expect(routing.status().find((s) => s.name === 'up')).toMatchObject({ healthy: true, models: ['m'] });
+    // Back on its port, it passes the next check and is back in.
+    const back = createServer(models(['m']));
+    servers.push(back);
+    await new Promise<void>((done) => back.listen(Number(new URL(down).port), '127.0.0.1', done));
+    await routing.checkAll();
+    expect(routing.status().find((s) => s.name === 'down')).toMatchObject({ healthy: true, models: ['m'] });
   });
 
-  it('throws the last failure when every replica fails: a 5xx names the upstream and its words', async () => {
+  it('every replica failing: the error names each and what it did', async () => {
+    const oom = await serve((_req, res) => res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":{"message":"CUDA out of memory"}}'));
+    const gone = await serve(models([]));
+    await new Promise<void>((done) => servers.pop()!.close(() => done()));
+    routing = createRouting({ upstreams: [spec('gpu1', oom), spec('gpu2', gone)], routes: [{ pattern: 'big', upstreams: ['gpu1', 'gpu2'] }], checks: false });
+    const error = await routing.dispatch(routing.resolve('big')!, (upstream) => upstream.fetch('/chat/completions', { method: 'POST', body: '{}' })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamRetryable);
+    expect((error as UpstreamRetryable).code).toBe('upstream_error');
+    expect((error as UpstreamRetryable).message).toMatch(/^No replica of 'big' answered: (gpu1 \(HTTP 500\), gpu2 \(ECONNREFUSED\)|gpu2 \(ECONNREFUSED\), gpu1 \(HTTP 500\))\.$/);
+    expect(routing.status().map((s) => [s.name, s.requests, s.errors, s.inFlight])).toEqual([
+      ['gpu1', 1, 1, 0],
+      ['gpu2', 1, 1, 0],
+    ]);
+  });
+
+  it('one replica failing: its 5xx names the upstream and its words', async () => {
     const failing = await serve((_req, res) => res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":{"message":"CUDA out of memory"}}'));
     routing = createRouting({ upstreams: [spec('gpu', failing)], routes: [{ pattern: 'big', upstreams: ['gpu'] }], checks: false });
     const error = await routing.dispatch(routing.resolve('big')!, (upstream) => upstream.fetch('/chat/completions', { method: 'POST', body: '{}' })).catch((e: unknown) => e);
